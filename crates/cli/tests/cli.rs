@@ -1,0 +1,213 @@
+//! Black-box tests of the `edge-auth` binary: exit codes (0 ok, 1 refused, 2 usage), the
+//! `error: <code>: <description>` line, and each subcommand's output.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, reason = "tests: a panic is a test failure")]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edge-auth"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(pipe);
+    let out = child.wait_with_output().unwrap();
+    Output {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("edge-auth-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// keygen → (private JWK path, public JWKS path).
+fn keygen(dir: &std::path::Path, alg: &str) -> (String, String) {
+    let out = run(&["keygen", "--alg", alg], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let keys: Value = serde_json::from_str(&out.stdout).unwrap();
+    let private = dir.join(format!("{alg}.jwk"));
+    let public = dir.join(format!("{alg}.jwks"));
+    std::fs::write(&private, keys["jwk"].to_string()).unwrap();
+    std::fs::write(&public, keys["jwks"].to_string()).unwrap();
+    (private.display().to_string(), public.display().to_string())
+}
+
+fn mint(private: &str, claims: &Value) -> String {
+    let out = run(&["mint", "--jwk", private, "--claims", &claims.to_string()], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout.trim().to_owned()
+}
+
+const NOW: &str = "1700000000";
+
+fn claims() -> Value {
+    json!({"iss": "https://idp.example/", "aud": "api", "sub": "alice", "exp": 1_700_000_300u64})
+}
+
+#[test]
+fn verify_prints_claims_and_exits_0() {
+    let dir = temp_dir("ok");
+    let (private, public) = keygen(&dir, "ES256");
+    let token = mint(&private, &claims());
+    let out = run(
+        &["verify", "--jwks", &public, "--issuer", "https://idp.example/", "--audience", "api", "--now", NOW, &token],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(serde_json::from_str::<Value>(&out.stdout).unwrap(), claims());
+    assert_eq!(out.stderr, "");
+    // Same token from stdin, with `-` and with nothing.
+    for args in [vec!["-"], vec![]] {
+        let mut all = vec!["verify", "--jwks", &public, "--issuer", "https://idp.example/", "--audience", "api", "--now", NOW];
+        all.extend(args);
+        let out = run(&all, Some(&format!("{token}\n")));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+}
+
+#[test]
+fn refusals_exit_1_with_a_stable_code() {
+    let dir = temp_dir("refused");
+    let (private, public) = keygen(&dir, "EdDSA");
+    let token = mint(&private, &claims());
+    let base = ["verify", "--jwks", &public, "--issuer", "https://idp.example/", "--audience", "api"];
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        ("expired", vec!["--now", "1700000400", &token], "token_expired"),
+        ("malformed", vec!["--now", NOW, "not-a-token"], "token_malformed"),
+        ("typ required", vec!["--now", NOW, "--typ", "at+jwt", &token], "typ_mismatch"),
+        ("max age without iat", vec!["--now", NOW, "--max-age", "60", &token], "claim_missing"),
+        ("too large", vec!["--now", NOW, "--max-token-bytes", "64", &token], "token_too_large"),
+    ];
+    for (name, extra, code) in cases {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend(extra);
+        let out = run(&args, None);
+        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
+        assert!(out.stderr.starts_with(&format!("error: {code}: ")), "{name}: {}", out.stderr);
+        assert_eq!(out.stdout, "", "{name}: nothing on stdout when refused");
+    }
+    let out = run(&["verify", "--jwks", &public, "--issuer", "https://idp.example/", "--audience", "other", "--now", NOW, &token], None);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.starts_with("error: audience_mismatch: "), "{}", out.stderr);
+    // Audiences are any-of: one match among several is enough.
+    let out = run(&["verify", "--jwks", &public, "--issuer", "https://idp.example/", "--audience", "other", "--audience", "api", "--now", NOW, &token], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn usage_and_key_errors_exit_2() {
+    let dir = temp_dir("usage");
+    let (private, public) = keygen(&dir, "ES256");
+    let token = mint(&private, &claims());
+    let weak = dir.join("weak.jwk");
+    std::fs::write(&weak, r#"{"kty":"oct","k":"c2hvcnQ"}"#).unwrap();
+    let no_alg = dir.join("noalg.jwk");
+    let mut jwk: Value = serde_json::from_str(&std::fs::read_to_string(&public).unwrap()).unwrap();
+    let mut key = jwk["keys"][0].take();
+    key.as_object_mut().unwrap().remove("alg");
+    std::fs::write(&no_alg, key.to_string()).unwrap();
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        ("missing key file", vec!["verify", "--jwk", "/nonexistent/key.jwk", &token], "--jwk /nonexistent/key.jwk"),
+        ("weak HMAC key", vec!["verify", "--jwk", weak.to_str().unwrap(), "--alg", "HS256", &token], "HMAC key is 5 bytes"),
+        ("private key given to verify", vec!["verify", "--jwk", &private, &token], "private key material"),
+        ("key without alg and no --alg", vec!["verify", "--jwk", no_alg.to_str().unwrap(), &token], "pass --alg"),
+        ("unknown --alg", vec!["verify", "--jwks", &public, "--alg", "none", &token], "unknown algorithm"),
+        ("no key option", vec!["verify", &token], "--jwk"),
+    ];
+    for (name, args, needle) in cases {
+        let out = run(&args, None);
+        assert_eq!(out.code, 2, "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(needle), "{name}: {}", out.stderr);
+    }
+    // A key without `alg` works once --alg names the algorithm.
+    let out = run(&["verify", "--jwk", no_alg.to_str().unwrap(), "--alg", "ES256", "--now", NOW, &token], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("warning: no --issuer"), "{}", out.stderr);
+}
+
+#[test]
+fn signature_only_prints_payload_bytes() {
+    let dir = temp_dir("sigonly");
+    let (private, public) = keygen(&dir, "HS256");
+    // A payload that is not a JWT at all is fine in --signature-only mode (no claims are read).
+    let token = mint(&private, &json!({"exp": 1}));
+    let out = run(&["verify", "--jwks", &public, "--signature-only", &token], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, r#"{"exp":1}"#);
+    let out = run(&["verify", "--jwks", &public, "--now", NOW, &token], None);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.ends_with("error: token_expired: token expired at 1 (now 1700000000, leeway 60 s)\n"), "{}", out.stderr);
+}
+
+#[test]
+fn decode_is_labelled_unverified_and_shows_alg_none() {
+    let header = base64url(br#"{"alg":"none"}"#);
+    let payload = base64url(br#"{"sub":"x"}"#);
+    let out = run(&["decode", &format!("{header}.{payload}.")], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("UNVERIFIED"), "{}", out.stdout);
+    assert!(out.stdout.contains(r#""alg": "none""#), "{}", out.stdout);
+    assert!(out.stdout.contains(r#""sub": "x""#), "{}", out.stdout);
+    let out = run(&["decode", "a.b"], None);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.starts_with("error: token_malformed: "), "{}", out.stderr);
+}
+
+#[test]
+fn keygen_kid_is_the_thumbprint_and_jwks_is_public() {
+    for alg in ["EdDSA", "ES256", "RS256", "HS256", "ES384", "ES512", "ES256K", "PS256"] {
+        let out = run(&["keygen", "--alg", alg], None);
+        assert_eq!(out.code, 0, "{alg}: {}", out.stderr);
+        let keys: Value = serde_json::from_str(&out.stdout).unwrap();
+        let public = &keys["jwks"]["keys"][0];
+        assert_eq!(keys["jwk"]["kid"], public["kid"]);
+        assert_eq!(public["alg"], alg);
+        if alg != "HS256" {
+            assert!(public.get("d").is_none(), "{alg}: the JWKS must be public");
+            assert!(keys["jwk"].get("d").is_some(), "{alg}: the JWK must be private");
+        }
+    }
+    let out = run(&["keygen", "--alg", "ES256", "--kid", "mine"], None);
+    let keys: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(keys["jwks"]["keys"][0]["kid"], "mine");
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["verify", "decode", "mint", "keygen"] {
+        let out = run(&[sub, "--help"], None);
+        assert_eq!(out.code, 0, "{sub}");
+        assert!(out.stdout.contains("Usage: edge-auth"), "{sub}: {}", out.stdout);
+    }
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}

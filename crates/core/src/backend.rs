@@ -1,0 +1,176 @@
+//! The signature check, behind a small interface.
+//!
+//! Parsing, key selection and claims never do cryptography themselves: they hand a [`SignatureCheck`]
+//! (algorithm, key, signing input, signature) to a [`SignatureBackend`]. [`RustCrypto`] is the native
+//! backend (jwt-compact's algorithms, plus ES384/ES512 added through its `Algorithm` trait). An adapter
+//! that must verify asynchronously (WebCrypto in the Worker) takes the checks from
+//! [`Pending::checks`](crate::Pending::checks) and runs them itself; the core never awaits.
+
+use core::borrow::Borrow;
+use core::num::NonZeroUsize;
+
+use jwt_compact::alg::{Ed25519, Es256, Es256k, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
+use jwt_compact::{Algorithm as JwtAlgorithm, AlgorithmSignature};
+use sha2::Sha256;
+
+use crate::alg::Algorithm;
+use crate::error::SignatureError;
+use crate::jwk::{Key, PrivateKey, PublicKey, SigningKey};
+
+/// One signature to check: what a backend receives.
+#[derive(Debug, Clone, Copy)]
+pub struct SignatureCheck<'a> {
+    pub alg: Algorithm,
+    pub key: &'a Key,
+    /// `BASE64URL(header) '.' BASE64URL(payload)`.
+    pub signing_input: &'a [u8],
+    pub signature: &'a [u8],
+}
+
+impl SignatureCheck<'_> {
+    /// The exact signature length `alg` with this key produces.
+    pub fn expected_len(&self) -> Option<usize> {
+        self.alg.fixed_signature_len().or_else(|| self.key.rsa_len())
+    }
+}
+
+/// Verifies signatures. Implementations must be constant-time where secrets are involved (HMAC).
+pub trait SignatureBackend {
+    fn verify(&self, check: &SignatureCheck<'_>) -> Result<(), SignatureError>;
+}
+
+/// Pure-Rust backend: RustCrypto through jwt-compact.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RustCrypto;
+
+fn run<A: JwtAlgorithm>(
+    alg: A,
+    key: &A::VerifyingKey,
+    check: &SignatureCheck<'_>,
+) -> Result<(), SignatureError> {
+    // Strict ECDSA: `try_from_slice` accepts only the fixed-size R‖S form with r, s in [1, n-1].
+    let signature =
+        A::Signature::try_from_slice(check.signature).map_err(|_| SignatureError::Malformed)?;
+    if alg.verify_signature(&signature, key, check.signing_input) {
+        Ok(())
+    } else {
+        Err(SignatureError::Invalid)
+    }
+}
+
+impl SignatureBackend for RustCrypto {
+    fn verify(&self, check: &SignatureCheck<'_>) -> Result<(), SignatureError> {
+        let expected = check.expected_len().ok_or(SignatureError::Invalid)?;
+        if check.signature.len() != expected {
+            return Err(SignatureError::Length {
+                expected,
+                found: check.signature.len(),
+            });
+        }
+        match (check.alg, &check.key.public) {
+            (Algorithm::Hs256, PublicKey::Hmac(k)) => run(Hs256, &Hs256Key::new(k.as_slice()), check),
+            (Algorithm::Hs384, PublicKey::Hmac(k)) => run(Hs384, &Hs384Key::new(k.as_slice()), check),
+            (Algorithm::Hs512, PublicKey::Hmac(k)) => run(Hs512, &Hs512Key::new(k.as_slice()), check),
+            (Algorithm::Rs256, PublicKey::Rsa(k)) => run(Rsa::rs256(), k, check),
+            (Algorithm::Rs384, PublicKey::Rsa(k)) => run(Rsa::rs384(), k, check),
+            (Algorithm::Rs512, PublicKey::Rsa(k)) => run(Rsa::rs512(), k, check),
+            (Algorithm::Ps256, PublicKey::Rsa(k)) => run(Rsa::ps256(), k, check),
+            (Algorithm::Ps384, PublicKey::Rsa(k)) => run(Rsa::ps384(), k, check),
+            (Algorithm::Ps512, PublicKey::Rsa(k)) => run(Rsa::ps512(), k, check),
+            (Algorithm::Es256, PublicKey::P256(k)) => run(Es256, k, check),
+            (Algorithm::Es384, PublicKey::P384(k)) => run(Es384, k, check),
+            (Algorithm::Es512, PublicKey::P521(k)) => run(Es512, k, check),
+            (Algorithm::Es256k, PublicKey::K256(k)) => run(Es256k::<Sha256>::default(), k, check),
+            (Algorithm::EdDsa, PublicKey::Ed25519(k)) => run(Ed25519, k, check),
+            // Selection never pairs an algorithm with a key of another family; fail closed if it did.
+            _ => Err(SignatureError::Invalid),
+        }
+    }
+}
+
+/// Signs `signing_input` with `key` (its one algorithm).
+pub(crate) fn sign(key: &SigningKey, signing_input: &[u8]) -> Option<Vec<u8>> {
+    fn bytes<A: JwtAlgorithm>(alg: A, key: &A::SigningKey, msg: &[u8]) -> Vec<u8> {
+        alg.sign(key, msg).as_bytes().into_owned()
+    }
+    let msg = signing_input;
+    Some(match (key.alg, &key.private) {
+        (Algorithm::Hs256, PrivateKey::Hmac(k)) => bytes(Hs256, &Hs256Key::new(k.as_slice()), msg),
+        (Algorithm::Hs384, PrivateKey::Hmac(k)) => bytes(Hs384, &Hs384Key::new(k.as_slice()), msg),
+        (Algorithm::Hs512, PrivateKey::Hmac(k)) => bytes(Hs512, &Hs512Key::new(k.as_slice()), msg),
+        (Algorithm::Rs256, PrivateKey::Rsa(k)) => bytes(Rsa::rs256(), k.borrow(), msg),
+        (Algorithm::Rs384, PrivateKey::Rsa(k)) => bytes(Rsa::rs384(), k.borrow(), msg),
+        (Algorithm::Rs512, PrivateKey::Rsa(k)) => bytes(Rsa::rs512(), k.borrow(), msg),
+        (Algorithm::Ps256, PrivateKey::Rsa(k)) => bytes(Rsa::ps256(), k.borrow(), msg),
+        (Algorithm::Ps384, PrivateKey::Rsa(k)) => bytes(Rsa::ps384(), k.borrow(), msg),
+        (Algorithm::Ps512, PrivateKey::Rsa(k)) => bytes(Rsa::ps512(), k.borrow(), msg),
+        (Algorithm::Es256, PrivateKey::P256(k)) => bytes(Es256, k, msg),
+        (Algorithm::Es384, PrivateKey::P384(k)) => bytes(Es384, k, msg),
+        (Algorithm::Es512, PrivateKey::P521(k)) => bytes(Es512, k, msg),
+        (Algorithm::Es256k, PrivateKey::K256(k)) => bytes(Es256k::<Sha256>::default(), k, msg),
+        (Algorithm::EdDsa, PrivateKey::Ed25519(k)) => bytes(Ed25519, k, msg),
+        // `SigningKey::assemble` only pairs an algorithm with a key of its family.
+        _ => return None,
+    })
+}
+
+macro_rules! ecdsa_algorithm {
+    ($(#[$doc:meta])* $name:ident, $sig:ident, $curve:ident, $alg:literal, $len:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $name;
+
+        /// Fixed-size R‖S signature.
+        #[derive(Debug, Clone, Copy)]
+        pub struct $sig($curve::ecdsa::Signature);
+
+        impl AlgorithmSignature for $sig {
+            const LENGTH: Option<NonZeroUsize> = NonZeroUsize::new($len);
+
+            fn try_from_slice(slice: &[u8]) -> anyhow::Result<Self> {
+                // `from_slice` needs exactly 2×coordinate bytes and r, s in [1, n-1].
+                $curve::ecdsa::Signature::from_slice(slice)
+                    .map($sig)
+                    .map_err(|err| anyhow::anyhow!(err))
+            }
+
+            fn as_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+                std::borrow::Cow::Owned(self.0.to_bytes().to_vec())
+            }
+        }
+
+        impl JwtAlgorithm for $name {
+            type SigningKey = $curve::ecdsa::SigningKey;
+            type VerifyingKey = $curve::ecdsa::VerifyingKey;
+            type Signature = $sig;
+
+            fn name(&self) -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed($alg)
+            }
+
+            fn sign(&self, key: &Self::SigningKey, message: &[u8]) -> Self::Signature {
+                use $curve::ecdsa::signature::Signer;
+                $sig(key.sign(message))
+            }
+
+            fn verify_signature(
+                &self,
+                signature: &Self::Signature,
+                key: &Self::VerifyingKey,
+                message: &[u8],
+            ) -> bool {
+                use $curve::ecdsa::signature::Verifier;
+                key.verify(message, &signature.0).is_ok()
+            }
+        }
+    };
+}
+
+ecdsa_algorithm!(
+    /// `ES384`: ECDSA on P-384 with SHA-384 (RFC 7518 §3.4), for jwt-compact, which lacks it.
+    Es384, Es384Signature, p384, "ES384", 96
+);
+ecdsa_algorithm!(
+    /// `ES512`: ECDSA on P-521 with SHA-512 (RFC 7518 §3.4), for jwt-compact, which lacks it.
+    Es512, Es512Signature, p521, "ES512", 132
+);

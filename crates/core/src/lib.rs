@@ -1,0 +1,54 @@
+//! `edge-auth-core`: the pure, synchronous heart of edge-auth.
+//!
+//! Parsing, JWK/JWKS, algorithms, claims and issuer policies. It never reads a clock, the environment or
+//! the network: time, keys and configuration are passed in, so the same code runs natively, in the
+//! Worker and in the browser.
+//!
+//! ```
+//! use edge_auth_core::{mint, Algorithm, IssuerPolicy, KeySet, Limits, MintOptions, SigningKey, UnixTime, Verifier};
+//!
+//! let key = SigningKey::generate(Algorithm::EdDsa, None, &mut rand_core::OsRng)?;
+//! let claims = serde_json::json!({"iss": "https://idp.example", "aud": "api", "exp": 2_000_000_000});
+//! let token = mint(&key, claims.as_object().unwrap(), &MintOptions::default());
+//!
+//! let jwks = serde_json::json!({"keys": [key.public_key().to_jwk()]}).to_string();
+//! let policy = IssuerPolicy::builder("https://idp.example", [Algorithm::EdDsa], KeySet::from_jwks_json(jwks.as_bytes())?)
+//!     .audiences(["api"])
+//!     .build()?;
+//! let verifier = Verifier::new(vec![policy], Limits::default())?;
+//!
+//! let verified = verifier.verify(&token, UnixTime(1_700_000_000))?;
+//! assert_eq!(verified.registered().aud, ["api"]);
+//! assert_eq!(verifier.verify(&token, UnixTime(2_000_000_060)).unwrap_err().code(), "token_expired");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod alg;
+mod b64;
+mod backend;
+mod claims;
+mod error;
+mod json;
+mod jwk;
+mod keyset;
+mod sign;
+mod token;
+mod verifier;
+
+pub use alg::{AlgSet, Algorithm, Curve, KeyFamily};
+pub use backend::{Es384, Es512, RustCrypto, SignatureBackend, SignatureCheck};
+pub use claims::{RegisteredClaims, UnixTime};
+pub use error::{
+    ClaimsError, KeyError, KeyLoadError, ParseError, Part, SelectError, SignatureError,
+    VerifyError, ERROR_CODES,
+};
+pub use json::JsonError;
+pub use jwk::{Key, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
+pub use keyset::{KeySet, Selection, SkippedKey, MAX_KEYS};
+pub use sign::{mint, MintOptions};
+pub use token::{decode_unverified, Header, Limits, PayloadKind, Unverified, UntrustedToken};
+pub use verifier::{
+    IssuerPolicy, IssuerPolicyBuilder, Pending, PolicyError, SignatureVerified, SignatureVerifier,
+    SignedToken, VerifiedToken, Verifier, DEFAULT_LEEWAY,
+};

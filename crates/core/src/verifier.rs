@@ -1,0 +1,511 @@
+//! The verifier: issuer policies compiled once, then `parse → select key → signature → claims`.
+
+use core::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::alg::{AlgSet, Algorithm};
+use crate::backend::{RustCrypto, SignatureBackend, SignatureCheck};
+use crate::claims::{ClaimRules, RegisteredClaims, UnixTime};
+use crate::error::{ClaimsError, KeyLoadError, SignatureError, VerifyError};
+use crate::keyset::{KeySet, Selection};
+use crate::token::{Header, Limits, PayloadKind, UntrustedToken};
+
+/// Default clock leeway (seconds).
+pub const DEFAULT_LEEWAY: u64 = 60;
+
+/// A configuration mistake, naming the field and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+fn policy_error(field: impl Into<String>, reason: impl Into<String>) -> PolicyError {
+    PolicyError {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Which `iss` a policy answers for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IssuerMatch {
+    Exact(String),
+    /// Any `iss` (or none). Only through [`IssuerPolicyBuilder::dangerous_any_issuer`].
+    Any,
+}
+
+/// One issuer: its keys, allowed algorithms and claim rules. Immutable once built.
+#[derive(Debug)]
+pub struct IssuerPolicy {
+    issuer: IssuerMatch,
+    algorithms: AlgSet,
+    keys: KeySet,
+    rules: ClaimRules,
+}
+
+/// Builds an [`IssuerPolicy`]. No security-relevant field has a silent default: the issuer, the
+/// algorithms and the audiences are always stated (or explicitly waived with a `dangerous_` call).
+#[derive(Debug)]
+pub struct IssuerPolicyBuilder {
+    issuer: IssuerMatch,
+    algorithms: Vec<Algorithm>,
+    keys: KeySet,
+    audiences: Option<Vec<String>>,
+    audiences_waived: bool,
+    rules: ClaimRules,
+}
+
+impl IssuerPolicy {
+    /// Starts a policy for tokens whose `iss` equals `issuer` exactly.
+    pub fn builder(
+        issuer: impl Into<String>,
+        algorithms: impl IntoIterator<Item = Algorithm>,
+        keys: KeySet,
+    ) -> IssuerPolicyBuilder {
+        IssuerPolicyBuilder {
+            issuer: IssuerMatch::Exact(issuer.into()),
+            algorithms: algorithms.into_iter().collect(),
+            keys,
+            audiences: None,
+            audiences_waived: false,
+            rules: ClaimRules {
+                audiences: None,
+                leeway: DEFAULT_LEEWAY,
+                require_exp: true,
+                max_age: None,
+                require_sub: false,
+                required_claims: Vec::new(),
+                typ: None,
+            },
+        }
+    }
+
+    /// The exact issuer this policy answers for (`None` for the CLI's any-issuer mode).
+    pub fn issuer(&self) -> Option<&str> {
+        match &self.issuer {
+            IssuerMatch::Exact(s) => Some(s),
+            IssuerMatch::Any => None,
+        }
+    }
+
+    pub fn algorithms(&self) -> AlgSet {
+        self.algorithms
+    }
+
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+}
+
+impl IssuerPolicyBuilder {
+    /// Accepted audiences: the token's `aud` must contain at least one.
+    #[must_use]
+    pub fn audiences(mut self, audiences: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.audiences = Some(audiences.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Do not check `aud` at all. For development tools only.
+    #[must_use]
+    pub fn dangerous_any_audience(mut self) -> Self {
+        self.audiences_waived = true;
+        self
+    }
+
+    /// Accept any `iss`. For development tools only; a [`Verifier`] with such a policy holds no other.
+    #[must_use]
+    pub fn dangerous_any_issuer(mut self) -> Self {
+        self.issuer = IssuerMatch::Any;
+        self
+    }
+
+    /// Clock leeway in seconds for `exp`, `nbf`, `iat` (default 60).
+    #[must_use]
+    pub fn leeway(mut self, seconds: u64) -> Self {
+        self.rules.leeway = seconds;
+        self
+    }
+
+    /// Accept tokens without `exp` (required by default).
+    #[must_use]
+    pub fn exp_optional(mut self) -> Self {
+        self.rules.require_exp = false;
+        self
+    }
+
+    /// Refuse tokens issued more than `seconds` ago (then `iat` is required).
+    #[must_use]
+    pub fn max_age(mut self, seconds: u64) -> Self {
+        self.rules.max_age = Some(seconds);
+        self
+    }
+
+    #[must_use]
+    pub fn require_sub(mut self) -> Self {
+        self.rules.require_sub = true;
+        self
+    }
+
+    /// Claims that must be present (and not null).
+    #[must_use]
+    pub fn require_claims(mut self, claims: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.rules
+            .required_claims
+            .extend(claims.into_iter().map(Into::into));
+        self
+    }
+
+    /// A required `typ` header (for example `at+jwt`, RFC 9068), compared case-insensitively with any
+    /// `application/` prefix ignored.
+    #[must_use]
+    pub fn typ(mut self, typ: impl Into<String>) -> Self {
+        self.rules.typ = Some(typ.into());
+        self
+    }
+
+    /// Validates and compiles the policy.
+    pub fn build(self) -> Result<IssuerPolicy, PolicyError> {
+        if let IssuerMatch::Exact(issuer) = &self.issuer {
+            if issuer.is_empty() {
+                return Err(policy_error("issuer", "must not be empty"));
+            }
+        }
+        if self.algorithms.is_empty() {
+            return Err(policy_error("algorithms", "empty list; name at least one"));
+        }
+        let algorithms: AlgSet = self.algorithms.iter().copied().collect();
+        let symmetric = algorithms.iter().any(Algorithm::is_symmetric);
+        if symmetric && algorithms.iter().any(|a| !a.is_symmetric()) {
+            return Err(policy_error(
+                "algorithms",
+                "mixes HMAC (HS*) and asymmetric algorithms; use separate issuers",
+            ));
+        }
+        let mut rules = self.rules;
+        rules.audiences = match (self.audiences, self.audiences_waived) {
+            (Some(list), _) if list.iter().any(String::is_empty) => {
+                return Err(policy_error("audiences", "contains an empty string"))
+            }
+            (Some(list), _) if !list.is_empty() => Some(list),
+            (_, true) => None,
+            (Some(_), false) => return Err(policy_error("audiences", "empty list")),
+            (None, false) => {
+                return Err(policy_error(
+                    "audiences",
+                    "missing: name the accepted audiences",
+                ))
+            }
+        };
+        if let Some(typ) = &rules.typ {
+            if typ.is_empty() {
+                return Err(policy_error("typ", "must not be empty"));
+            }
+        }
+        let keys = self
+            .keys
+            .restrict(algorithms)
+            .map_err(|e: KeyLoadError| policy_error("jwks", e.to_string()))?;
+        Ok(IssuerPolicy {
+            issuer: self.issuer,
+            algorithms,
+            keys,
+            rules,
+        })
+    }
+}
+
+/// Verifies tokens from one or more issuers. Build once; share immutably.
+#[derive(Debug)]
+pub struct Verifier {
+    issuers: Vec<IssuerPolicy>,
+    limits: Limits,
+}
+
+impl Verifier {
+    pub fn new(issuers: Vec<IssuerPolicy>, limits: Limits) -> Result<Verifier, PolicyError> {
+        if issuers.is_empty() {
+            return Err(policy_error("issuers", "empty list"));
+        }
+        let any = issuers.iter().any(|p| p.issuer == IssuerMatch::Any);
+        if any && issuers.len() > 1 {
+            return Err(policy_error(
+                "issuers",
+                "an any-issuer policy cannot be combined with others",
+            ));
+        }
+        for (i, policy) in issuers.iter().enumerate() {
+            if issuers.iter().skip(i + 1).any(|p| p.issuer == policy.issuer) {
+                return Err(policy_error(
+                    format!("issuers[{i}].issuer"),
+                    "configured twice",
+                ));
+            }
+        }
+        if limits.max_untargeted_keys == 0 || limits.max_token_bytes == 0 {
+            return Err(policy_error("limits", "must be at least 1"));
+        }
+        Ok(Verifier { issuers, limits })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Full verification with the native backend.
+    pub fn verify(&self, token: &str, now: UnixTime) -> Result<VerifiedToken, VerifyError> {
+        self.verify_with(token, now, &RustCrypto)
+    }
+
+    /// Full verification with a given signature backend.
+    pub fn verify_with(
+        &self,
+        token: &str,
+        now: UnixTime,
+        backend: &dyn SignatureBackend,
+    ) -> Result<VerifiedToken, VerifyError> {
+        self.begin(token)?
+            .verify_signature(backend)?
+            .check_claims(now)
+    }
+
+    /// Parses the token, picks the issuer by its exact `iss`, and selects the candidate keys. Nothing is
+    /// trusted yet: the `iss` used here is only a lookup key, confirmed by the signature.
+    pub fn begin<'v, 't>(&'v self, token: &'t str) -> Result<Pending<'v, 't>, VerifyError> {
+        let token = UntrustedToken::parse(token, &self.limits, PayloadKind::JwtClaims)?;
+        let iss = match token.claims().and_then(|c| c.get("iss")) {
+            None => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => {
+                return Err(ClaimsError::Invalid {
+                    claim: "iss",
+                    expected: "a string",
+                }
+                .into())
+            }
+        };
+        let policy = self
+            .issuers
+            .iter()
+            .find(|p| match &p.issuer {
+                IssuerMatch::Any => true,
+                IssuerMatch::Exact(expected) => Some(expected.as_str()) == iss,
+            })
+            .ok_or(ClaimsError::IssuerUnknown)?;
+        let selection = policy
+            .keys
+            .select(token.header(), policy.algorithms, &self.limits)?;
+        Ok(Pending {
+            policy,
+            token,
+            selection,
+        })
+    }
+}
+
+/// A parsed token with its issuer and candidate keys, waiting for its signature check.
+#[derive(Debug)]
+pub struct Pending<'v, 't> {
+    policy: &'v IssuerPolicy,
+    token: UntrustedToken<'t>,
+    selection: Selection,
+}
+
+impl<'v> Pending<'v, '_> {
+    /// The signature checks to run, in order; the first that passes wins.
+    pub fn checks(&self) -> impl Iterator<Item = SignatureCheck<'_>> {
+        let keys = self.policy.keys.keys();
+        self.selection
+            .candidates
+            .iter()
+            .filter_map(move |&i| keys.get(i))
+            .map(move |key| SignatureCheck {
+                alg: self.selection.alg,
+                key,
+                signing_input: self.token.signing_input(),
+                signature: self.token.signature(),
+            })
+    }
+
+    pub fn policy(&self) -> &'v IssuerPolicy {
+        self.policy
+    }
+
+    /// Runs the checks on `backend`.
+    pub fn verify_signature(
+        self,
+        backend: &dyn SignatureBackend,
+    ) -> Result<SignedToken<'v>, VerifyError> {
+        let (verified_by, error) = first_passing(self.checks(), backend);
+        let Some(kid) = verified_by else {
+            return Err(error.into());
+        };
+        let alg = self.selection.alg;
+        let (header, _, claims) = self.token.into_parts();
+        Ok(SignedToken {
+            policy: self.policy,
+            header,
+            claims: claims.unwrap_or_default(),
+            alg,
+            kid,
+        })
+    }
+}
+
+/// Runs checks until one passes: `(Some(kid of the key), _)` or `(None, the error to report)`.
+fn first_passing<'a>(
+    checks: impl Iterator<Item = SignatureCheck<'a>>,
+    backend: &dyn SignatureBackend,
+) -> (Option<Option<String>>, SignatureError) {
+    let mut error = SignatureError::Invalid;
+    let mut tried = 0usize;
+    for check in checks {
+        tried += 1;
+        match backend.verify(&check) {
+            Ok(()) => return (Some(check.key.kid().map(str::to_owned)), error),
+            Err(e) => error = e,
+        }
+    }
+    if tried > 1 {
+        // Several keys tried: their individual reasons mean nothing to the caller.
+        error = SignatureError::Invalid;
+    }
+    (None, error)
+}
+
+/// A token whose signature verified, before its claims are checked.
+#[derive(Debug)]
+pub struct SignedToken<'v> {
+    policy: &'v IssuerPolicy,
+    header: Header,
+    claims: Map<String, Value>,
+    alg: Algorithm,
+    kid: Option<String>,
+}
+
+impl SignedToken<'_> {
+    /// Checks `typ` and the claims against the issuer's rules at `now`.
+    pub fn check_claims(self, now: UnixTime) -> Result<VerifiedToken, VerifyError> {
+        let rules = &self.policy.rules;
+        rules.check_typ(self.header.typ())?;
+        let registered = rules.check(&self.claims, now)?;
+        Ok(VerifiedToken {
+            header: self.header,
+            claims: self.claims,
+            registered,
+            alg: self.alg,
+            key_id: self.kid,
+        })
+    }
+}
+
+/// A token that passed every check. The only way to get one is [`Verifier::verify`] (or its parts).
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    header: Header,
+    claims: Map<String, Value>,
+    registered: RegisteredClaims,
+    alg: Algorithm,
+    key_id: Option<String>,
+}
+
+impl VerifiedToken {
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+    /// All claims, in the token's order.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+    pub fn registered(&self) -> &RegisteredClaims {
+        &self.registered
+    }
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+    /// The `kid` of the key that verified the signature.
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+}
+
+/// Signature-only verification: structure, header rules, key selection and signature — no claims, and
+/// any payload bytes.
+#[derive(Debug)]
+pub struct SignatureVerifier {
+    keys: KeySet,
+    algorithms: AlgSet,
+    limits: Limits,
+}
+
+/// A token whose signature verified; its payload is whatever bytes it carries.
+#[derive(Debug, Clone)]
+pub struct SignatureVerified {
+    pub header: Header,
+    pub payload: Vec<u8>,
+    pub alg: Algorithm,
+    pub key_id: Option<String>,
+}
+
+impl SignatureVerifier {
+    pub fn new(
+        keys: KeySet,
+        algorithms: impl IntoIterator<Item = Algorithm>,
+        limits: Limits,
+    ) -> Result<SignatureVerifier, PolicyError> {
+        let algorithms: AlgSet = algorithms.into_iter().collect();
+        if algorithms.is_empty() {
+            return Err(policy_error("algorithms", "empty list; name at least one"));
+        }
+        let keys = keys
+            .restrict(algorithms)
+            .map_err(|e| policy_error("jwks", e.to_string()))?;
+        Ok(SignatureVerifier {
+            keys,
+            algorithms,
+            limits,
+        })
+    }
+
+    pub fn verify(
+        &self,
+        token: &str,
+        backend: &dyn SignatureBackend,
+    ) -> Result<SignatureVerified, VerifyError> {
+        let token = UntrustedToken::parse(token, &self.limits, PayloadKind::Opaque)?;
+        let selection = self
+            .keys
+            .select(token.header(), self.algorithms, &self.limits)?;
+        let keys = self.keys.keys();
+        let checks = selection
+            .candidates
+            .iter()
+            .filter_map(|&i| keys.get(i))
+            .map(|key| SignatureCheck {
+                alg: selection.alg,
+                key,
+                signing_input: token.signing_input(),
+                signature: token.signature(),
+            });
+        let (verified_by, error) = first_passing(checks, backend);
+        let Some(key_id) = verified_by else {
+            return Err(error.into());
+        };
+        let (header, payload, _) = token.into_parts();
+        Ok(SignatureVerified {
+            header,
+            payload,
+            alg: selection.alg,
+            key_id,
+        })
+    }
+}

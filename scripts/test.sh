@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Every check and test of edge-auth, from a fresh machine: `bash scripts/test.sh`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "format"
+cargo fmt --all --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "supply chain (cargo deny: bans, licenses, sources)"
+cargo deny --locked check bans licenses sources
+
+step "the core builds for Workers (wasm32-unknown-unknown)"
+cargo check --locked --target wasm32-unknown-unknown -p edge-auth
+
+step "RFC vectors checked by an independent implementation (Python cryptography)"
+python3 crates/core/tests/vectors/check_vectors.py
+
+step "interop: edge-auth CLI against jose (Node) and PyJWT (Python)"
+cargo build --locked -p edge-auth-cli
+bash tests/interop/run.sh
+
+step "Rust tests (unit, integration, doc, CLI, benches in test mode)"
+cargo test --workspace --all-targets --locked
+cargo test --workspace --doc --locked
