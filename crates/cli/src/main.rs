@@ -16,7 +16,11 @@ use edge_auth_core::{
 use serde_json::{Map, Value};
 
 #[derive(Parser, Debug)]
-#[command(name = "edge-auth", version, about = "Strict JWT verification for the edge")]
+#[command(
+    name = "edge-auth",
+    version,
+    about = "Strict JWT verification for the edge"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,7 +51,12 @@ enum Command {
 #[derive(Args, Debug)]
 struct VerifyArgs {
     /// A file holding one JWK.
-    #[arg(long, value_name = "FILE", conflicts_with = "jwks", required_unless_present = "jwks")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "jwks",
+        required_unless_present = "jwks"
+    )]
     jwk: Option<PathBuf>,
     /// A file holding a JWK Set.
     #[arg(long, value_name = "FILE")]
@@ -108,7 +117,10 @@ struct MintArgs {
 fn parse_alg(name: &str) -> Result<Algorithm, String> {
     Algorithm::from_name(name).ok_or_else(|| {
         let known: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
-        format!("unknown algorithm {name:?}; expected one of {}", known.join(", "))
+        format!(
+            "unknown algorithm {name:?}; expected one of {}",
+            known.join(", ")
+        )
     })
 }
 
@@ -294,7 +306,8 @@ fn mint_cmd(args: MintArgs) -> Result<(), Failure> {
             typ: args.typ.as_deref(),
         },
     );
-    writeln!(std::io::stdout(), "{token}").map_err(|e| Failure::Usage(format!("writing output: {e}")))
+    writeln!(std::io::stdout(), "{token}")
+        .map_err(|e| Failure::Usage(format!("writing output: {e}")))
 }
 
 fn keygen(alg: Algorithm, kid: Option<String>) -> Result<(), Failure> {

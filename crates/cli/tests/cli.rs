@@ -1,6 +1,12 @@
 //! Black-box tests of the `edge-auth` binary: exit codes (0 ok, 1 refused, 2 usage), the
 //! `error: <code>: <description>` line, and each subcommand's output.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, reason = "tests: a panic is a test failure")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests: a panic is a test failure"
+)]
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -52,7 +58,10 @@ fn keygen(dir: &std::path::Path, alg: &str) -> (String, String) {
 }
 
 fn mint(private: &str, claims: &Value) -> String {
-    let out = run(&["mint", "--jwk", private, "--claims", &claims.to_string()], None);
+    let out = run(
+        &["mint", "--jwk", private, "--claims", &claims.to_string()],
+        None,
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     out.stdout.trim().to_owned()
 }
@@ -69,15 +78,39 @@ fn verify_prints_claims_and_exits_0() {
     let (private, public) = keygen(&dir, "ES256");
     let token = mint(&private, &claims());
     let out = run(
-        &["verify", "--jwks", &public, "--issuer", "https://idp.example/", "--audience", "api", "--now", NOW, &token],
+        &[
+            "verify",
+            "--jwks",
+            &public,
+            "--issuer",
+            "https://idp.example/",
+            "--audience",
+            "api",
+            "--now",
+            NOW,
+            &token,
+        ],
         None,
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(serde_json::from_str::<Value>(&out.stdout).unwrap(), claims());
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap(),
+        claims()
+    );
     assert_eq!(out.stderr, "");
     // Same token from stdin, with `-` and with nothing.
     for args in [vec!["-"], vec![]] {
-        let mut all = vec!["verify", "--jwks", &public, "--issuer", "https://idp.example/", "--audience", "api", "--now", NOW];
+        let mut all = vec![
+            "verify",
+            "--jwks",
+            &public,
+            "--issuer",
+            "https://idp.example/",
+            "--audience",
+            "api",
+            "--now",
+            NOW,
+        ];
         all.extend(args);
         let out = run(&all, Some(&format!("{token}\n")));
         assert_eq!(out.code, 0, "{}", out.stderr);
@@ -89,27 +122,93 @@ fn refusals_exit_1_with_a_stable_code() {
     let dir = temp_dir("refused");
     let (private, public) = keygen(&dir, "EdDSA");
     let token = mint(&private, &claims());
-    let base = ["verify", "--jwks", &public, "--issuer", "https://idp.example/", "--audience", "api"];
+    let base = [
+        "verify",
+        "--jwks",
+        &public,
+        "--issuer",
+        "https://idp.example/",
+        "--audience",
+        "api",
+    ];
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
-        ("expired", vec!["--now", "1700000400", &token], "token_expired"),
-        ("malformed", vec!["--now", NOW, "not-a-token"], "token_malformed"),
-        ("typ required", vec!["--now", NOW, "--typ", "at+jwt", &token], "typ_mismatch"),
-        ("max age without iat", vec!["--now", NOW, "--max-age", "60", &token], "claim_missing"),
-        ("too large", vec!["--now", NOW, "--max-token-bytes", "64", &token], "token_too_large"),
+        (
+            "expired",
+            vec!["--now", "1700000400", &token],
+            "token_expired",
+        ),
+        (
+            "malformed",
+            vec!["--now", NOW, "not-a-token"],
+            "token_malformed",
+        ),
+        (
+            "typ required",
+            vec!["--now", NOW, "--typ", "at+jwt", &token],
+            "typ_mismatch",
+        ),
+        (
+            "max age without iat",
+            vec!["--now", NOW, "--max-age", "60", &token],
+            "claim_missing",
+        ),
+        (
+            "too large",
+            vec!["--now", NOW, "--max-token-bytes", "64", &token],
+            "token_too_large",
+        ),
     ];
     for (name, extra, code) in cases {
         let mut args: Vec<&str> = base.to_vec();
         args.extend(extra);
         let out = run(&args, None);
         assert_eq!(out.code, 1, "{name}: {}", out.stderr);
-        assert!(out.stderr.starts_with(&format!("error: {code}: ")), "{name}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with(&format!("error: {code}: ")),
+            "{name}: {}",
+            out.stderr
+        );
         assert_eq!(out.stdout, "", "{name}: nothing on stdout when refused");
     }
-    let out = run(&["verify", "--jwks", &public, "--issuer", "https://idp.example/", "--audience", "other", "--now", NOW, &token], None);
+    let out = run(
+        &[
+            "verify",
+            "--jwks",
+            &public,
+            "--issuer",
+            "https://idp.example/",
+            "--audience",
+            "other",
+            "--now",
+            NOW,
+            &token,
+        ],
+        None,
+    );
     assert_eq!(out.code, 1);
-    assert!(out.stderr.starts_with("error: audience_mismatch: "), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("error: audience_mismatch: "),
+        "{}",
+        out.stderr
+    );
     // Audiences are any-of: one match among several is enough.
-    let out = run(&["verify", "--jwks", &public, "--issuer", "https://idp.example/", "--audience", "other", "--audience", "api", "--now", NOW, &token], None);
+    let out = run(
+        &[
+            "verify",
+            "--jwks",
+            &public,
+            "--issuer",
+            "https://idp.example/",
+            "--audience",
+            "other",
+            "--audience",
+            "api",
+            "--now",
+            NOW,
+            &token,
+        ],
+        None,
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
 
@@ -126,11 +225,38 @@ fn usage_and_key_errors_exit_2() {
     key.as_object_mut().unwrap().remove("alg");
     std::fs::write(&no_alg, key.to_string()).unwrap();
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
-        ("missing key file", vec!["verify", "--jwk", "/nonexistent/key.jwk", &token], "--jwk /nonexistent/key.jwk"),
-        ("weak HMAC key", vec!["verify", "--jwk", weak.to_str().unwrap(), "--alg", "HS256", &token], "HMAC key is 5 bytes"),
-        ("private key given to verify", vec!["verify", "--jwk", &private, &token], "private key material"),
-        ("key without alg and no --alg", vec!["verify", "--jwk", no_alg.to_str().unwrap(), &token], "pass --alg"),
-        ("unknown --alg", vec!["verify", "--jwks", &public, "--alg", "none", &token], "unknown algorithm"),
+        (
+            "missing key file",
+            vec!["verify", "--jwk", "/nonexistent/key.jwk", &token],
+            "--jwk /nonexistent/key.jwk",
+        ),
+        (
+            "weak HMAC key",
+            vec![
+                "verify",
+                "--jwk",
+                weak.to_str().unwrap(),
+                "--alg",
+                "HS256",
+                &token,
+            ],
+            "HMAC key is 5 bytes",
+        ),
+        (
+            "private key given to verify",
+            vec!["verify", "--jwk", &private, &token],
+            "private key material",
+        ),
+        (
+            "key without alg and no --alg",
+            vec!["verify", "--jwk", no_alg.to_str().unwrap(), &token],
+            "pass --alg",
+        ),
+        (
+            "unknown --alg",
+            vec!["verify", "--jwks", &public, "--alg", "none", &token],
+            "unknown algorithm",
+        ),
         ("no key option", vec!["verify", &token], "--jwk"),
     ];
     for (name, args, needle) in cases {
@@ -139,9 +265,25 @@ fn usage_and_key_errors_exit_2() {
         assert!(out.stderr.contains(needle), "{name}: {}", out.stderr);
     }
     // A key without `alg` works once --alg names the algorithm.
-    let out = run(&["verify", "--jwk", no_alg.to_str().unwrap(), "--alg", "ES256", "--now", NOW, &token], None);
+    let out = run(
+        &[
+            "verify",
+            "--jwk",
+            no_alg.to_str().unwrap(),
+            "--alg",
+            "ES256",
+            "--now",
+            NOW,
+            &token,
+        ],
+        None,
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("warning: no --issuer"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: no --issuer"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -150,12 +292,20 @@ fn signature_only_prints_payload_bytes() {
     let (private, public) = keygen(&dir, "HS256");
     // A payload that is not a JWT at all is fine in --signature-only mode (no claims are read).
     let token = mint(&private, &json!({"exp": 1}));
-    let out = run(&["verify", "--jwks", &public, "--signature-only", &token], None);
+    let out = run(
+        &["verify", "--jwks", &public, "--signature-only", &token],
+        None,
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, r#"{"exp":1}"#);
     let out = run(&["verify", "--jwks", &public, "--now", NOW, &token], None);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.ends_with("error: token_expired: token expired at 1 (now 1700000000, leeway 60 s)\n"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .ends_with("error: token_expired: token expired at 1 (now 1700000000, leeway 60 s)\n"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -169,12 +319,18 @@ fn decode_is_labelled_unverified_and_shows_alg_none() {
     assert!(out.stdout.contains(r#""sub": "x""#), "{}", out.stdout);
     let out = run(&["decode", "a.b"], None);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.starts_with("error: token_malformed: "), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("error: token_malformed: "),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn keygen_kid_is_the_thumbprint_and_jwks_is_public() {
-    for alg in ["EdDSA", "ES256", "RS256", "HS256", "ES384", "ES512", "ES256K", "PS256"] {
+    for alg in [
+        "EdDSA", "ES256", "RS256", "HS256", "ES384", "ES512", "ES256K", "PS256",
+    ] {
         let out = run(&["keygen", "--alg", alg], None);
         assert_eq!(out.code, 0, "{alg}: {}", out.stderr);
         let keys: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -183,7 +339,10 @@ fn keygen_kid_is_the_thumbprint_and_jwks_is_public() {
         assert_eq!(public["alg"], alg);
         if alg != "HS256" {
             assert!(public.get("d").is_none(), "{alg}: the JWKS must be public");
-            assert!(keys["jwk"].get("d").is_some(), "{alg}: the JWK must be private");
+            assert!(
+                keys["jwk"].get("d").is_some(),
+                "{alg}: the JWK must be private"
+            );
         }
     }
     let out = run(&["keygen", "--alg", "ES256", "--kid", "mine"], None);
@@ -196,7 +355,11 @@ fn every_subcommand_has_help() {
     for sub in ["verify", "decode", "mint", "keygen"] {
         let out = run(&[sub, "--help"], None);
         assert_eq!(out.code, 0, "{sub}");
-        assert!(out.stdout.contains("Usage: edge-auth"), "{sub}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("Usage: edge-auth"),
+            "{sub}: {}",
+            out.stdout
+        );
     }
 }
 
@@ -204,7 +367,10 @@ fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..=chunk.len() {
             out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
         }

@@ -30,14 +30,26 @@ fn setup(alg: Algorithm) -> (Verifier, String) {
         .map(|_| SigningKey::generate(alg, None, &mut rand_core::OsRng).unwrap())
         .collect();
     let mut keys = vec![serde_json::Value::Object(key.public_key().to_jwk())];
-    keys.extend(extra.iter().map(|k| serde_json::Value::Object(k.public_key().to_jwk())));
+    keys.extend(
+        extra
+            .iter()
+            .map(|k| serde_json::Value::Object(k.public_key().to_jwk())),
+    );
     let jwks = json!({ "keys": keys }).to_string();
-    let policy = IssuerPolicy::builder(ISS, [alg], KeySet::from_jwks_json(jwks.as_bytes()).unwrap())
-        .audiences([AUD])
-        .build()
-        .unwrap();
+    let policy =
+        IssuerPolicy::builder(ISS, [alg], KeySet::from_jwks_json(jwks.as_bytes()).unwrap())
+            .audiences([AUD])
+            .build()
+            .unwrap();
     let verifier = Verifier::new(vec![policy], Limits::default()).unwrap();
-    let token = mint(&key, claims().as_object().unwrap(), &MintOptions { kid: None, typ: Some("at+jwt") });
+    let token = mint(
+        &key,
+        claims().as_object().unwrap(),
+        &MintOptions {
+            kid: None,
+            typ: Some("at+jwt"),
+        },
+    );
     verifier.verify(&token, UnixTime(NOW)).unwrap();
     (verifier, token)
 }
@@ -57,7 +69,9 @@ fn parse_only(c: &mut Criterion) {
     let (_, token) = setup(Algorithm::Hs256);
     let limits = Limits::default();
     c.bench_function("parse/HS256-token", |b| {
-        b.iter(|| UntrustedToken::parse(black_box(&token), &limits, PayloadKind::JwtClaims).unwrap())
+        b.iter(|| {
+            UntrustedToken::parse(black_box(&token), &limits, PayloadKind::JwtClaims).unwrap()
+        })
     });
 }
 

@@ -210,7 +210,9 @@ impl AlgSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Algorithm> {
-        Algorithm::ALL.into_iter().filter(move |alg| self.contains(*alg))
+        Algorithm::ALL
+            .into_iter()
+            .filter(move |alg| self.contains(*alg))
     }
 }
 
@@ -226,7 +228,9 @@ impl FromIterator<Algorithm> for AlgSet {
 
 impl fmt::Debug for AlgSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(Algorithm::name)).finish()
+        f.debug_set()
+            .entries(self.iter().map(Algorithm::name))
+            .finish()
     }
 }
 

@@ -9,7 +9,9 @@
 use core::borrow::Borrow;
 use core::num::NonZeroUsize;
 
-use jwt_compact::alg::{Ed25519, Es256, Es256k, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
+use jwt_compact::alg::{
+    Ed25519, Es256, Es256k, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa,
+};
 use jwt_compact::{Algorithm as JwtAlgorithm, AlgorithmSignature};
 use sha2::Sha256;
 
@@ -30,7 +32,9 @@ pub struct SignatureCheck<'a> {
 impl SignatureCheck<'_> {
     /// The exact signature length `alg` with this key produces.
     pub fn expected_len(&self) -> Option<usize> {
-        self.alg.fixed_signature_len().or_else(|| self.key.rsa_len())
+        self.alg
+            .fixed_signature_len()
+            .or_else(|| self.key.rsa_len())
     }
 }
 
@@ -68,9 +72,15 @@ impl SignatureBackend for RustCrypto {
             });
         }
         match (check.alg, &check.key.public) {
-            (Algorithm::Hs256, PublicKey::Hmac(k)) => run(Hs256, &Hs256Key::new(k.as_slice()), check),
-            (Algorithm::Hs384, PublicKey::Hmac(k)) => run(Hs384, &Hs384Key::new(k.as_slice()), check),
-            (Algorithm::Hs512, PublicKey::Hmac(k)) => run(Hs512, &Hs512Key::new(k.as_slice()), check),
+            (Algorithm::Hs256, PublicKey::Hmac(k)) => {
+                run(Hs256, &Hs256Key::new(k.as_slice()), check)
+            }
+            (Algorithm::Hs384, PublicKey::Hmac(k)) => {
+                run(Hs384, &Hs384Key::new(k.as_slice()), check)
+            }
+            (Algorithm::Hs512, PublicKey::Hmac(k)) => {
+                run(Hs512, &Hs512Key::new(k.as_slice()), check)
+            }
             (Algorithm::Rs256, PublicKey::Rsa(k)) => run(Rsa::rs256(), k, check),
             (Algorithm::Rs384, PublicKey::Rsa(k)) => run(Rsa::rs384(), k, check),
             (Algorithm::Rs512, PublicKey::Rsa(k)) => run(Rsa::rs512(), k, check),

@@ -28,7 +28,10 @@ enum Round {
     Up,
 }
 
-fn string_claim(claims: &Map<String, Value>, claim: &'static str) -> Result<Option<String>, ClaimsError> {
+fn string_claim(
+    claims: &Map<String, Value>,
+    claim: &'static str,
+) -> Result<Option<String>, ClaimsError> {
     match claims.get(claim) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),

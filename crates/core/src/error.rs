@@ -67,21 +67,42 @@ pub enum ParseError {
 #[non_exhaustive]
 pub enum KeyError {
     Json(JsonError),
-    MissingMember { member: &'static str },
+    MissingMember {
+        member: &'static str,
+    },
     MemberType {
         member: &'static str,
         expected: &'static str,
     },
-    Base64 { member: &'static str },
-    UnsupportedKeyType { kty: String },
-    UnsupportedCurve { crv: String },
-    UnknownAlgorithm { alg: String },
+    Base64 {
+        member: &'static str,
+    },
+    UnsupportedKeyType {
+        kty: String,
+    },
+    UnsupportedCurve {
+        crv: String,
+    },
+    UnknownAlgorithm {
+        alg: String,
+    },
     /// `use` is not `sig`, `key_ops` lacks the operation, or `alg` is an encryption algorithm.
-    NotForSignatures { reason: String },
+    NotForSignatures {
+        reason: String,
+    },
     /// The key's `alg` does not fit its type or curve (for example `ES256` on an RSA key).
-    AlgMismatch { alg: Algorithm, key: String },
-    RsaModulusTooSmall { bits: usize, min: usize },
-    RsaModulusTooLarge { bits: usize, max: usize },
+    AlgMismatch {
+        alg: Algorithm,
+        key: String,
+    },
+    RsaModulusTooSmall {
+        bits: usize,
+        min: usize,
+    },
+    RsaModulusTooLarge {
+        bits: usize,
+        max: usize,
+    },
     RsaBadExponent,
     RsaInvalid,
     /// An EC coordinate that is not the full size for the curve (RFC 7518 §6.2.1.2).
@@ -91,12 +112,19 @@ pub enum KeyError {
         found: usize,
     },
     /// The point is not on the named curve (or is the identity).
-    PointNotOnCurve { crv: &'static str },
+    PointNotOnCurve {
+        crv: &'static str,
+    },
     /// An Ed25519 public key that does not decode, or has small order.
     WeakEd25519,
-    HmacTooShort { len: usize, min: usize },
+    HmacTooShort {
+        len: usize,
+        min: usize,
+    },
     /// A verification key carrying private material (`d`, `p`, …): the config holds a private key.
-    PrivateMaterial { member: &'static str },
+    PrivateMaterial {
+        member: &'static str,
+    },
     /// A signing key without its private part.
     NotPrivate,
     /// The private part does not match the public part.
@@ -104,14 +132,20 @@ pub enum KeyError {
     /// Multi-prime RSA (`oth`) is not supported.
     MultiPrimeRsa,
     /// The key can serve none of the allowed algorithms.
-    NoAllowedAlgorithm { allowed: String },
+    NoAllowedAlgorithm {
+        allowed: String,
+    },
     /// A set mixes symmetric and asymmetric keys (RFC 8725 §3.1: never let the type be the token's choice).
     MixedSymmetry,
     /// Two usable keys share a `kid` and an algorithm, so selection would be ambiguous.
-    DuplicateKid { kid: String },
+    DuplicateKid {
+        kid: String,
+    },
     /// No usable signature key in the set.
     NoUsableKey,
-    TooManyKeys { max: usize },
+    TooManyKeys {
+        max: usize,
+    },
     /// A `keys` member that is missing or not an array.
     NotAKeySet,
 }
@@ -158,13 +192,33 @@ pub enum ClaimsError {
         claim: &'static str,
         expected: &'static str,
     },
-    Missing { claim: String },
-    Expired { exp: i64, now: u64, leeway: u64 },
-    NotYetValid { nbf: i64, now: u64, leeway: u64 },
-    IssuedInFuture { iat: i64, now: u64, leeway: u64 },
-    TooOld { iat: i64, now: u64, max_age: u64 },
+    Missing {
+        claim: String,
+    },
+    Expired {
+        exp: i64,
+        now: u64,
+        leeway: u64,
+    },
+    NotYetValid {
+        nbf: i64,
+        now: u64,
+        leeway: u64,
+    },
+    IssuedInFuture {
+        iat: i64,
+        now: u64,
+        leeway: u64,
+    },
+    TooOld {
+        iat: i64,
+        now: u64,
+        max_age: u64,
+    },
     AudienceMismatch,
-    TypMismatch { expected: String },
+    TypMismatch {
+        expected: String,
+    },
 }
 
 /// Any reason a token was refused.
@@ -399,11 +453,10 @@ impl fmt::Display for SelectError {
                     quoted_short(alg)
                 )
             }
-            SelectError::KeyNotFound { kid: Some(kid), alg } => write!(
-                f,
-                "no key with kid {} for {alg}",
-                quoted_short(kid)
-            ),
+            SelectError::KeyNotFound {
+                kid: Some(kid),
+                alg,
+            } => write!(f, "no key with kid {} for {alg}", quoted_short(kid)),
             SelectError::KeyNotFound { kid: None, alg } => write!(f, "no key for {alg}"),
             SelectError::KeyAmbiguous { candidates, max } => write!(
                 f,
@@ -429,17 +482,18 @@ impl fmt::Display for SignatureError {
 impl fmt::Display for ClaimsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClaimsError::IssuerUnknown => f.write_str("no issuer is configured for the token's iss"),
+            ClaimsError::IssuerUnknown => {
+                f.write_str("no issuer is configured for the token's iss")
+            }
             ClaimsError::Invalid { claim, expected } => {
                 write!(f, "claim `{claim}` must be {expected}")
             }
             ClaimsError::Missing { claim } => {
                 write!(f, "required claim {} is missing", quoted_short(claim))
             }
-            ClaimsError::Expired { exp, now, leeway } => write!(
-                f,
-                "token expired at {exp} (now {now}, leeway {leeway} s)"
-            ),
+            ClaimsError::Expired { exp, now, leeway } => {
+                write!(f, "token expired at {exp} (now {now}, leeway {leeway} s)")
+            }
             ClaimsError::NotYetValid { nbf, now, leeway } => write!(
                 f,
                 "token is not valid before {nbf} (now {now}, leeway {leeway} s)"

@@ -46,7 +46,10 @@ pub(crate) fn quoted_short(name: &str) -> String {
 pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
     let duplicate = RefCell::new(None);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = StrictSeed { duplicate: &duplicate }.deserialize(&mut de);
+    let parsed = StrictSeed {
+        duplicate: &duplicate,
+    }
+    .deserialize(&mut de);
     let value = match parsed.and_then(|value| de.end().map(|()| value)) {
         Ok(value) => value,
         Err(err) => {
@@ -141,7 +144,11 @@ mod tests {
     use super::*;
 
     fn check(input: &str, expected: Result<(), JsonError>) {
-        assert_eq!(parse_object(input.as_bytes()).map(|_| ()), expected, "{input}");
+        assert_eq!(
+            parse_object(input.as_bytes()).map(|_| ()),
+            expected,
+            "{input}"
+        );
     }
 
     #[test]

@@ -143,6 +143,8 @@ impl Key {
     /// Parses one public JWK from an already-parsed object.
     pub fn from_object(object: &Map<String, Value>) -> Result<Key, KeyError> {
         let jwk = Jwk(object);
+        // Type and curve first: a key of an unknown type is skippable in a set whatever its `alg` says.
+        jwk.supported_type()?;
         let declared_alg = jwk.usage("verify")?;
         let public = match jwk.kty()? {
             "oct" => PublicKey::Hmac(jwk.secret_bytes("k")?),
@@ -284,6 +286,18 @@ impl<'a> Jwk<'a> {
         }
     }
 
+    /// Refuses key types and curves this verifier does not implement.
+    fn supported_type(&self) -> Result<(), KeyError> {
+        match self.kty()? {
+            "oct" | "RSA" => Ok(()),
+            "EC" => self.curve().map(|_| ()),
+            "OKP" => okp_curve(self),
+            other => Err(KeyError::UnsupportedKeyType {
+                kty: other.to_owned(),
+            }),
+        }
+    }
+
     fn kty(&self) -> Result<&'a str, KeyError> {
         self.string("kty")?
             .ok_or(KeyError::MissingMember { member: "kty" })
@@ -353,7 +367,10 @@ impl<'a> Jwk<'a> {
             Some(name) => match Algorithm::from_name(name) {
                 Some(alg) => Ok(Some(alg)),
                 None if is_encryption_alg(name) => Err(KeyError::NotForSignatures {
-                    reason: format!("alg {} is an encryption algorithm", json::quoted_short(name)),
+                    reason: format!(
+                        "alg {} is an encryption algorithm",
+                        json::quoted_short(name)
+                    ),
                 }),
                 None => Err(KeyError::UnknownAlgorithm {
                     alg: name.to_owned(),
@@ -457,11 +474,14 @@ fn okp_curve(jwk: &Jwk<'_>) -> Result<(), KeyError> {
 fn ed25519_public(jwk: &Jwk<'_>) -> Result<ed25519_dalek::VerifyingKey, KeyError> {
     okp_curve(jwk)?;
     let x = jwk.bytes("x")?;
-    let x: [u8; 32] = x.as_slice().try_into().map_err(|_| KeyError::CoordinateLength {
-        member: "x",
-        expected: 32,
-        found: x.len(),
-    })?;
+    let x: [u8; 32] = x
+        .as_slice()
+        .try_into()
+        .map_err(|_| KeyError::CoordinateLength {
+            member: "x",
+            expected: 32,
+            found: x.len(),
+        })?;
     let key = ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| KeyError::WeakEd25519)?;
     if key.is_weak() {
         return Err(KeyError::WeakEd25519);
@@ -502,6 +522,7 @@ impl SigningKey {
     pub fn from_json(bytes: &[u8], alg: Option<Algorithm>) -> Result<SigningKey, KeyError> {
         let object = json::parse_object(bytes).map_err(KeyError::Json)?;
         let jwk = Jwk(&object);
+        jwk.supported_type()?;
         let declared = jwk.usage("sign")?;
         let kid = jwk.string("kid")?.map(str::to_owned);
         let private = match jwk.kty()? {
@@ -542,14 +563,16 @@ impl SigningKey {
                 })
             }
             (Some(alg), _) | (None, Some(alg)) => alg,
-            (None, None) => public
-                .type_algorithms()
-                .iter()
-                .next()
-                .ok_or(KeyError::HmacTooShort {
-                    len: private.hmac_len(),
-                    min: 32,
-                })?,
+            (None, None) => {
+                public
+                    .type_algorithms()
+                    .iter()
+                    .next()
+                    .ok_or(KeyError::HmacTooShort {
+                        len: private.hmac_len(),
+                        min: 32,
+                    })?
+            }
         };
         let public = Key::new(kid, public, Some(alg))?;
         Ok(SigningKey {
@@ -706,7 +729,13 @@ fn ec_private(jwk: &Jwk<'_>) -> Result<PrivateKey, KeyError> {
     let d = private_scalar(jwk, curve.coordinate_len())?;
     let point = sec1_uncompressed(&x, &y);
     let bad_d = || KeyError::KeyMismatch;
-    let matches = |derived: &[u8]| if derived == point.as_slice() { Ok(()) } else { Err(KeyError::KeyMismatch) };
+    let matches = |derived: &[u8]| {
+        if derived == point.as_slice() {
+            Ok(())
+        } else {
+            Err(KeyError::KeyMismatch)
+        }
+    };
     Ok(match curve {
         Curve::P256 => {
             let k = p256::ecdsa::SigningKey::from_slice(&d).map_err(|_| bad_d())?;
@@ -720,7 +749,11 @@ fn ec_private(jwk: &Jwk<'_>) -> Result<PrivateKey, KeyError> {
         }
         Curve::P521 => {
             let k = p521::ecdsa::SigningKey::from_slice(&d).map_err(|_| bad_d())?;
-            matches(p521::ecdsa::VerifyingKey::from(&k).to_encoded_point(false).as_bytes())?;
+            matches(
+                p521::ecdsa::VerifyingKey::from(&k)
+                    .to_encoded_point(false)
+                    .as_bytes(),
+            )?;
             PrivateKey::P521(k)
         }
         Curve::Secp256k1 => {

@@ -24,17 +24,23 @@ pub struct SkippedKey {
 #[derive(Debug)]
 pub struct KeySet {
     keys: Vec<Key>,
+    /// Each key's position in the input (the JWKS `keys` array), for error messages.
+    positions: Vec<usize>,
     skipped: Vec<SkippedKey>,
 }
 
 /// Keys whose kind RFC 7517 §5 says to ignore in a set, rather than refuse the set: encryption keys,
 /// unknown key types and curves, and keys that fit none of the allowed algorithms.
+/// An `alg` this verifier does not know is skipped too: such a key could never serve an allowed
+/// algorithm (allowlists only name known ones), and an IdP adding, say, a post-quantum key to its JWKS
+/// must not take the whole issuer down.
 fn skippable(error: &KeyError) -> bool {
     matches!(
         error,
         KeyError::NotForSignatures { .. }
             | KeyError::UnsupportedKeyType { .. }
             | KeyError::UnsupportedCurve { .. }
+            | KeyError::UnknownAlgorithm { .. }
             | KeyError::NoAllowedAlgorithm { .. }
     )
 }
@@ -95,7 +101,8 @@ impl KeySet {
         for (i, (index, key)) in keys.iter().enumerate() {
             let Some(kid) = key.kid() else { continue };
             let clash = keys.iter().skip(i + 1).any(|(_, other)| {
-                other.kid() == Some(kid) && !other.algorithms().intersect(key.algorithms()).is_empty()
+                other.kid() == Some(kid)
+                    && !other.algorithms().intersect(key.algorithms()).is_empty()
             });
             if clash {
                 return Err(KeyLoadError {
@@ -106,8 +113,10 @@ impl KeySet {
                 });
             }
         }
+        let (positions, keys) = keys.into_iter().unzip();
         Ok(KeySet {
-            keys: keys.into_iter().map(|(_, k)| k).collect(),
+            keys,
+            positions,
             skipped,
         })
     }
@@ -118,7 +127,7 @@ impl KeySet {
         let single = self.keys.len() == 1 && self.skipped.is_empty();
         let mut keys = Vec::with_capacity(self.keys.len());
         let mut skipped = self.skipped;
-        for (index, key) in self.keys.into_iter().enumerate() {
+        for (index, key) in self.positions.into_iter().zip(self.keys) {
             let kid = key.kid().map(str::to_owned);
             match key.narrowed(allowed) {
                 Ok(key) => keys.push((index, key)),

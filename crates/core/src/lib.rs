@@ -47,7 +47,7 @@ pub use json::JsonError;
 pub use jwk::{Key, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use keyset::{KeySet, Selection, SkippedKey, MAX_KEYS};
 pub use sign::{mint, MintOptions};
-pub use token::{decode_unverified, Header, Limits, PayloadKind, Unverified, UntrustedToken};
+pub use token::{decode_unverified, Header, Limits, PayloadKind, UntrustedToken, Unverified};
 pub use verifier::{
     IssuerPolicy, IssuerPolicyBuilder, Pending, PolicyError, SignatureVerified, SignatureVerifier,
     SignedToken, VerifiedToken, Verifier, DEFAULT_LEEWAY,

@@ -124,7 +124,10 @@ impl Header {
     }
 }
 
-fn optional_string(raw: &Map<String, Value>, member: &'static str) -> Result<Option<String>, ParseError> {
+fn optional_string(
+    raw: &Map<String, Value>,
+    member: &'static str,
+) -> Result<Option<String>, ParseError> {
     match raw.get(member) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -140,7 +143,9 @@ fn optional_string(raw: &Map<String, Value>, member: &'static str) -> Result<Opt
 pub(crate) fn media_type_eq(value: &str, expected: &str) -> bool {
     fn strip(s: &str) -> &str {
         match s.get(..12) {
-            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => s.get(12..).unwrap_or(""),
+            Some(prefix) if prefix.eq_ignore_ascii_case("application/") => {
+                s.get(12..).unwrap_or("")
+            }
             _ => s,
         }
     }
@@ -172,7 +177,9 @@ impl<'a> UntrustedToken<'a> {
         }
         let dots = token.bytes().filter(|b| *b == b'.').count();
         let (signing_input, signature_b64) = match dots {
-            2 => token.rsplit_once('.').ok_or(ParseError::PartCount { found: 1 })?,
+            2 => token
+                .rsplit_once('.')
+                .ok_or(ParseError::PartCount { found: 1 })?,
             4 => return Err(ParseError::Jwe),
             n => return Err(ParseError::PartCount { found: n + 1 }),
         };
@@ -180,26 +187,30 @@ impl<'a> UntrustedToken<'a> {
             .split_once('.')
             .ok_or(ParseError::PartCount { found: 2 })?;
 
-        let header_bytes = b64::decode(header_b64).ok_or(ParseError::Base64 { part: Part::Header })?;
+        let header_bytes =
+            b64::decode(header_b64).ok_or(ParseError::Base64 { part: Part::Header })?;
         let header = json::parse_object(&header_bytes)
             .map_err(|error| ParseError::Json {
                 part: Part::Header,
                 error,
             })
             .and_then(Header::from_object)?;
-        let payload =
-            b64::decode(payload_b64).ok_or(ParseError::Base64 { part: Part::Payload })?;
+        let payload = b64::decode(payload_b64).ok_or(ParseError::Base64 {
+            part: Part::Payload,
+        })?;
         let signature = b64::decode(signature_b64).ok_or(ParseError::Base64 {
             part: Part::Signature,
         })?;
         let claims = match kind {
             PayloadKind::Opaque => None,
-            PayloadKind::JwtClaims => Some(json::parse_object(&payload).map_err(|error| {
-                ParseError::Json {
-                    part: Part::Payload,
-                    error,
-                }
-            })?),
+            PayloadKind::JwtClaims => {
+                Some(
+                    json::parse_object(&payload).map_err(|error| ParseError::Json {
+                        part: Part::Payload,
+                        error,
+                    })?,
+                )
+            }
         };
         Ok(UntrustedToken {
             header,
@@ -258,7 +269,8 @@ pub fn decode_unverified(token: &str, limits: &Limits) -> Result<Unverified, Par
         });
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         let found = token.split('.').count();
         return Err(if found == 5 {
@@ -272,7 +284,9 @@ pub fn decode_unverified(token: &str, limits: &Limits) -> Result<Unverified, Par
         part: Part::Header,
         error,
     })?;
-    let payload = b64::decode(p).ok_or(ParseError::Base64 { part: Part::Payload })?;
+    let payload = b64::decode(p).ok_or(ParseError::Base64 {
+        part: Part::Payload,
+    })?;
     let signature = b64::decode(s).ok_or(ParseError::Base64 {
         part: Part::Signature,
     })?;

@@ -244,7 +244,11 @@ impl Verifier {
             ));
         }
         for (i, policy) in issuers.iter().enumerate() {
-            if issuers.iter().skip(i + 1).any(|p| p.issuer == policy.issuer) {
+            if issuers
+                .iter()
+                .skip(i + 1)
+                .any(|p| p.issuer == policy.issuer)
+            {
                 return Err(policy_error(
                     format!("issuers[{i}].issuer"),
                     "configured twice",
@@ -323,17 +327,7 @@ pub struct Pending<'v, 't> {
 impl<'v> Pending<'v, '_> {
     /// The signature checks to run, in order; the first that passes wins.
     pub fn checks(&self) -> impl Iterator<Item = SignatureCheck<'_>> {
-        let keys = self.policy.keys.keys();
-        self.selection
-            .candidates
-            .iter()
-            .filter_map(move |&i| keys.get(i))
-            .map(move |key| SignatureCheck {
-                alg: self.selection.alg,
-                key,
-                signing_input: self.token.signing_input(),
-                signature: self.token.signature(),
-            })
+        checks(&self.policy.keys, &self.selection, &self.token)
     }
 
     pub fn policy(&self) -> &'v IssuerPolicy {
@@ -359,6 +353,24 @@ impl<'v> Pending<'v, '_> {
             kid,
         })
     }
+}
+
+/// The checks for the selected candidate keys, in order.
+fn checks<'a>(
+    keys: &'a KeySet,
+    selection: &'a Selection,
+    token: &'a UntrustedToken<'_>,
+) -> impl Iterator<Item = SignatureCheck<'a>> {
+    selection
+        .candidates
+        .iter()
+        .filter_map(|&i| keys.keys().get(i))
+        .map(|key| SignatureCheck {
+            alg: selection.alg,
+            key,
+            signing_input: token.signing_input(),
+            signature: token.signature(),
+        })
 }
 
 /// Runs checks until one passes: `(Some(kid of the key), _)` or `(None, the error to report)`.
@@ -485,18 +497,7 @@ impl SignatureVerifier {
         let selection = self
             .keys
             .select(token.header(), self.algorithms, &self.limits)?;
-        let keys = self.keys.keys();
-        let checks = selection
-            .candidates
-            .iter()
-            .filter_map(|&i| keys.get(i))
-            .map(|key| SignatureCheck {
-                alg: selection.alg,
-                key,
-                signing_input: token.signing_input(),
-                signature: token.signature(),
-            });
-        let (verified_by, error) = first_passing(checks, backend);
+        let (verified_by, error) = first_passing(checks(&self.keys, &selection, &token), backend);
         let Some(key_id) = verified_by else {
             return Err(error.into());
         };

@@ -1,6 +1,12 @@
 //! The RFC vectors in `vectors/rfc.json` (provenance: `vectors/README.md`) verify, and flipping any bit of
 //! any of their signatures is refused.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, reason = "tests: a panic is a test failure")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests: a panic is a test failure"
+)]
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use edge_auth_core::{
@@ -29,7 +35,10 @@ fn cases() -> Vec<Case> {
             token: c["token"].as_str().unwrap().to_owned(),
             jwk: c["jwk"].to_string(),
             payload: Base64UrlUnpadded::decode_vec(c["payload_b64"].as_str().unwrap()).unwrap(),
-            now: c["jwt"].as_bool().unwrap().then(|| c["now"].as_u64().unwrap()),
+            now: c["jwt"]
+                .as_bool()
+                .unwrap()
+                .then(|| c["now"].as_u64().unwrap()),
         })
         .collect()
 }
@@ -70,7 +79,9 @@ fn rfc_jwt_vectors_verify_with_claims() {
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
         assert_eq!(verified.claims(), &claims, "{}", case.name);
         let exp = verified.registered().exp.unwrap();
-        let late = verifier.verify(&case.token, UnixTime(u64::try_from(exp).unwrap())).unwrap_err();
+        let late = verifier
+            .verify(&case.token, UnixTime(u64::try_from(exp).unwrap()))
+            .unwrap_err();
         assert_eq!(late.code(), "token_expired", "{}", case.name);
         checked += 1;
     }

@@ -1,5 +1,11 @@
 //! Every algorithm: mint → verify, and any flipped signature bit → `signature_invalid`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, reason = "tests: a panic is a test failure")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests: a panic is a test failure"
+)]
 
 mod common;
 
@@ -48,10 +54,15 @@ fn private_jwk_round_trips_through_json() {
         let json = serde_json::Value::Object(key.to_private_jwk()).to_string();
         let again = SigningKey::from_json(json.as_bytes(), None).unwrap();
         assert_eq!(again.algorithm(), alg);
-        assert_eq!(again.public_key().thumbprint(), key.public_key().thumbprint());
+        assert_eq!(
+            again.public_key().thumbprint(),
+            key.public_key().thumbprint()
+        );
         // A token from the re-read key verifies under the original public key.
         let verifier = verifier_for(&[key], &[alg]);
-        verifier.verify(&token(&again, &good_claims()), UnixTime(NOW)).unwrap();
+        verifier
+            .verify(&token(&again, &good_claims()), UnixTime(NOW))
+            .unwrap();
     }
 }
 
@@ -60,5 +71,32 @@ fn rfc7638_thumbprint_example() {
     // RFC 7638 §3.1: the thumbprint of the RFC 7517 Appendix A.1 RSA key.
     let jwk = r#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#;
     let keys = KeySet::from_jwk_json(jwk.as_bytes()).unwrap();
-    assert_eq!(keys.keys()[0].thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    assert_eq!(
+        keys.keys()[0].thumbprint(),
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    );
+}
+
+#[test]
+fn ed25519_algorithm_name_is_accepted_as_eddsa() {
+    let key = key(Algorithm::EdDsa);
+    // On the key: `alg: Ed25519` (draft-ietf-jose-fully-specified-algorithms).
+    let mut jwk = key.public_key().to_jwk();
+    jwk.insert("alg".into(), "Ed25519".into());
+    let set = KeySet::from_jwk_json(serde_json::Value::Object(jwk).to_string().as_bytes()).unwrap();
+    assert_eq!(
+        set.declared_algorithms().iter().collect::<Vec<_>>(),
+        [Algorithm::EdDsa]
+    );
+    // In the token: `alg: Ed25519`.
+    let verifier = verifier_for(&[key], &[Algorithm::EdDsa]);
+    let token = raw_token(r#"{"alg":"Ed25519"}"#, &good_claims().to_string(), key);
+    let verified = verifier.verify(&token, UnixTime(NOW)).unwrap();
+    assert_eq!(verified.algorithm(), Algorithm::EdDsa);
+    // The name is case-sensitive like every other.
+    let token = raw_token(r#"{"alg":"ed25519"}"#, &good_claims().to_string(), key);
+    assert_eq!(
+        verifier.verify(&token, UnixTime(NOW)).unwrap_err().code(),
+        "alg_not_allowed"
+    );
 }

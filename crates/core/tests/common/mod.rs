@@ -1,7 +1,14 @@
 //! Shared fixtures for the core's integration tests: generated keys (once per process) and a raw token
 //! builder that can write any header, including the malformed ones attacks need.
-#![allow(dead_code, reason = "each test binary uses a different subset of the fixtures")]
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test fixtures: a failure is a test failure")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the fixtures"
+)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test fixtures: a failure is a test failure"
+)]
 
 use std::sync::OnceLock;
 
@@ -23,7 +30,10 @@ pub fn key(alg: Algorithm) -> &'static SigningKey {
     let keys = KEYS.get_or_init(|| {
         Algorithm::ALL
             .iter()
-            .map(|&a| SigningKey::generate(a, Some(format!("k-{}", a.name())), &mut rand_core::OsRng).unwrap())
+            .map(|&a| {
+                SigningKey::generate(a, Some(format!("k-{}", a.name())), &mut rand_core::OsRng)
+                    .unwrap()
+            })
             .collect()
     });
     let index = Algorithm::ALL.iter().position(|&a| a == alg).unwrap();
@@ -32,11 +42,19 @@ pub fn key(alg: Algorithm) -> &'static SigningKey {
 
 /// A second, unrelated key of the same algorithm (same kid), for "signed by someone else".
 pub fn other_key(alg: Algorithm) -> SigningKey {
-    SigningKey::generate(alg, Some(format!("k-{}", alg.name())), &mut rand_core::OsRng).unwrap()
+    SigningKey::generate(
+        alg,
+        Some(format!("k-{}", alg.name())),
+        &mut rand_core::OsRng,
+    )
+    .unwrap()
 }
 
 pub fn jwks_of(keys: &[&SigningKey]) -> String {
-    let keys: Vec<Value> = keys.iter().map(|k| Value::Object(k.public_key().to_jwk())).collect();
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|k| Value::Object(k.public_key().to_jwk()))
+        .collect();
     json!({ "keys": keys }).to_string()
 }
 
@@ -57,7 +75,11 @@ pub fn good_claims() -> Value {
 /// Builds a token from literal header and payload JSON text (so duplicates and odd types survive) and
 /// signs it with `key`.
 pub fn raw_token(header_json: &str, payload_json: &str, key: &SigningKey) -> String {
-    let signing_input = format!("{}.{}", b64(header_json.as_bytes()), b64(payload_json.as_bytes()));
+    let signing_input = format!(
+        "{}.{}",
+        b64(header_json.as_bytes()),
+        b64(payload_json.as_bytes())
+    );
     let signature = key.sign(signing_input.as_bytes());
     format!("{signing_input}.{}", b64(&signature))
 }
