@@ -555,3 +555,9 @@ impl From<KeyError> for KeyLoadError {
         KeyLoadError { index: None, error }
     }
 }
+impl std::error::Error for KeyError {}
+impl std::error::Error for ParseError {}
+impl std::error::Error for SelectError {}
+impl std::error::Error for SignatureError {}
+impl std::error::Error for ClaimsError {}
+impl std::error::Error for JsonError {}
