@@ -187,11 +187,17 @@ for (const alg of ALL_ALGS) {
     assert.deepEqual(payload, claims);
   });
 
-  test(`${alg}: edge-auth keygen -> jose (kid is RFC 7638 thumbprint, jwks is public)`, { skip: skipFor(alg) }, async () => {
+  test(`${alg}: edge-auth keygen -> jose (kid is RFC 7638 thumbprint, or random for HMAC; jwks is public)`, { skip: skipFor(alg) }, async () => {
     const { jwk, jwks } = keygen(alg);
     const pub = jwks.keys[0];
     const thumb = await jose.calculateJwkThumbprint(pub, 'sha256');
-    assert.equal(jwk.kid, thumb, 'default kid = RFC 7638 SHA-256 thumbprint of the key');
+    if (isHmac(alg)) {
+      // A thumbprint of an oct key is a hash of the secret: the kid is 16 random bytes instead.
+      assert.notEqual(jwk.kid, thumb, 'HMAC kid must not be derived from the secret');
+      assert.equal(Buffer.from(jwk.kid, 'base64url').length, 16);
+    } else {
+      assert.equal(jwk.kid, thumb, 'default kid = RFC 7638 SHA-256 thumbprint of the key');
+    }
     assert.equal(pub.kid, jwk.kid, 'jwks key kid matches the private JWK kid');
     assert.equal(await jose.calculateJwkThumbprint(jwk, 'sha256'), thumb,
       'private and public JWK describe the same key');

@@ -229,13 +229,18 @@ def test_edge_auth_to_pyjwt(alg, tmp_path):
 
 @pytest.mark.parametrize("alg", ALGS)
 def test_edge_auth_keygen_loads_in_pyjwt(alg):
-    """keygen's JWKs load with PyJWT's from_jwk; kid is the RFC 7638 thumbprint; jwks is public-only."""
+    """keygen's JWKs load with PyJWT's from_jwk; kid is the RFC 7638 thumbprint (asymmetric) or random
+    (HMAC: a thumbprint would publish a hash of the secret); jwks is public-only."""
     _skip_unsupported(alg)
     gen = keygen(alg)
     jwk, pub = gen["jwk"], gen["jwks"]["keys"][0]
     impl = algorithm_impl(alg)
 
-    assert jwk["kid"] == rfc7638_thumbprint(pub)
+    if alg.startswith("HS"):
+        assert jwk["kid"] != rfc7638_thumbprint(pub)
+        assert len(b64u_decode(jwk["kid"])) == 16
+    else:
+        assert jwk["kid"] == rfc7638_thumbprint(pub)
     assert pub.get("kid") == jwk["kid"]
     assert rfc7638_thumbprint(jwk) == rfc7638_thumbprint(pub)
 

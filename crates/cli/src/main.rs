@@ -89,7 +89,10 @@ struct VerifyArgs {
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_token_bytes)]
     max_token_bytes: usize,
     /// Check structure, header rules, key selection and signature only; print the payload bytes.
-    #[arg(long)]
+    #[arg(
+        long,
+        conflicts_with_all = ["issuer", "audiences", "typ", "max_age", "require_sub", "now", "leeway"]
+    )]
     signature_only: bool,
     /// The compact token, or `-` (or nothing) to read it from stdin.
     token: Option<String>,
@@ -163,14 +166,22 @@ fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{what} {}: {e}", path.display()))
 }
 
+/// The most read from stdin: far above any token limit, and a bound on memory.
+const STDIN_LIMIT: u64 = 1 << 20;
+
 fn read_token(token: Option<String>) -> Result<String, String> {
     let text = match token.as_deref() {
         None | Some("-") => {
-            let mut buf = String::new();
+            let mut buf = Vec::new();
             std::io::stdin()
-                .read_to_string(&mut buf)
+                .take(STDIN_LIMIT + 1)
+                .read_to_end(&mut buf)
                 .map_err(|e| format!("reading the token from stdin: {e}"))?;
-            buf
+            if buf.len() as u64 > STDIN_LIMIT {
+                return Err(format!("stdin holds more than {STDIN_LIMIT} bytes"));
+            }
+            // Not UTF-8 cannot be base64url either: the parser refuses the replacement characters.
+            String::from_utf8_lossy(&buf).into_owned()
         }
         Some(token) => token.to_owned(),
     };
@@ -273,10 +284,11 @@ fn decode(token: Option<String>) -> Result<(), Failure> {
     out.push_str("\npayload:\n");
     match decoded.claims {
         Ok(claims) => out.push_str(&pretty(Value::Object(claims))),
+        // Escaped, so an untrusted payload cannot send control sequences to the terminal.
         Err(e) => out.push_str(&format!(
             "({} bytes, not a JSON object: {e})\n{}",
             decoded.payload.len(),
-            String::from_utf8_lossy(&decoded.payload)
+            String::from_utf8_lossy(&decoded.payload).escape_debug()
         )),
     }
     out.push_str(&format!("\nsignature: {} bytes\n", decoded.signature_len));

@@ -309,6 +309,69 @@ fn signature_only_prints_payload_bytes() {
 }
 
 #[test]
+fn signature_only_refuses_claim_options_and_bad_stdin_is_a_refusal() {
+    let dir = temp_dir("conflicts");
+    let (private, public) = keygen(&dir, "EdDSA");
+    let token = mint(&private, &claims());
+    for option in [
+        ["--issuer", "x"],
+        ["--audience", "x"],
+        ["--typ", "x"],
+        ["--now", "1"],
+        ["--leeway", "5"],
+        ["--max-age", "5"],
+    ] {
+        let mut args = vec!["verify", "--jwks", &public, "--signature-only"];
+        args.extend(option);
+        args.push(&token);
+        let out = run(&args, None);
+        assert_eq!(
+            out.code, 2,
+            "{option:?}: claim options make no sense with --signature-only"
+        );
+    }
+    // Bytes that are not UTF-8 on stdin are a malformed token (exit 1), not a usage error.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edge-auth"))
+        .args([
+            "verify",
+            "--jwks",
+            &public,
+            "--issuer",
+            "i",
+            "--audience",
+            "a",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&[0xff, 0xfe, b'.', b'a', b'.', b'b'])
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error: token_malformed: "));
+}
+
+#[test]
+fn decode_escapes_control_characters() {
+    let header = base64url(br#"{"alg":"none"}"#);
+    let payload = base64url(b"\x1b]0;owned\x07");
+    let out = run(&["decode", &format!("{header}.{payload}.")], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains('\x1b'), "{:?}", out.stdout);
+    assert!(
+        out.stdout.contains("\\u{1b}]0;owned\\u{7}"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn decode_is_labelled_unverified_and_shows_alg_none() {
     let header = base64url(br#"{"alg":"none"}"#);
     let payload = base64url(br#"{"sub":"x"}"#);

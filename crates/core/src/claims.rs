@@ -180,7 +180,8 @@ impl ClaimRules {
             }
         }
         if let Some(max_age) = self.max_age {
-            let Some(iat) = registered.iat else {
+            // Age is measured from `iat` rounded down, so a fractional `iat` never makes a token younger.
+            let Some(iat) = date_claim(claims, "iat", Round::Down)? else {
                 return Err(ClaimsError::Missing {
                     claim: "iat".into(),
                 });

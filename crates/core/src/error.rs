@@ -157,16 +157,26 @@ pub struct KeyLoadError {
     pub error: KeyError,
 }
 
-/// Key selection: the token's header against the issuer's keys and allowlist.
+/// Issuer and key selection, before the signature: the token's `iss` picks the issuer (only as a lookup
+/// key), then its header is matched against that issuer's keys and allowlist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SelectError {
+    /// No issuer is configured for the token's `iss` (or the token has none).
+    IssuerUnknown,
+    /// The token's `iss` is not a string.
+    IssuerNotString,
     /// The token's `alg` is unknown or not in the issuer's allowlist.
     AlgNotAllowed { alg: String },
     /// No key with this `kid` (or, without `kid`, no key) fits the algorithm.
     KeyNotFound { kid: Option<String>, alg: Algorithm },
-    /// No `kid`, and more compatible keys than the bound on untargeted tries.
-    KeyAmbiguous { candidates: usize, max: usize },
+    /// No `kid` (or one that names no key), and more compatible keys without a `kid` than the bound on
+    /// untargeted tries.
+    KeyAmbiguous {
+        kid: Option<String>,
+        candidates: usize,
+        max: usize,
+    },
 }
 
 /// The signature check.
@@ -185,8 +195,6 @@ pub enum SignatureError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClaimsError {
-    /// No issuer is configured for the token's `iss` (or the token has none).
-    IssuerUnknown,
     /// A registered claim has the wrong JSON type or an impossible value.
     Invalid {
         claim: &'static str,
@@ -276,6 +284,8 @@ impl ParseError {
 impl SelectError {
     pub fn code(&self) -> &'static str {
         match self {
+            SelectError::IssuerUnknown => "issuer_unknown",
+            SelectError::IssuerNotString => "claim_invalid",
             SelectError::AlgNotAllowed { .. } => "alg_not_allowed",
             SelectError::KeyNotFound { .. } => "key_not_found",
             SelectError::KeyAmbiguous { .. } => "key_ambiguous",
@@ -292,7 +302,6 @@ impl SignatureError {
 impl ClaimsError {
     pub fn code(&self) -> &'static str {
         match self {
-            ClaimsError::IssuerUnknown => "issuer_unknown",
             ClaimsError::Invalid { .. } => "claim_invalid",
             ClaimsError::Missing { .. } => "claim_missing",
             ClaimsError::Expired { .. } => "token_expired",
@@ -458,9 +467,24 @@ impl fmt::Display for SelectError {
                 alg,
             } => write!(f, "no key with kid {} for {alg}", quoted_short(kid)),
             SelectError::KeyNotFound { kid: None, alg } => write!(f, "no key for {alg}"),
-            SelectError::KeyAmbiguous { candidates, max } => write!(
+            SelectError::IssuerUnknown => f.write_str("no issuer is configured for the token's iss"),
+            SelectError::IssuerNotString => f.write_str("claim `iss` must be a string"),
+            SelectError::KeyAmbiguous {
+                kid: None,
+                candidates,
+                max,
+            } => write!(
                 f,
                 "token has no kid and {candidates} keys fit its algorithm; at most {max} are tried"
+            ),
+            SelectError::KeyAmbiguous {
+                kid: Some(kid),
+                candidates,
+                max,
+            } => write!(
+                f,
+                "no key has kid {}, and {candidates} keys without a kid fit its algorithm; at most {max} are tried",
+                quoted_short(kid)
             ),
         }
     }
@@ -482,9 +506,6 @@ impl fmt::Display for SignatureError {
 impl fmt::Display for ClaimsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClaimsError::IssuerUnknown => {
-                f.write_str("no issuer is configured for the token's iss")
-            }
             ClaimsError::Invalid { claim, expected } => {
                 write!(f, "claim `{claim}` must be {expected}")
             }

@@ -97,10 +97,10 @@ impl PublicKey {
         }
     }
 
-    /// The RFC 7638 SHA-256 thumbprint, base64url.
+    /// The RFC 7638 SHA-256 thumbprint, base64url. Only computed for asymmetric keys.
     fn thumbprint(&self) -> String {
         let members = self.thumbprint_members();
-        let mut canonical = Zeroizing::new(String::from("{"));
+        let mut canonical = String::from("{");
         for (i, (name, value)) in members.iter().enumerate() {
             if i > 0 {
                 canonical.push(',');
@@ -109,7 +109,6 @@ impl PublicKey {
             canonical.push_str(&format!("\"{name}\":\"{value}\""));
         }
         canonical.push('}');
-        // `canonical` holds an HMAC secret for oct keys; `Zeroizing` wipes it on drop.
         b64::encode(&Sha256::digest(canonical.as_bytes()))
     }
 }
@@ -122,7 +121,6 @@ impl fmt::Debug for PublicKey {
 }
 
 /// A verification key from a JWK, with the algorithms it may serve.
-#[derive(Debug)]
 pub struct Key {
     kid: Option<String>,
     pub(crate) public: PublicKey,
@@ -130,7 +128,19 @@ pub struct Key {
     algorithms: AlgSet,
     /// The `alg` member, when the JWK has one.
     declared_alg: Option<Algorithm>,
-    thumbprint: String,
+    /// RFC 7638 thumbprint; `None` for oct keys, whose thumbprint would be a hash of the secret.
+    thumbprint: Option<String>,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("key", &self.public)
+            .field("algorithms", &self.algorithms)
+            .field("thumbprint", &self.thumbprint)
+            .finish()
+    }
 }
 
 impl Key {
@@ -202,7 +212,10 @@ impl Key {
                 [alg].into_iter().collect()
             }
         };
-        let thumbprint = public.thumbprint();
+        let thumbprint = match public {
+            PublicKey::Hmac(_) => None,
+            _ => Some(public.thumbprint()),
+        };
         Ok(Key {
             kid,
             public,
@@ -226,9 +239,10 @@ impl Key {
         self.declared_alg
     }
 
-    /// RFC 7638 SHA-256 thumbprint (base64url).
-    pub fn thumbprint(&self) -> &str {
-        &self.thumbprint
+    /// RFC 7638 SHA-256 thumbprint (base64url). `None` for symmetric keys: it would publish a hash
+    /// of the secret.
+    pub fn thumbprint(&self) -> Option<&str> {
+        self.thumbprint.as_deref()
     }
 
     pub fn is_symmetric(&self) -> bool {
@@ -608,7 +622,15 @@ impl SigningKey {
         };
         let mut key = SigningKey::assemble(private, kid, Some(alg), None)?;
         if key.public.kid.is_none() {
-            key.public.kid = Some(key.public.thumbprint.clone());
+            key.public.kid = Some(match &key.public.thumbprint {
+                Some(thumbprint) => thumbprint.clone(),
+                // HMAC: a random kid, never derived from the secret.
+                None => {
+                    let mut kid = [0u8; 16];
+                    rng.fill_bytes(&mut kid);
+                    b64::encode(&kid)
+                }
+            });
         }
         Ok(key)
     }

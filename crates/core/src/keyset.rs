@@ -213,6 +213,7 @@ impl KeySet {
         }
         if candidates.len() > limits.max_untargeted_keys {
             return Err(SelectError::KeyAmbiguous {
+                kid: header.kid().map(str::to_owned),
                 candidates: candidates.len(),
                 max: limits.max_untargeted_keys,
             });

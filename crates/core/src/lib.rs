@@ -50,5 +50,5 @@ pub use sign::{mint, MintOptions};
 pub use token::{decode_unverified, Header, Limits, PayloadKind, UntrustedToken, Unverified};
 pub use verifier::{
     IssuerPolicy, IssuerPolicyBuilder, Pending, PolicyError, SignatureVerified, SignatureVerifier,
-    SignedToken, VerifiedToken, Verifier, DEFAULT_LEEWAY,
+    SignedToken, VerifiedToken, Verifier, DEFAULT_LEEWAY, MAX_LEEWAY,
 };

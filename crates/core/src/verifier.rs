@@ -7,12 +7,43 @@ use serde_json::{Map, Value};
 use crate::alg::{AlgSet, Algorithm};
 use crate::backend::{RustCrypto, SignatureBackend, SignatureCheck};
 use crate::claims::{ClaimRules, RegisteredClaims, UnixTime};
-use crate::error::{ClaimsError, KeyLoadError, SignatureError, VerifyError};
+use crate::error::{KeyLoadError, SelectError, SignatureError, VerifyError};
 use crate::keyset::{KeySet, Selection};
 use crate::token::{Header, Limits, PayloadKind, UntrustedToken};
 
 /// Default clock leeway (seconds).
 pub const DEFAULT_LEEWAY: u64 = 60;
+/// The largest leeway a policy accepts: more would quietly switch the time checks off.
+pub const MAX_LEEWAY: u64 = 3600;
+
+/// Validates an algorithm allowlist: not empty, and not mixing HMAC with asymmetric algorithms.
+fn allowlist(algorithms: impl IntoIterator<Item = Algorithm>) -> Result<AlgSet, PolicyError> {
+    let algorithms: AlgSet = algorithms.into_iter().collect();
+    if algorithms.is_empty() {
+        return Err(policy_error("algorithms", "empty list; name at least one"));
+    }
+    let symmetric = algorithms.iter().any(Algorithm::is_symmetric);
+    if symmetric && algorithms.iter().any(|a| !a.is_symmetric()) {
+        return Err(policy_error(
+            "algorithms",
+            "mixes HMAC (HS*) and asymmetric algorithms; use separate issuers",
+        ));
+    }
+    Ok(algorithms)
+}
+
+fn check_limits(limits: &Limits) -> Result<(), PolicyError> {
+    if limits.max_untargeted_keys == 0 {
+        return Err(policy_error(
+            "limits.max_untargeted_keys",
+            "must be at least 1",
+        ));
+    }
+    if limits.max_token_bytes == 0 {
+        return Err(policy_error("limits.max_token_bytes", "must be at least 1"));
+    }
+    Ok(())
+}
 
 /// A configuration mistake, naming the field and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +160,7 @@ impl IssuerPolicyBuilder {
         self
     }
 
-    /// Clock leeway in seconds for `exp`, `nbf`, `iat` (default 60).
+    /// Clock leeway in seconds for `exp`, `nbf`, `iat` (default 60, at most [`MAX_LEEWAY`]).
     #[must_use]
     pub fn leeway(mut self, seconds: u64) -> Self {
         self.rules.leeway = seconds;
@@ -180,15 +211,14 @@ impl IssuerPolicyBuilder {
                 return Err(policy_error("issuer", "must not be empty"));
             }
         }
-        if self.algorithms.is_empty() {
-            return Err(policy_error("algorithms", "empty list; name at least one"));
-        }
-        let algorithms: AlgSet = self.algorithms.iter().copied().collect();
-        let symmetric = algorithms.iter().any(Algorithm::is_symmetric);
-        if symmetric && algorithms.iter().any(|a| !a.is_symmetric()) {
+        let algorithms = allowlist(self.algorithms)?;
+        if self.rules.leeway > MAX_LEEWAY {
             return Err(policy_error(
-                "algorithms",
-                "mixes HMAC (HS*) and asymmetric algorithms; use separate issuers",
+                "leeway_seconds",
+                format!(
+                    "{} is more than the maximum of {MAX_LEEWAY}",
+                    self.rules.leeway
+                ),
             ));
         }
         let mut rules = self.rules;
@@ -255,9 +285,7 @@ impl Verifier {
                 ));
             }
         }
-        if limits.max_untargeted_keys == 0 || limits.max_token_bytes == 0 {
-            return Err(policy_error("limits", "must be at least 1"));
-        }
+        check_limits(&limits)?;
         Ok(Verifier { issuers, limits })
     }
 
@@ -289,13 +317,7 @@ impl Verifier {
         let iss = match token.claims().and_then(|c| c.get("iss")) {
             None => None,
             Some(Value::String(s)) => Some(s.as_str()),
-            Some(_) => {
-                return Err(ClaimsError::Invalid {
-                    claim: "iss",
-                    expected: "a string",
-                }
-                .into())
-            }
+            Some(_) => return Err(SelectError::IssuerNotString.into()),
         };
         let policy = self
             .issuers
@@ -304,7 +326,7 @@ impl Verifier {
                 IssuerMatch::Any => true,
                 IssuerMatch::Exact(expected) => Some(expected.as_str()) == iss,
             })
-            .ok_or(ClaimsError::IssuerUnknown)?;
+            .ok_or(SelectError::IssuerUnknown)?;
         let selection = policy
             .keys
             .select(token.header(), policy.algorithms, &self.limits)?;
@@ -382,6 +404,16 @@ fn first_passing<'a>(
     let mut tried = 0usize;
     for check in checks {
         tried += 1;
+        // The exact-length rule (fixed-size R‖S for ECDSA, modulus length for RSA) belongs to the core,
+        // not to each backend: no backend ever sees a signature of the wrong length.
+        let expected = check.expected_len();
+        if expected != Some(check.signature.len()) {
+            error = SignatureError::Length {
+                expected: expected.unwrap_or(0),
+                found: check.signature.len(),
+            };
+            continue;
+        }
         match backend.verify(&check) {
             Ok(()) => return (Some(check.key.kid().map(str::to_owned)), error),
             Err(e) => error = e,
@@ -474,10 +506,8 @@ impl SignatureVerifier {
         algorithms: impl IntoIterator<Item = Algorithm>,
         limits: Limits,
     ) -> Result<SignatureVerifier, PolicyError> {
-        let algorithms: AlgSet = algorithms.into_iter().collect();
-        if algorithms.is_empty() {
-            return Err(policy_error("algorithms", "empty list; name at least one"));
-        }
+        let algorithms = allowlist(algorithms)?;
+        check_limits(&limits)?;
         let keys = keys
             .restrict(algorithms)
             .map_err(|e| policy_error("jwks", e.to_string()))?;

@@ -937,3 +937,102 @@ fn every_error_code_is_listed_and_snake_case() {
         );
     }
 }
+
+/// A backend that must never be asked: the core refuses wrong-length signatures itself.
+struct MustNotBeCalled;
+
+impl SignatureBackend for MustNotBeCalled {
+    fn verify(&self, check: &SignatureCheck<'_>) -> Result<(), SignatureError> {
+        panic!(
+            "backend called with a {}-byte {} signature",
+            check.signature.len(),
+            check.alg
+        )
+    }
+}
+
+#[test]
+fn wrong_length_signatures_never_reach_a_backend() {
+    for alg in Algorithm::ALL {
+        let key = key(alg);
+        let verifier = verifier_for(&[key], &[alg]);
+        let good = token(key, &good_claims());
+        let sig = signature_of(&good);
+        for bad in [&sig[..sig.len() - 1], &[sig.as_slice(), &[0]].concat(), &[]] {
+            let error = verifier
+                .verify_with(&with_signature(&good, bad), UnixTime(NOW), &MustNotBeCalled)
+                .unwrap_err();
+            assert_eq!(error.code(), "signature_invalid", "{alg}");
+        }
+    }
+}
+
+#[test]
+fn max_age_counts_from_iat_rounded_down() {
+    let key = key(Algorithm::Es256);
+    let keys = KeySet::from_jwks_json(jwks_of(&[key]).as_bytes()).unwrap();
+    let policy = IssuerPolicy::builder(ISS, [Algorithm::Es256], keys)
+        .audiences([AUD])
+        .max_age(100)
+        .leeway(0)
+        .build()
+        .unwrap();
+    let verifier = Verifier::new(vec![policy], Limits::default()).unwrap();
+    let claims = |iat: f64| json!({"iss": ISS, "aud": AUD, "exp": NOW + 300, "iat": iat});
+    // 100.5 s old: too old, although ceil(iat) would make it exactly 100 s.
+    let old = token(key, &claims(NOW as f64 - 100.5));
+    check(
+        "iat 100.5 s ago, max age 100",
+        &verifier,
+        &old,
+        "token_too_old",
+    );
+    let fresh = token(key, &claims(NOW as f64 - 99.5));
+    check("iat 99.5 s ago, max age 100", &verifier, &fresh, "ok");
+    // In the other direction `iat` rounds up: 0.5 s in the future with no leeway is refused.
+    let future = token(key, &claims(NOW as f64 + 0.5));
+    check(
+        "iat 0.5 s in the future",
+        &verifier,
+        &future,
+        "token_issued_in_future",
+    );
+}
+
+#[test]
+fn leeway_is_bounded() {
+    let keys = || KeySet::from_jwks_json(jwks_of(&[key(Algorithm::Es256)]).as_bytes()).unwrap();
+    let build = |leeway| {
+        IssuerPolicy::builder(ISS, [Algorithm::Es256], keys())
+            .audiences([AUD])
+            .leeway(leeway)
+            .build()
+    };
+    assert!(build(edge_auth_core::MAX_LEEWAY).is_ok());
+    let error = build(u64::MAX).unwrap_err();
+    assert_eq!(error.field, "leeway_seconds");
+}
+
+#[test]
+fn issuer_lookup_errors_come_before_the_signature() {
+    // `iss` picks the issuer before any signature is checked, so its errors are selection errors:
+    // an adapter must never read them as "the token was authentic".
+    let (key, verifier) = es256();
+    let unsigned = format!("{}.{}.AA", b64(br#"{"alg":"ES256"}"#), b64(br#"{"iss":1}"#));
+    let error = verifier.verify(&unsigned, UnixTime(NOW)).unwrap_err();
+    assert!(
+        matches!(error, edge_auth_core::VerifyError::Select(_)),
+        "{error:?}"
+    );
+    assert_eq!(error.code(), "claim_invalid");
+    let stranger = token(
+        key,
+        &json!({"iss": "https://evil.example/", "aud": AUD, "exp": NOW + 300}),
+    );
+    let error = verifier.verify(&stranger, UnixTime(NOW)).unwrap_err();
+    assert!(
+        matches!(error, edge_auth_core::VerifyError::Select(_)),
+        "{error:?}"
+    );
+    assert_eq!(error.code(), "issuer_unknown");
+}

@@ -54,10 +54,7 @@ fn private_jwk_round_trips_through_json() {
         let json = serde_json::Value::Object(key.to_private_jwk()).to_string();
         let again = SigningKey::from_json(json.as_bytes(), None).unwrap();
         assert_eq!(again.algorithm(), alg);
-        assert_eq!(
-            again.public_key().thumbprint(),
-            key.public_key().thumbprint()
-        );
+        assert_eq!(again.public_key().to_jwk(), key.public_key().to_jwk());
         // A token from the re-read key verifies under the original public key.
         let verifier = verifier_for(&[key], &[alg]);
         verifier
@@ -73,7 +70,7 @@ fn rfc7638_thumbprint_example() {
     let keys = KeySet::from_jwk_json(jwk.as_bytes()).unwrap();
     assert_eq!(
         keys.keys()[0].thumbprint(),
-        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
     );
 }
 
@@ -99,4 +96,28 @@ fn ed25519_algorithm_name_is_accepted_as_eddsa() {
         verifier.verify(&token, UnixTime(NOW)).unwrap_err().code(),
         "alg_not_allowed"
     );
+}
+
+#[test]
+fn symmetric_keys_have_no_thumbprint_and_a_random_kid() {
+    // A thumbprint of an oct key is a hash of the secret: it is never computed, printed or used as kid.
+    for alg in [Algorithm::Hs256, Algorithm::Hs384, Algorithm::Hs512] {
+        let a = SigningKey::generate(alg, None, &mut rand_core::OsRng).unwrap();
+        let b = SigningKey::generate(alg, None, &mut rand_core::OsRng).unwrap();
+        assert_eq!(a.public_key().thumbprint(), None);
+        assert_eq!(a.kid().unwrap().len(), 22, "16 random bytes, base64url");
+        assert_ne!(a.kid(), b.kid());
+        let debug = format!("{:?}", a.public_key());
+        let k = a.public_key().to_jwk()["k"].as_str().unwrap().to_owned();
+        assert!(!debug.contains(&k), "{debug}");
+        assert!(debug.contains("oct key of"), "{debug}");
+    }
+    for alg in [Algorithm::Es256, Algorithm::EdDsa] {
+        let key = SigningKey::generate(alg, None, &mut rand_core::OsRng).unwrap();
+        assert_eq!(
+            key.kid(),
+            key.public_key().thumbprint(),
+            "asymmetric kid = RFC 7638 thumbprint"
+        );
+    }
 }
