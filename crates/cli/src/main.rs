@@ -10,8 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 use edge_auth_core::{
-    decode_unverified, mint, Algorithm, IssuerPolicy, KeySet, Limits, MintOptions, RustCrypto,
-    SignatureVerifier, SigningKey, UnixTime, Verifier, VerifyError,
+    decode_unverified, mint, Algorithm, AssertionVerifier, Binding, IssuerPolicy, KeySet, Limits,
+    MintOptions, RustCrypto, SignatureVerifier, SigningKey, UnixTime, Verifier, VerifyError,
 };
 use serde_json::{Map, Value};
 
@@ -30,6 +30,8 @@ struct Cli {
 enum Command {
     /// Verify a token's signature and claims; print the verified claims as JSON.
     Verify(VerifyArgs),
+    /// Verify an edge-auth assertion (what the origin receives) against the Worker's JWKS.
+    VerifyAssertion(VerifyAssertionArgs),
     /// Print a token's header and payload WITHOUT verifying anything.
     Decode {
         /// The compact token, or `-` (or nothing) to read it from stdin.
@@ -99,6 +101,36 @@ struct VerifyArgs {
 }
 
 #[derive(Args, Debug)]
+struct VerifyAssertionArgs {
+    /// The Worker's JWK Set (`/.well-known/edge-auth/jwks.json`).
+    #[arg(long, value_name = "FILE")]
+    jwks: PathBuf,
+    /// The assertion issuer (the Worker's `assertion.issuer`).
+    #[arg(long)]
+    issuer: String,
+    /// The assertion audience (this origin).
+    #[arg(long)]
+    audience: String,
+    /// The request method the assertion must be bound to (`htm`).
+    #[arg(long, requires = "url")]
+    method: Option<String>,
+    /// The request URL the assertion must be bound to (`htu`; query and fragment are ignored).
+    #[arg(long, requires = "method")]
+    url: Option<String>,
+    /// The caller's access token, when the origin receives it too (`ath`).
+    #[arg(long, value_name = "TOKEN", requires = "method")]
+    access_token: Option<String>,
+    /// Clock leeway in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = edge_auth_core::DEFAULT_ASSERTION_LEEWAY)]
+    leeway: u64,
+    /// The current time as Unix seconds (default: the system clock).
+    #[arg(long, value_name = "UNIX")]
+    now: Option<u64>,
+    /// The assertion, or `-` (or nothing) to read it from stdin.
+    token: Option<String>,
+}
+
+#[derive(Args, Debug)]
 struct MintArgs {
     /// A file holding the private JWK.
     #[arg(long, value_name = "FILE")]
@@ -145,6 +177,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Verify(args) => verify(args),
+        Command::VerifyAssertion(args) => verify_assertion(args),
         Command::Decode { token } => decode(token),
         Command::Mint(args) => mint_cmd(args),
         Command::Keygen { alg, kid } => keygen(alg, kid),
@@ -259,15 +292,41 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
     }
     let policy = builder.build().map_err(|e| e.to_string())?;
     let verifier = Verifier::new(vec![policy], limits).map_err(|e| e.to_string())?;
-    let now = match args.now {
-        Some(now) => now,
-        None => SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_err(|e| format!("system clock before 1970: {e}"))?
-            .as_secs(),
-    };
+    let now = now_or_clock(args.now)?;
     let verified = verifier
         .verify(&token, UnixTime(now))
+        .map_err(Failure::Refused)?;
+    print_json(&Value::Object(verified.claims().clone()))?;
+    Ok(())
+}
+
+fn now_or_clock(now: Option<u64>) -> Result<u64, String> {
+    match now {
+        Some(now) => Ok(now),
+        None => Ok(SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|e| format!("system clock before 1970: {e}"))?
+            .as_secs()),
+    }
+}
+
+fn verify_assertion(args: VerifyAssertionArgs) -> Result<(), Failure> {
+    let keys = KeySet::from_jwks_json(&read_file(&args.jwks, "--jwks")?)
+        .map_err(|e| format!("--jwks {}: {e}", args.jwks.display()))?;
+    let verifier = AssertionVerifier::new(keys, args.issuer, args.audience, args.leeway)
+        .map_err(|e| e.to_string())?;
+    let token = read_token(args.token)?;
+    let now = now_or_clock(args.now)?;
+    let binding = match (&args.method, &args.url) {
+        (Some(method), Some(url)) => Some(Binding {
+            method,
+            url,
+            access_token: args.access_token.as_deref(),
+        }),
+        _ => None,
+    };
+    let verified = verifier
+        .verify(&token, UnixTime(now), binding.as_ref())
         .map_err(Failure::Refused)?;
     print_json(&Value::Object(verified.claims().clone()))?;
     Ok(())

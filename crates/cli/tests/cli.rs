@@ -414,8 +414,85 @@ fn keygen_kid_is_the_thumbprint_and_jwks_is_public() {
 }
 
 #[test]
+fn verify_assertion_checks_binding() {
+    let dir = temp_dir("assertion");
+    let (private, public) = keygen(&dir, "EdDSA");
+    let assertion = |typ: &str| {
+        let claims = json!({"iss": "https://edge.example", "aud": "https://origin.example", "sub": "alice",
+            "iat": 1_700_000_000u64, "exp": 1_700_000_060u64, "jti": "abc", "htm": "GET",
+            "htu": "https://api.example/orders", "ath": "x"});
+        let out = run(
+            &[
+                "mint",
+                "--jwk",
+                &private,
+                "--typ",
+                typ,
+                "--claims",
+                &claims.to_string(),
+            ],
+            None,
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout.trim().to_owned()
+    };
+    let good = assertion("edge-auth+jwt");
+    let base = [
+        "verify-assertion",
+        "--jwks",
+        &public,
+        "--issuer",
+        "https://edge.example",
+        "--audience",
+        "https://origin.example",
+        "--now",
+        NOW,
+    ];
+    let with = |extra: &[&str], token: &str| {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        args.push(token);
+        run(&args, None)
+    };
+    let out = with(
+        &[
+            "--method",
+            "GET",
+            "--url",
+            "https://api.example/orders?page=2",
+        ],
+        &good,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        serde_json::from_str::<Value>(&out.stdout).unwrap()["sub"],
+        "alice"
+    );
+    let out = with(
+        &["--method", "POST", "--url", "https://api.example/orders"],
+        &good,
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .starts_with("error: binding_mismatch: claim `htm`"),
+        "{}",
+        out.stderr
+    );
+    let out = with(&[], &assertion("JWT"));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with("error: typ_mismatch: "),
+        "{}",
+        out.stderr
+    );
+    // --method without --url is a usage error.
+    assert_eq!(with(&["--method", "GET"], &good).code, 2);
+}
+
+#[test]
 fn every_subcommand_has_help() {
-    for sub in ["verify", "decode", "mint", "keygen"] {
+    for sub in ["verify", "verify-assertion", "decode", "mint", "keygen"] {
         let out = run(&[sub, "--help"], None);
         assert_eq!(out.code, 0, "{sub}");
         assert!(

@@ -227,6 +227,10 @@ pub enum ClaimsError {
     TypMismatch {
         expected: String,
     },
+    /// An assertion's request binding (`htm`, `htu` or `ath`) does not match the request.
+    BindingMismatch {
+        claim: &'static str,
+    },
 }
 
 /// Any reason a token was refused.
@@ -258,6 +262,7 @@ pub const ERROR_CODES: &[&str] = &[
     "token_too_old",
     "audience_mismatch",
     "typ_mismatch",
+    "binding_mismatch",
 ];
 
 impl ParseError {
@@ -310,6 +315,7 @@ impl ClaimsError {
             ClaimsError::TooOld { .. } => "token_too_old",
             ClaimsError::AudienceMismatch => "audience_mismatch",
             ClaimsError::TypMismatch { .. } => "typ_mismatch",
+            ClaimsError::BindingMismatch { .. } => "binding_mismatch",
         }
     }
 }
@@ -532,6 +538,9 @@ impl fmt::Display for ClaimsError {
             }
             ClaimsError::TypMismatch { expected } => {
                 write!(f, "header typ must be {}", quoted_short(expected))
+            }
+            ClaimsError::BindingMismatch { claim } => {
+                write!(f, "claim `{claim}` does not match this request")
             }
         }
     }

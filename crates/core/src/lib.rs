@@ -25,9 +25,12 @@
 #![forbid(unsafe_code)]
 
 mod alg;
+mod assertion;
 mod b64;
 mod backend;
+mod cache;
 mod claims;
+mod config;
 mod error;
 mod json;
 mod jwk;
@@ -37,8 +40,18 @@ mod token;
 mod verifier;
 
 pub use alg::{AlgSet, Algorithm, Curve, KeyFamily};
+pub use assertion::{
+    ath, htu, mint_assertion, roles_of, scopes_of, verify_assertion, AssertionError,
+    AssertionRequest, AssertionSettings, AssertionVerifier, Binding, ASSERTION_TYP,
+    DEFAULT_ASSERTION_LEEWAY,
+};
 pub use backend::{Es384, Es512, RustCrypto, SignatureBackend, SignatureCheck};
+pub use cache::TokenCache;
 pub use claims::{RegisteredClaims, UnixTime};
+pub use config::{
+    AssertionConfig, Auth, CacheSettings, ConfigError, ConfigErrors, GateConfig, Route,
+    SecretSource,
+};
 pub use error::{
     ClaimsError, KeyError, KeyLoadError, ParseError, Part, SelectError, SignatureError,
     VerifyError, ERROR_CODES,

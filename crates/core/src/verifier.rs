@@ -274,14 +274,14 @@ impl Verifier {
             ));
         }
         for (i, policy) in issuers.iter().enumerate() {
-            if issuers
+            if let Some(j) = issuers
                 .iter()
                 .skip(i + 1)
-                .any(|p| p.issuer == policy.issuer)
+                .position(|p| p.issuer == policy.issuer)
             {
                 return Err(policy_error(
-                    format!("issuers[{i}].issuer"),
-                    "configured twice",
+                    format!("issuers[{}].issuer", i + 1 + j),
+                    format!("configured twice (also issuers[{i}])"),
                 ));
             }
         }
@@ -291,6 +291,23 @@ impl Verifier {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Re-checks a cached verification at `now`: the issuer's time rules (`exp`, `nbf`, `iat`, maximum
+    /// age) with its leeway. The signature and the other claims cannot have changed.
+    pub fn recheck(&self, verified: &VerifiedToken, now: UnixTime) -> Result<(), VerifyError> {
+        let policy = self
+            .issuers
+            .iter()
+            .find(|p| match &p.issuer {
+                IssuerMatch::Any => true,
+                IssuerMatch::Exact(expected) => {
+                    verified.registered.iss.as_deref() == Some(expected)
+                }
+            })
+            .ok_or(SelectError::IssuerUnknown)?;
+        policy.rules.check(&verified.claims, now)?;
+        Ok(())
     }
 
     /// Full verification with the native backend.

@@ -925,7 +925,7 @@ fn multiple_issuers_each_with_their_own_keys() {
         Limits::default(),
     )
     .unwrap_err();
-    assert_eq!(error.field, "issuers[0].issuer");
+    assert_eq!(error.field, "issuers[1].issuer");
 }
 
 #[test]

@@ -1,0 +1,270 @@
+//! The signed assertion the Worker forwards to the origin: a compact JWS with `typ: edge-auth+jwt`, short
+//! lived, bound to the request in the style of RFC 9449 (`htm`, `htu`, `ath`). The origin checks it with
+//! [`AssertionVerifier`] (Rust) or any JWT library against the Worker's JWKS.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::alg::Algorithm;
+use crate::b64;
+use crate::claims::UnixTime;
+use crate::error::{ClaimsError, VerifyError};
+use crate::jwk::SigningKey;
+use crate::keyset::KeySet;
+use crate::sign::{mint, MintOptions};
+use crate::token::Limits;
+use crate::verifier::{IssuerPolicy, PolicyError, VerifiedToken, Verifier};
+
+/// The `typ` header of every assertion.
+pub const ASSERTION_TYP: &str = "edge-auth+jwt";
+/// Leeway the origin allows by default: assertions live for seconds, clocks are close.
+pub const DEFAULT_ASSERTION_LEEWAY: u64 = 10;
+
+/// What the configuration says about assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub ttl_seconds: u64,
+}
+
+/// The request an assertion is minted for.
+#[derive(Debug, Clone, Copy)]
+pub struct AssertionRequest<'a> {
+    /// The HTTP method, as received (methods are case-sensitive, RFC 9110 §9.1).
+    pub method: &'a str,
+    /// The absolute request URL; query and fragment are dropped for `htu`.
+    pub url: &'a str,
+    /// The caller's original access token, for `ath`.
+    pub access_token: &'a str,
+    pub now: UnixTime,
+    /// 128 random bits from the adapter (the core draws no randomness).
+    pub jti: [u8; 16],
+}
+
+/// The caller's scopes: `scope` (space-delimited string, RFC 8693 §4.2) or `scp` (string or array).
+pub fn scopes_of(claims: &Map<String, Value>) -> Vec<String> {
+    let mut scopes: Vec<String> = Vec::new();
+    for name in ["scope", "scp"] {
+        match claims.get(name) {
+            Some(Value::String(s)) => {
+                scopes.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned))
+            }
+            Some(Value::Array(items)) => {
+                scopes.extend(items.iter().filter_map(Value::as_str).map(str::to_owned))
+            }
+            _ => {}
+        }
+    }
+    dedup(scopes)
+}
+
+/// The caller's roles: `roles` (array of strings, or one string).
+pub fn roles_of(claims: &Map<String, Value>) -> Vec<String> {
+    match claims.get("roles") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => dedup(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        ),
+        _ => Vec::new(),
+    }
+}
+
+fn dedup(mut items: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.retain(|item| seen.insert(item.clone()));
+    items
+}
+
+/// `htu` (RFC 9449 §4.2): scheme, host and path of an absolute http(s) URL, without query or fragment,
+/// with the scheme and host lower-cased and a default port removed (RFC 3986 §6.2.2.1, §6.2.3).
+/// `None` for anything else (relative URLs, other schemes, userinfo).
+pub fn htu(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => "443",
+        "http" => "80",
+        _ => return None,
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at_checked(end)?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let mut authority = authority.to_ascii_lowercase();
+    if let Some((host, port)) = authority.rsplit_once(':') {
+        if port == default_port && !host.is_empty() {
+            authority = host.to_owned();
+        }
+    }
+    let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
+    let path = tail
+        .get(..path_end)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("/");
+    Some(format!("{scheme}://{authority}{path}"))
+}
+
+/// `ath` (RFC 9449 §4.2): base64url SHA-256 of the access token's ASCII bytes.
+pub fn ath(access_token: &str) -> String {
+    b64::encode(&Sha256::digest(access_token.as_bytes()))
+}
+
+/// Mints the assertion for a verified caller. `None` when the request URL is not an absolute http(s) URL.
+pub fn mint_assertion(
+    key: &SigningKey,
+    settings: &AssertionSettings,
+    caller: &VerifiedToken,
+    request: &AssertionRequest<'_>,
+) -> Option<String> {
+    let htu = htu(request.url)?;
+    let registered = caller.registered();
+    let mut claims = Map::new();
+    let mut put = |name: &str, value: Value| {
+        claims.insert(name.to_owned(), value);
+    };
+    put("iss", settings.issuer.clone().into());
+    put("aud", settings.audience.clone().into());
+    if let Some(sub) = &registered.sub {
+        put("sub", sub.clone().into());
+    }
+    if let Some(src_iss) = &registered.iss {
+        put("src_iss", src_iss.clone().into());
+    }
+    put("iat", request.now.0.into());
+    put(
+        "exp",
+        request.now.0.saturating_add(settings.ttl_seconds).into(),
+    );
+    put("jti", b64::encode(&request.jti).into());
+    let scopes = scopes_of(caller.claims());
+    if !scopes.is_empty() {
+        put("scope", scopes.join(" ").into());
+    }
+    let roles = roles_of(caller.claims());
+    if !roles.is_empty() {
+        put("roles", roles.into());
+    }
+    put("htm", request.method.into());
+    put("htu", htu.into());
+    put("ath", ath(request.access_token).into());
+    let options = MintOptions {
+        kid: None,
+        typ: Some(ASSERTION_TYP),
+    };
+    Some(mint(key, &claims, &options))
+}
+
+/// What the origin expects the assertion to be bound to.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    /// When the origin also receives the access token (`forward_token = true`), check `ath` too.
+    pub access_token: Option<&'a str>,
+}
+
+/// Verifies assertions at the origin: the Worker's keys, issuer and audience, `typ: edge-auth+jwt`,
+/// `iat`/`exp`/`jti` present, and optionally the request binding.
+#[derive(Debug)]
+pub struct AssertionVerifier {
+    verifier: Verifier,
+}
+
+impl AssertionVerifier {
+    /// `keys` is the Worker's JWKS (`/.well-known/edge-auth/jwks.json`); each key's own `alg` is the only
+    /// algorithm it verifies (EdDSA, ES256 or HS256).
+    pub fn new(
+        keys: KeySet,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        leeway: u64,
+    ) -> Result<AssertionVerifier, PolicyError> {
+        let algorithms: Vec<Algorithm> = keys.declared_algorithms().iter().collect();
+        if algorithms.is_empty() {
+            return Err(PolicyError {
+                field: "jwks".into(),
+                reason: "assertion keys must name their `alg`".into(),
+            });
+        }
+        let policy = IssuerPolicy::builder(issuer, algorithms, keys)
+            .audiences([audience.into()])
+            .typ(ASSERTION_TYP)
+            .leeway(leeway)
+            .require_claims(["iat", "jti", "htm", "htu", "ath"])
+            .build()?;
+        Ok(AssertionVerifier {
+            verifier: Verifier::new(vec![policy], Limits::default())?,
+        })
+    }
+
+    /// Verifies `token` at `now`, and its binding when one is given.
+    pub fn verify(
+        &self,
+        token: &str,
+        now: UnixTime,
+        binding: Option<&Binding<'_>>,
+    ) -> Result<VerifiedToken, VerifyError> {
+        let verified = self.verifier.verify(token, now)?;
+        if let Some(binding) = binding {
+            let claim = |name: &str| verified.claims().get(name).and_then(Value::as_str);
+            if claim("htm") != Some(binding.method) {
+                return Err(ClaimsError::BindingMismatch { claim: "htm" }.into());
+            }
+            let expected = htu(binding.url);
+            if expected.is_none() || claim("htu").and_then(htu) != expected {
+                return Err(ClaimsError::BindingMismatch { claim: "htu" }.into());
+            }
+            if let Some(access_token) = binding.access_token {
+                let expected = ath(access_token);
+                let matches = claim("ath").is_some_and(|actual| {
+                    subtle::ConstantTimeEq::ct_eq(actual.as_bytes(), expected.as_bytes()).into()
+                });
+                if !matches {
+                    return Err(ClaimsError::BindingMismatch { claim: "ath" }.into());
+                }
+            }
+        }
+        Ok(verified)
+    }
+}
+
+/// Verifies an assertion in one call (builds the verifier each time; keep an [`AssertionVerifier`] to
+/// verify many).
+pub fn verify_assertion(
+    token: &str,
+    keys: KeySet,
+    issuer: &str,
+    audience: &str,
+    now: UnixTime,
+    binding: Option<&Binding<'_>>,
+) -> Result<VerifiedToken, AssertionError> {
+    let verifier = AssertionVerifier::new(keys, issuer, audience, DEFAULT_ASSERTION_LEEWAY)
+        .map_err(AssertionError::Config)?;
+    verifier
+        .verify(token, now, binding)
+        .map_err(AssertionError::Refused)
+}
+
+/// Why [`verify_assertion`] failed: the caller's setup, or the assertion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssertionError {
+    Config(PolicyError),
+    Refused(VerifyError),
+}
+
+impl core::fmt::Display for AssertionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            AssertionError::Config(e) => write!(f, "{e}"),
+            AssertionError::Refused(e) => write!(f, "{}: {e}", e.code()),
+        }
+    }
+}
+
+impl std::error::Error for AssertionError {}

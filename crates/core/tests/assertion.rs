@@ -1,0 +1,269 @@
+//! The signed assertion: minted for a verified caller, verified at the origin with its request binding.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests: a panic is a test failure"
+)]
+
+mod common;
+
+use common::*;
+use edge_auth_core::{
+    htu, mint_assertion, verify_assertion, Algorithm, AssertionRequest, AssertionSettings,
+    AssertionVerifier, Binding, KeySet, SigningKey, UnixTime, VerifiedToken,
+};
+use serde_json::json;
+
+const EDGE: &str = "https://edge.example.com";
+const ORIGIN: &str = "https://origin.example.com";
+const URL: &str = "https://API.example.com:443/orders/42?expand=items#frag";
+
+fn caller() -> (VerifiedToken, String) {
+    let key = key(Algorithm::Es256);
+    let claims = json!({"iss": ISS, "aud": AUD, "sub": "alice", "exp": NOW + 300,
+        "scope": "orders:read orders:write orders:read", "scp": ["admin"], "roles": ["customer", "beta"]});
+    let token = token(key, &claims);
+    let verified = verifier_for(&[key], &[Algorithm::Es256])
+        .verify(&token, UnixTime(NOW))
+        .unwrap();
+    (verified, token)
+}
+
+fn settings() -> AssertionSettings {
+    AssertionSettings {
+        issuer: EDGE.into(),
+        audience: ORIGIN.into(),
+        ttl_seconds: 60,
+    }
+}
+
+fn mint(signer: &SigningKey, method: &str, url: &str) -> String {
+    let (caller, access_token) = caller();
+    let request = AssertionRequest {
+        method,
+        url,
+        access_token: &access_token,
+        now: UnixTime(NOW),
+        jti: [7; 16],
+    };
+    mint_assertion(signer, &settings(), &caller, &request).unwrap()
+}
+
+fn origin_keys(signer: &SigningKey) -> KeySet {
+    KeySet::from_jwks_json(jwks_of(&[signer]).as_bytes()).unwrap()
+}
+
+#[test]
+fn assertion_carries_identity_and_binding() {
+    let signer = key(Algorithm::EdDsa);
+    let assertion = mint(signer, "POST", URL);
+    let verifier = AssertionVerifier::new(origin_keys(signer), EDGE, ORIGIN, 10).unwrap();
+    let verified = verifier.verify(&assertion, UnixTime(NOW), None).unwrap();
+    let (_, access_token) = caller();
+    assert_eq!(verified.header().typ(), Some("edge-auth+jwt"));
+    assert_eq!(verified.header().kid(), signer.kid());
+    let expected = json!({
+        "iss": EDGE, "aud": ORIGIN, "sub": "alice", "src_iss": ISS, "iat": NOW, "exp": NOW + 60,
+        "jti": "BwcHBwcHBwcHBwcHBwcHBw",
+        "scope": "orders:read orders:write admin", "roles": ["customer", "beta"],
+        "htm": "POST", "htu": "https://api.example.com/orders/42", "ath": edge_auth_core::ath(&access_token),
+    });
+    assert_eq!(
+        serde_json::Value::Object(verified.claims().clone()),
+        expected
+    );
+}
+
+#[test]
+fn binding_is_checked_when_given() {
+    let signer = key(Algorithm::EdDsa);
+    let assertion = mint(signer, "POST", URL);
+    let (_, access_token) = caller();
+    let verifier = AssertionVerifier::new(origin_keys(signer), EDGE, ORIGIN, 10).unwrap();
+    let check = |method: &str, url: &str, token: Option<&str>, expected: &str| {
+        let binding = Binding {
+            method,
+            url,
+            access_token: token,
+        };
+        let actual = match verifier.verify(&assertion, UnixTime(NOW), Some(&binding)) {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        assert_eq!(actual, expected, "{method} {url}");
+    };
+    check(
+        "POST",
+        "https://api.example.com/orders/42",
+        Some(&access_token),
+        "ok",
+    );
+    check(
+        "POST",
+        "https://api.example.com/orders/42?other=query",
+        None,
+        "ok",
+    );
+    check("POST", "HTTPS://api.EXAMPLE.com:443/orders/42", None, "ok");
+    check(
+        "GET",
+        "https://api.example.com/orders/42",
+        None,
+        "binding_mismatch",
+    );
+    check(
+        "post",
+        "https://api.example.com/orders/42",
+        None,
+        "binding_mismatch",
+    );
+    check(
+        "POST",
+        "https://api.example.com/orders/43",
+        None,
+        "binding_mismatch",
+    );
+    check(
+        "POST",
+        "https://api.example.com:8443/orders/42",
+        None,
+        "binding_mismatch",
+    );
+    check(
+        "POST",
+        "http://api.example.com/orders/42",
+        None,
+        "binding_mismatch",
+    );
+    check("POST", "/orders/42", None, "binding_mismatch");
+    check(
+        "POST",
+        "https://api.example.com/orders/42",
+        Some("another-token"),
+        "binding_mismatch",
+    );
+}
+
+#[test]
+fn assertion_refusals() {
+    let signer = key(Algorithm::EdDsa);
+    let assertion = mint(signer, "GET", URL);
+    let keys = || origin_keys(signer);
+    let code = |r: Result<VerifiedToken, edge_auth_core::AssertionError>| match r {
+        Ok(_) => "ok".to_owned(),
+        Err(edge_auth_core::AssertionError::Refused(e)) => e.code().to_owned(),
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(
+        code(verify_assertion(
+            &assertion,
+            keys(),
+            EDGE,
+            ORIGIN,
+            UnixTime(NOW + 69),
+            None
+        )),
+        "ok"
+    );
+    assert_eq!(
+        code(verify_assertion(
+            &assertion,
+            keys(),
+            EDGE,
+            ORIGIN,
+            UnixTime(NOW + 70),
+            None
+        )),
+        "token_expired"
+    );
+    assert_eq!(
+        code(verify_assertion(
+            &assertion,
+            keys(),
+            "https://other-edge",
+            ORIGIN,
+            UnixTime(NOW),
+            None
+        )),
+        "issuer_unknown"
+    );
+    assert_eq!(
+        code(verify_assertion(
+            &assertion,
+            keys(),
+            EDGE,
+            "https://other-origin",
+            UnixTime(NOW),
+            None
+        )),
+        "audience_mismatch"
+    );
+    // Another key with the same kid.
+    let other = SigningKey::generate(
+        Algorithm::EdDsa,
+        signer.kid().map(str::to_owned),
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    assert_eq!(
+        code(verify_assertion(
+            &assertion,
+            origin_keys(&other),
+            EDGE,
+            ORIGIN,
+            UnixTime(NOW),
+            None
+        )),
+        "signature_invalid"
+    );
+    // The caller's own access token is not an assertion, even when signed by a key the origin trusts.
+    let (_, access_token) = caller();
+    let idp_keys = KeySet::from_jwks_json(jwks_of(&[key(Algorithm::Es256)]).as_bytes()).unwrap();
+    assert_eq!(
+        code(verify_assertion(
+            &access_token,
+            idp_keys,
+            ISS,
+            AUD,
+            UnixTime(NOW),
+            None
+        )),
+        "typ_mismatch"
+    );
+}
+
+#[test]
+fn assertions_sign_with_every_allowed_key_type() {
+    for alg in [Algorithm::EdDsa, Algorithm::Es256, Algorithm::Hs256] {
+        let signer = key(alg);
+        let assertion = mint(signer, "GET", URL);
+        let verifier = AssertionVerifier::new(origin_keys(signer), EDGE, ORIGIN, 10).unwrap();
+        verifier.verify(&assertion, UnixTime(NOW), None).unwrap();
+    }
+}
+
+#[test]
+fn htu_normalisation() {
+    let cases = [
+        (
+            "https://EXAMPLE.com/a/b?q=1#f",
+            Some("https://example.com/a/b"),
+        ),
+        ("https://example.com:443/", Some("https://example.com/")),
+        ("https://example.com", Some("https://example.com/")),
+        ("https://example.com?x", Some("https://example.com/")),
+        ("http://example.com:80/x", Some("http://example.com/x")),
+        ("http://example.com:443/x", Some("http://example.com:443/x")),
+        ("https://[::1]:443/x", Some("https://[::1]/x")),
+        ("https://[::1]/x", Some("https://[::1]/x")),
+        ("https://user@example.com/", None),
+        ("ftp://example.com/", None),
+        ("/relative", None),
+        ("https:///nohost", None),
+    ];
+    for (url, expected) in cases {
+        assert_eq!(htu(url).as_deref(), expected, "{url}");
+    }
+}

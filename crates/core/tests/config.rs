@@ -1,0 +1,217 @@
+//! `EDGE_AUTH` configuration: a valid base and one named mutation per mistake, each reporting the exact
+//! field path. All mistakes of one document are reported together.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests: a panic is a test failure"
+)]
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::*;
+use edge_auth_core::{Algorithm, Auth, GateConfig, SigningKey, UnixTime};
+use serde_json::{json, Value};
+
+fn secrets() -> HashMap<String, String> {
+    let signing = SigningKey::generate(Algorithm::EdDsa, None, &mut rand_core::OsRng).unwrap();
+    let previous = SigningKey::generate(Algorithm::EdDsa, None, &mut rand_core::OsRng).unwrap();
+    let es384 = SigningKey::generate(Algorithm::Es384, None, &mut rand_core::OsRng).unwrap();
+    let private = |k: &SigningKey| Value::Object(k.to_private_jwk()).to_string();
+    HashMap::from([
+        ("EDGE_AUTH_SIGNING_KEY".to_owned(), private(&signing)),
+        ("EDGE_AUTH_PREVIOUS_KEY".to_owned(), private(&previous)),
+        ("ES384_KEY".to_owned(), private(&es384)),
+        (
+            "HMAC_SECRET".to_owned(),
+            "a-shared-secret-that-is-at-least-32-bytes".to_owned(),
+        ),
+        ("SHORT_SECRET".to_owned(), "too-short".to_owned()),
+        ("NOT_A_JWK".to_owned(), "hello".to_owned()),
+    ])
+}
+
+fn base() -> Value {
+    let jwks: Value = serde_json::from_str(&jwks_of(&[key(Algorithm::Es256)])).unwrap();
+    json!({
+        "leeway_seconds": 30,
+        "issuers": [
+            { "issuer": ISS, "audiences": [AUD], "algorithms": ["ES256"], "jwks": jwks, "typ": "at+jwt" },
+            { "issuer": "https://hs.example/", "audiences": [AUD], "algorithms": ["HS256"], "hmac_secret": "HMAC_SECRET" }
+        ],
+        "assertion": {
+            "issuer": "https://edge.example", "audience": "https://origin.example",
+            "signing_key_secret": "EDGE_AUTH_SIGNING_KEY", "previous_signing_key_secret": "EDGE_AUTH_PREVIOUS_KEY"
+        },
+        "routes": [
+            { "path": "/public/*", "auth": "none" },
+            { "path": "/health", "methods": ["GET", "HEAD"], "auth": "none" },
+            { "path": "/*", "auth": "required" }
+        ]
+    })
+}
+
+/// Applies `patch` (a JSON pointer and a value, or `null` to delete) to the base config.
+fn with(pointer: &str, value: Option<Value>) -> Value {
+    let mut config = base();
+    let (parent, last) = pointer.rsplit_once('/').unwrap();
+    let target = config.pointer_mut(parent).unwrap();
+    match (target, value) {
+        (Value::Object(map), Some(v)) => {
+            map.insert(last.to_owned(), v);
+        }
+        (Value::Object(map), None) => {
+            map.remove(last);
+        }
+        (Value::Array(items), Some(v)) => items[last.parse::<usize>().unwrap()] = v,
+        (Value::Array(items), None) => {
+            items.remove(last.parse::<usize>().unwrap());
+        }
+        _ => panic!("bad pointer {pointer}"),
+    }
+    config
+}
+
+/// A named config and the errors it must produce: (path, message fragment).
+type Case = (&'static str, Value, Vec<(&'static str, &'static str)>);
+
+/// Compiles `config`; `expected` is the list of (path, message fragment) errors, or empty for success.
+fn check(name: &str, config: &Value, expected: &[(&str, &str)]) {
+    match GateConfig::from_value(config, &secrets()) {
+        Ok(_) => assert!(
+            expected.is_empty(),
+            "case `{name}`: compiled, expected {expected:?}"
+        ),
+        Err(errors) => {
+            let actual: Vec<(String, String)> = errors
+                .0
+                .iter()
+                .map(|e| (e.path.clone(), e.message.clone()))
+                .collect();
+            assert_eq!(actual.len(), expected.len(), "case `{name}`: {actual:#?}");
+            for ((path, message), (want_path, fragment)) in actual.iter().zip(expected) {
+                assert_eq!(path, want_path, "case `{name}`: {message}");
+                assert!(
+                    message.contains(fragment),
+                    "case `{name}`: {path}: {message:?} lacks {fragment:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn configuration_mistakes_name_their_field() {
+    let rsa_1024 = json!({"keys": [{"kty": "RSA", "n": b64(&[0xc1; 128]), "e": "AQAB"}]});
+    #[rustfmt::skip]
+    let cases: Vec<Case> = vec![
+        ("base", base(), vec![]),
+        ("as a JSON string", Value::String(base().to_string()), vec![]),
+        ("unknown top-level field", with("/verbose", Some(json!(true))), vec![("verbose", "unknown field `verbose`")]),
+        ("unknown issuer field (typo)", with("/issuers/0/jwks_url", Some(json!("https://x"))), vec![("issuers[0].jwks_url", "unknown field `jwks_url`")]),
+        ("wrong type", with("/leeway_seconds", Some(json!("30"))), vec![("leeway_seconds", "invalid type")]),
+        ("not JSON", Value::String("{".into()), vec![("", "EOF")]),
+        ("issuers missing", with("/issuers", None), vec![("", "missing field `issuers`")]),
+        ("issuers empty", with("/issuers", Some(json!([]))), vec![("issuers", "empty list")]),
+        ("audiences empty", with("/issuers/0/audiences", Some(json!([]))), vec![("issuers[0].audiences", "empty list")]),
+        ("algorithm unknown", with("/issuers/0/algorithms", Some(json!(["ES256", "none"]))), vec![("issuers[0].algorithms[1]", "unknown algorithm \"none\"")]),
+        ("algorithms empty", with("/issuers/0/algorithms", Some(json!([]))), vec![("issuers[0].algorithms", "empty list")]),
+        ("algorithms mix HS and ES", with("/issuers/1/algorithms", Some(json!(["HS256", "ES256"]))), vec![("issuers[1].algorithms", "mixes HMAC")]),
+        ("weak RSA key in jwks", with("/issuers/0/jwks", Some(rsa_1024)), vec![("issuers[0].jwks.keys[0]", "at least 2048")]),
+        ("jwks without keys", with("/issuers/0/jwks", Some(json!({}))), vec![("issuers[0].jwks", "keys")]),
+        ("jwks key unfit for the algorithms", with("/issuers/0/algorithms", Some(json!(["RS256"]))), vec![("issuers[0].jwks", "cannot be used with any allowed algorithm")]),
+        ("neither jwks nor hmac_secret", with("/issuers/0/jwks", None), vec![("issuers[0].jwks", "missing")]),
+        ("both jwks and hmac_secret", with("/issuers/0/hmac_secret", Some(json!("HMAC_SECRET"))), vec![("issuers[0].jwks", "not both")]),
+        ("HS key inline", with("/issuers/1/jwks", Some(json!({"keys": [{"kty": "oct", "k": b64(&[1; 32])}]}))), vec![("issuers[1].jwks", "not both")]),
+        ("hmac secret missing", with("/issuers/1/hmac_secret", Some(json!("NOPE"))), vec![("issuers[1].hmac_secret", "\"NOPE\" is not set")]),
+        ("hmac secret too short", with("/issuers/1/hmac_secret", Some(json!("SHORT_SECRET"))), vec![("issuers[1].hmac_secret", "at least 32")]),
+        ("same issuer twice", with("/issuers/1/issuer", Some(json!(ISS))), vec![("issuers[1].issuer", "configured twice")]),
+        ("leeway above the maximum", with("/leeway_seconds", Some(json!(100_000))), vec![("leeway_seconds", "maximum"), ("leeway_seconds", "maximum")]),
+        ("issuer leeway above the maximum", with("/issuers/0/leeway_seconds", Some(json!(100_000))), vec![("issuers[0].leeway_seconds", "maximum")]),
+        ("signing key secret missing", with("/assertion/signing_key_secret", Some(json!("NOPE"))), vec![("assertion.signing_key_secret", "\"NOPE\" is not set")]),
+        ("signing key not a JWK", with("/assertion/signing_key_secret", Some(json!("NOT_A_JWK"))), vec![("assertion.signing_key_secret", "not a private JWK")]),
+        ("signing key of a refused algorithm", with("/assertion/signing_key_secret", Some(json!("ES384_KEY"))), vec![("assertion.signing_key_secret", "ES384")]),
+        ("previous key is the current one", with("/assertion/previous_signing_key_secret", Some(json!("EDGE_AUTH_SIGNING_KEY"))), vec![("assertion.previous_signing_key_secret", "same key")]),
+        ("assertion ttl zero", with("/assertion/ttl_seconds", Some(json!(0))), vec![("assertion.ttl_seconds", "between 1 and 300")]),
+        ("assertion header is Authorization", with("/assertion/header", Some(json!("Authorization"))), vec![("assertion.header", "standard header")]),
+        ("assertion header not a token", with("/assertion/header", Some(json!("X Auth"))), vec![("assertion.header", "HTTP header name")]),
+        ("route path relative", with("/routes/0/path", Some(json!("public/*"))), vec![("routes[0].path", "start with `/`")]),
+        ("route glob in the middle", with("/routes/0/path", Some(json!("/a/*/b"))), vec![("routes[0].path", "only once, at the end")]),
+        ("route auth unknown", with("/routes/0/auth", Some(json!("maybe"))), vec![("routes[0].auth", "unknown variant `maybe`")]),
+        ("route methods lower-case", with("/routes/1/methods", Some(json!(["get"]))), vec![("routes[1].methods", "upper-case")]),
+        ("route methods empty", with("/routes/1/methods", Some(json!([]))), vec![("routes[1].methods", "empty list")]),
+        ("realm with a quote", with("/realm", Some(json!("a\"b"))), vec![("realm", "printable ASCII")]),
+        ("cookie name with a space", with("/token_cookie", Some(json!("a b"))), vec![("token_cookie", "cookie name")]),
+        ("cache ttl too long", with("/cache", Some(json!({"max_ttl_seconds": 86_400}))), vec![("cache.max_ttl_seconds", "at most 3600")]),
+        ("token limit too small", with("/max_token_bytes", Some(json!(10))), vec![("max_token_bytes", "between 256 and 65536")]),
+    ];
+    for (name, config, expected) in &cases {
+        check(name, config, expected);
+    }
+}
+
+#[test]
+fn several_mistakes_are_reported_together() {
+    let mut config = with("/issuers/0/audiences", Some(json!([])));
+    config["assertion"]["ttl_seconds"] = json!(10_000);
+    config["routes"][0]["path"] = json!("nope");
+    check(
+        "three mistakes",
+        &config,
+        &[
+            ("issuers[0].audiences", "empty"),
+            ("assertion.ttl_seconds", "between"),
+            ("routes[0].path", "start with"),
+        ],
+    );
+}
+
+#[test]
+fn compiled_config_behaves() {
+    let config = GateConfig::from_value(&base(), &secrets()).unwrap();
+    // Routes: first match wins; no match = token required.
+    let auth = |method: &str, path: &str| config.route(method, path).map(|r| (r.index, r.auth));
+    assert_eq!(auth("GET", "/public/x/y"), Some((0, Auth::None)));
+    assert_eq!(auth("GET", "/public"), Some((2, Auth::Required)));
+    assert_eq!(auth("HEAD", "/health"), Some((1, Auth::None)));
+    assert_eq!(auth("POST", "/health"), Some((2, Auth::Required)));
+    assert_eq!(config.route("GET", "no-slash"), None);
+    // Issuers: the ES256 one (typ at+jwt) and the HMAC one from a secret.
+    let es = raw_token(
+        &json!({"alg": "ES256", "kid": key(Algorithm::Es256).kid(), "typ": "at+jwt"}).to_string(),
+        &json!({"iss": ISS, "aud": AUD, "exp": NOW + 60}).to_string(),
+        key(Algorithm::Es256),
+    );
+    config.verifier.verify(&es, UnixTime(NOW)).unwrap();
+    let hs = SigningKey::from_json(
+        json!({"kty": "oct", "k": b64(b"a-shared-secret-that-is-at-least-32-bytes")})
+            .to_string()
+            .as_bytes(),
+        Some(Algorithm::Hs256),
+    )
+    .unwrap();
+    let hs_claims = json!({"iss": "https://hs.example/", "aud": AUD, "exp": NOW + 60});
+    let hs_token = edge_auth_core::mint(&hs, hs_claims.as_object().unwrap(), &Default::default());
+    config.verifier.verify(&hs_token, UnixTime(NOW)).unwrap();
+    // Assertion: header lower-cased, defaults, JWKS with the current then the previous public key.
+    assert_eq!(config.assertion.header, "edge-auth-assertion");
+    assert_eq!(config.assertion.settings.ttl_seconds, 60);
+    let jwks: Value = serde_json::from_str(&config.assertion.jwks_json).unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0]["kid"].as_str(), config.assertion.signing_key.kid());
+    assert!(
+        keys.iter().all(|k| k.get("d").is_none()),
+        "public keys only"
+    );
+    assert_eq!(config.realm, "edge-auth");
+    // Debug output of the compiled config holds no secret.
+    let debug = format!("{config:?}");
+    assert!(!debug.contains(&b64(b"a-shared-secret-that-is-at-least-32-bytes")));
+    assert!(!debug.contains("a-shared-secret"));
+    let private = Value::Object(config.assertion.signing_key.to_private_jwk());
+    assert!(!debug.contains(private["d"].as_str().unwrap()));
+}
