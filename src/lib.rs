@@ -1,5 +1,8 @@
-//! The edge-auth Cloudflare Worker. A placeholder until the Worker issue lands: it only re-exports the core
-//! so that `cargo check --target wasm32-unknown-unknown -p edge-auth` proves the core builds for Workers.
+//! The edge-auth Cloudflare Worker. The fetch handler (next) only translates: it hands requests to the
+//! core and renders refusals through [`http`], the one place that maps refusals to HTTP.
 #![forbid(unsafe_code)]
+
+pub mod extract;
+pub mod http;
 
 pub use edge_auth_core as core;

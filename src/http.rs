@@ -1,0 +1,179 @@
+//! The one place that maps a refusal to HTTP: status, `WWW-Authenticate` (RFC 6750 §3) and an
+//! `application/problem+json` body (RFC 9457). Bodies carry the stable code and a fixed sentence per
+//! code, never the token's contents nor an internal error text.
+
+use edge_auth_core::VerifyError;
+
+/// Why a request is refused before reaching the origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No bearer token on a route that requires one (RFC 6750 §3.1: no `error` attribute).
+    TokenMissing,
+    /// Two different tokens in one request (header and cookie, or two headers).
+    MultipleTokens,
+    /// An `Authorization: Bearer` header that is not `Bearer <token68>`.
+    AuthorizationMalformed,
+    /// The token was refused by the verifier.
+    Token(VerifyError),
+    /// The configuration does not compile: nothing is forwarded.
+    ConfigInvalid,
+}
+
+/// A refusal rendered for the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRefusal {
+    pub status: u16,
+    pub www_authenticate: Option<String>,
+    /// `application/problem+json`.
+    pub body: String,
+    pub code: &'static str,
+}
+
+impl Refusal {
+    /// The stable code (the core's codes for token refusals).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::TokenMissing => "token_missing",
+            Refusal::MultipleTokens => "multiple_tokens",
+            Refusal::AuthorizationMalformed => "authorization_malformed",
+            Refusal::Token(e) => e.code(),
+            Refusal::ConfigInvalid => "config_invalid",
+        }
+    }
+
+    /// Renders the refusal. `realm` comes from the (validated) configuration.
+    pub fn to_http(&self, realm: &str) -> HttpRefusal {
+        let code = self.code();
+        let (status, www_authenticate) = match self {
+            Refusal::TokenMissing => (401, Some(format!("Bearer realm=\"{realm}\""))),
+            Refusal::MultipleTokens | Refusal::AuthorizationMalformed => (
+                400,
+                Some(format!(
+                    "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{code}\""
+                )),
+            ),
+            Refusal::Token(_) => (
+                401,
+                Some(format!(
+                    "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{code}\""
+                )),
+            ),
+            Refusal::ConfigInvalid => (503, None),
+        };
+        let title = match status {
+            400 => "Bad Request",
+            401 => "Unauthorized",
+            _ => "Service Unavailable",
+        };
+        let body = serde_json::json!({
+            "type": format!("urn:edge-auth:problem:{code}"),
+            "title": title,
+            "status": status,
+            "code": code,
+            "detail": detail(code),
+        })
+        .to_string();
+        HttpRefusal {
+            status,
+            www_authenticate,
+            body,
+            code,
+        }
+    }
+}
+
+/// A fixed, human sentence per code. Never built from the request.
+fn detail(code: &str) -> &'static str {
+    match code {
+        "token_missing" => "This resource requires a bearer token.",
+        "multiple_tokens" => "The request carries more than one token.",
+        "authorization_malformed" => "The Authorization header is not `Bearer <token>`.",
+        "config_invalid" => "The service is not configured correctly; try again later.",
+        "token_too_large" => "The token is larger than allowed.",
+        "token_malformed" => "The token is not a well-formed compact JWS.",
+        "token_unsupported" => {
+            "Encrypted, JSON-serialized, unencoded or nested tokens are not accepted."
+        }
+        "alg_not_allowed" => "The token's algorithm is not allowed for its issuer.",
+        "embedded_key_refused" => "Keys embedded in or referenced by the token are never used.",
+        "crit_unsupported" => "The token requires an extension this service does not support.",
+        "key_not_found" => "No key of the issuer matches the token.",
+        "key_ambiguous" => "The token does not say which of the issuer's keys signed it.",
+        "signature_invalid" => "The token's signature does not verify.",
+        "issuer_unknown" => "The token's issuer is not accepted here.",
+        "claim_invalid" => "A registered claim has the wrong type.",
+        "claim_missing" => "A required claim is missing.",
+        "token_expired" => "The token has expired.",
+        "token_not_yet_valid" => "The token is not valid yet.",
+        "token_issued_in_future" => "The token is issued in the future.",
+        "token_too_old" => "The token is older than allowed.",
+        "audience_mismatch" => "The token is not meant for this service.",
+        "typ_mismatch" => "The token is not of the required type.",
+        "binding_mismatch" => "The token is bound to another request.",
+        _ => "The request was refused.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+
+    use super::*;
+    use edge_auth_core::{ClaimsError, ParseError, ERROR_CODES};
+
+    fn check(refusal: Refusal, status: u16, www: Option<&str>) {
+        let http = refusal.to_http("api");
+        assert_eq!(http.status, status, "{refusal:?}");
+        assert_eq!(http.www_authenticate.as_deref(), www, "{refusal:?}");
+        let body: serde_json::Value = serde_json::from_str(&http.body).unwrap();
+        assert_eq!(body["code"], refusal.code());
+        assert_eq!(body["status"], status);
+    }
+
+    #[test]
+    fn statuses_and_challenges() {
+        check(Refusal::TokenMissing, 401, Some(r#"Bearer realm="api""#));
+        check(
+            Refusal::MultipleTokens,
+            400,
+            Some(
+                r#"Bearer realm="api", error="invalid_request", error_description="multiple_tokens""#,
+            ),
+        );
+        check(
+            Refusal::Token(VerifyError::Claims(ClaimsError::AudienceMismatch)),
+            401,
+            Some(
+                r#"Bearer realm="api", error="invalid_token", error_description="audience_mismatch""#,
+            ),
+        );
+        check(
+            Refusal::Token(VerifyError::Parse(ParseError::AlgNone)),
+            401,
+            Some(
+                r#"Bearer realm="api", error="invalid_token", error_description="alg_not_allowed""#,
+            ),
+        );
+        check(Refusal::ConfigInvalid, 503, None);
+    }
+
+    #[test]
+    fn every_core_code_has_its_own_sentence() {
+        for code in ERROR_CODES {
+            assert_ne!(detail(code), detail("not-a-code"), "{code}");
+        }
+    }
+
+    #[test]
+    fn bodies_never_echo_the_token() {
+        // A kid from the token appears in the core's Display, but never in the HTTP body.
+        let error = VerifyError::Select(edge_auth_core::SelectError::KeyNotFound {
+            kid: Some("<script>attacker</script>".into()),
+            alg: edge_auth_core::Algorithm::Es256,
+        });
+        assert!(error.to_string().contains("attacker"));
+        let http = Refusal::Token(error).to_http("api");
+        assert!(!http.body.contains("attacker"), "{}", http.body);
+        assert!(!http.www_authenticate.unwrap().contains("attacker"));
+    }
+}
