@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod extract;
+pub mod gate;
 pub mod http;
 
 pub use edge_auth_core as core;

@@ -1,0 +1,266 @@
+//! The request flow without I/O: what to do with a request (serve the JWKS, forward anonymously, verify a
+//! token, refuse), and, once a token is verified, the assertion and header changes to forward with.
+
+use edge_auth_core::{mint_assertion, AssertionRequest, Auth, GateConfig, UnixTime, VerifiedToken};
+
+use crate::extract::{extract_token, strip_cookie};
+use crate::http::Refusal;
+
+/// Where the Worker publishes its assertion keys.
+pub const JWKS_PATH: &str = "/.well-known/edge-auth/jwks.json";
+
+/// The parts of a request the decision needs.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    pub method: &'a str,
+    /// The absolute URL as received.
+    pub url: &'a str,
+    pub path: &'a str,
+    pub authorization: Option<&'a str>,
+    pub cookie: Option<&'a str>,
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Answer with the assertion JWKS.
+    ServeJwks,
+    /// An `auth = "none"` route: forward without identity (inbound assertion headers are still removed).
+    ForwardAnonymous {
+        route: usize,
+    },
+    /// Verify this token, then forward with an assertion.
+    Verify {
+        token: String,
+        route: Option<usize>,
+    },
+    Refuse(Refusal),
+}
+
+/// Decides what to do with a request, before any cryptography.
+pub fn plan(config: &GateConfig, request: &RequestHead<'_>) -> Plan {
+    if request.path == JWKS_PATH && matches!(request.method, "GET" | "HEAD") {
+        return Plan::ServeJwks;
+    }
+    let route = config.route(request.method, request.path);
+    if let Some(route) = route {
+        if route.auth == Auth::None {
+            return Plan::ForwardAnonymous { route: route.index };
+        }
+    }
+    match extract_token(
+        request.authorization,
+        request.cookie,
+        config.token_cookie.as_deref(),
+    ) {
+        Err(refusal) => Plan::Refuse(refusal),
+        Ok(None) => Plan::Refuse(Refusal::TokenMissing),
+        Ok(Some(token)) => Plan::Verify {
+            token,
+            route: route.map(|r| r.index),
+        },
+    }
+}
+
+/// How to forward a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// Set the assertion header to this (after removing every inbound copy).
+    pub assertion: Option<String>,
+    /// Remove `Authorization`.
+    pub remove_authorization: bool,
+    /// Replace the `Cookie` header with this (`Some(None)`: remove it) when the token came in a cookie.
+    pub cookie: Option<Option<String>>,
+}
+
+/// The forwarding instructions for an anonymous route: only the spoofed assertion headers go.
+pub fn forward_anonymous() -> Forward {
+    Forward {
+        assertion: None,
+        remove_authorization: false,
+        cookie: None,
+    }
+}
+
+/// The forwarding instructions for a verified caller. `None` when the request URL cannot be bound
+/// (not an absolute http(s) URL), which the caller treats as a refusal.
+pub fn forward_verified(
+    config: &GateConfig,
+    request: &RequestHead<'_>,
+    verified: &VerifiedToken,
+    token: &str,
+    now: UnixTime,
+    jti: [u8; 16],
+) -> Option<Forward> {
+    let assertion = mint_assertion(
+        &config.assertion.signing_key,
+        &config.assertion.settings,
+        verified,
+        &AssertionRequest {
+            method: request.method,
+            url: request.url,
+            access_token: token,
+            now,
+            jti,
+        },
+    )?;
+    let cookie = match (&config.token_cookie, request.cookie) {
+        (Some(name), Some(header)) if !config.forward_token => Some(strip_cookie(header, name)),
+        _ => None,
+    };
+    Some(Forward {
+        assertion: Some(assertion),
+        remove_authorization: !config.forward_token,
+        cookie,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        reason = "tests"
+    )]
+
+    use std::collections::HashMap;
+
+    use edge_auth_core::{
+        mint, Algorithm, AssertionVerifier, Binding, KeySet, MintOptions, SigningKey,
+    };
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000;
+    const URL: &str = "https://api.example/orders/7?x=1";
+
+    struct Fixture {
+        config: GateConfig,
+        idp: SigningKey,
+    }
+
+    fn fixture(extra: Value) -> Fixture {
+        let idp = SigningKey::generate(Algorithm::Es256, None, &mut rand_core::OsRng).unwrap();
+        let edge = SigningKey::generate(Algorithm::EdDsa, None, &mut rand_core::OsRng).unwrap();
+        let secrets = HashMap::from([(
+            "SIGNING".to_owned(),
+            Value::Object(edge.to_private_jwk()).to_string(),
+        )]);
+        let mut config = json!({
+            "issuers": [{"issuer": "https://idp.example/", "audiences": ["api"], "algorithms": ["ES256"],
+                         "jwks": {"keys": [Value::Object(idp.public_key().to_jwk())]}}],
+            "assertion": {"issuer": "https://edge.example", "audience": "https://origin.example",
+                          "signing_key_secret": "SIGNING"},
+            "routes": [{"path": "/public/*", "auth": "none"}],
+            "token_cookie": "at",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        Fixture {
+            config: GateConfig::from_value(&config, &secrets).unwrap(),
+            idp,
+        }
+    }
+
+    fn head<'a>(
+        method: &'a str,
+        path: &'a str,
+        authorization: Option<&'a str>,
+        cookie: Option<&'a str>,
+    ) -> RequestHead<'a> {
+        RequestHead {
+            method,
+            url: URL,
+            path,
+            authorization,
+            cookie,
+        }
+    }
+
+    #[test]
+    fn plans() {
+        let f = fixture(json!({}));
+        assert_eq!(
+            plan(&f.config, &head("GET", JWKS_PATH, None, None)),
+            Plan::ServeJwks
+        );
+        assert_eq!(
+            plan(&f.config, &head("POST", JWKS_PATH, None, None)),
+            Plan::Refuse(Refusal::TokenMissing)
+        );
+        assert_eq!(
+            plan(&f.config, &head("GET", "/public/a", None, None)),
+            Plan::ForwardAnonymous { route: 0 }
+        );
+        assert_eq!(
+            plan(&f.config, &head("GET", "/orders", None, None)),
+            Plan::Refuse(Refusal::TokenMissing)
+        );
+        assert_eq!(
+            plan(
+                &f.config,
+                &head("GET", "/orders", Some("Bearer a"), Some("at=b"))
+            ),
+            Plan::Refuse(Refusal::MultipleTokens)
+        );
+        assert_eq!(
+            plan(&f.config, &head("GET", "/orders", None, Some("at=b"))),
+            Plan::Verify {
+                token: "b".into(),
+                route: None
+            }
+        );
+    }
+
+    #[test]
+    fn verified_requests_forward_with_a_bound_assertion() {
+        for forward_token in [false, true] {
+            let f = fixture(json!({ "forward_token": forward_token }));
+            let claims = json!({"iss": "https://idp.example/", "aud": "api", "sub": "alice", "exp": NOW + 60, "scope": "a b"});
+            let token = mint(&f.idp, claims.as_object().unwrap(), &MintOptions::default());
+            let request = head("PUT", "/orders/7", None, Some("x=1; at=zzz"));
+            let verified = f.config.verifier.verify(&token, UnixTime(NOW)).unwrap();
+            let forward = forward_verified(
+                &f.config,
+                &request,
+                &verified,
+                &token,
+                UnixTime(NOW),
+                [1; 16],
+            )
+            .unwrap();
+            assert_eq!(forward.remove_authorization, !forward_token);
+            assert_eq!(
+                forward.cookie,
+                if forward_token {
+                    None
+                } else {
+                    Some(Some("x=1".into()))
+                }
+            );
+            // The origin verifies the assertion against the JWKS the Worker serves, bound to the request.
+            let keys = KeySet::from_jwks_json(f.config.assertion.jwks_json.as_bytes()).unwrap();
+            let origin =
+                AssertionVerifier::new(keys, "https://edge.example", "https://origin.example", 10)
+                    .unwrap();
+            let binding = Binding {
+                method: "PUT",
+                url: "https://api.example/orders/7",
+                access_token: Some(&token),
+            };
+            let assertion = origin
+                .verify(
+                    forward.assertion.as_deref().unwrap(),
+                    UnixTime(NOW),
+                    Some(&binding),
+                )
+                .unwrap();
+            assert_eq!(assertion.claims()["sub"], "alice");
+            assert_eq!(assertion.claims()["src_iss"], "https://idp.example/");
+            assert_eq!(assertion.claims()["scope"], "a b");
+        }
+    }
+}
