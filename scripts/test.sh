@@ -27,6 +27,13 @@ step "interop: edge-auth CLI against jose (Node) and PyJWT (Python)"
 cargo build --locked -p edge-auth-cli
 bash tests/interop/run.sh
 
+step "lint the Worker for its target"
+cargo clippy --locked -p edge-auth --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "the Worker: build (installs wasm-bindgen-cli, worker-build, wrangler, miniflare) and black-box tests in workerd"
+bash scripts/build-worker.sh
+node --test tests/worker/
+
 step "Rust tests (unit, integration, doc, CLI, benches in test mode)"
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked

@@ -6,4 +6,7 @@ pub mod extract;
 pub mod gate;
 pub mod http;
 
+#[cfg(target_arch = "wasm32")]
+mod entry;
+
 pub use edge_auth_core as core;

@@ -448,7 +448,10 @@ fn signing_key(
     };
     let value = Zeroizing::new(value);
     match SigningKey::from_json(value.as_bytes(), None) {
-        Ok(key) if ASSERTION_ALGORITHMS.contains(&key.algorithm()) => Some(key),
+        // The assertion's `kid` is always the key's RFC 7638 thumbprint.
+        Ok(key) if ASSERTION_ALGORITHMS.contains(&key.algorithm()) => {
+            Some(key.with_thumbprint_kid())
+        }
         Ok(key) => {
             errors.push(
                 path,

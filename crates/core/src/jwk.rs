@@ -639,6 +639,16 @@ impl SigningKey {
         self.alg
     }
 
+    /// Replaces the `kid` with the RFC 7638 thumbprint (asymmetric keys; an oct key keeps its own `kid`,
+    /// since its thumbprint would be a hash of the secret).
+    #[must_use]
+    pub fn with_thumbprint_kid(mut self) -> SigningKey {
+        if let Some(thumbprint) = &self.public.thumbprint {
+            self.public.kid = Some(thumbprint.clone());
+        }
+        self
+    }
+
     /// Signs `signing_input` with this key's algorithm and returns the raw JWS signature bytes.
     pub fn sign(&self, signing_input: &[u8]) -> Vec<u8> {
         // `assemble` pairs every key with an algorithm of its own family, so `sign` always has a match;

@@ -1,0 +1,433 @@
+//! The `#[event(fetch)]` handler (wasm32 only). It translates: request → [`gate::plan`] → verification
+//! (cache, then the core with WebCrypto for asymmetric signatures) → forward or refuse. Decisions live
+//! in the core, [`crate::gate`] and [`crate::http`].
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use edge_auth_core::{
+    Algorithm, ConfigErrors, GateConfig, Key, KeyFamily, RustCrypto, SecretSource,
+    SignatureBackend, SignatureCheck, SignatureError, TokenCache, UnixTime, VerifiedToken,
+    VerifyError,
+};
+use js_sys::{Object, Reflect, Uint8Array};
+use sha2::{Digest, Sha256};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, SubtleCrypto, WorkerGlobalScope};
+use worker::{
+    console_error, console_log, event, Context, Date, Env, Fetch, Headers, Method, Request,
+    RequestInit, RequestRedirect, Response, Url,
+};
+
+use crate::gate::{self, Forward, Plan, RequestHead};
+use crate::http::Refusal;
+
+/// What one isolate keeps between requests: the compiled config (or why it failed), the verified-token
+/// cache and the imported WebCrypto keys.
+struct Isolate {
+    config: Result<Rc<GateConfig>, ()>,
+    cache: TokenCache,
+    crypto_keys: HashMap<(usize, Algorithm), CryptoKey>,
+}
+
+thread_local! {
+    static ISOLATE: RefCell<Option<Rc<RefCell<Isolate>>>> = const { RefCell::new(None) };
+}
+
+struct EnvSecrets<'a>(&'a Env);
+
+impl SecretSource for EnvSecrets<'_> {
+    fn secret(&self, name: &str) -> Option<String> {
+        self.0.secret(name).ok().map(|s| s.to_string())
+    }
+}
+
+fn load_config(env: &Env) -> Result<GateConfig, ConfigErrors> {
+    // `[vars.EDGE_AUTH]` arrives as an object; `--var EDGE_AUTH:'{…}'` or a dashboard variable as a string.
+    let value = match env.object_var::<serde_json::Value>("EDGE_AUTH") {
+        Ok(value) => value,
+        Err(_) => match env.var("EDGE_AUTH") {
+            Ok(text) => serde_json::Value::String(text.to_string()),
+            Err(_) => {
+                return Err(ConfigErrors(vec![edge_auth_core::ConfigError {
+                    path: String::new(),
+                    message: "the EDGE_AUTH variable is not set".into(),
+                }]))
+            }
+        },
+    };
+    GateConfig::from_value(&value, &EnvSecrets(env))
+}
+
+fn isolate(env: &Env) -> Rc<RefCell<Isolate>> {
+    ISOLATE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if let Some(isolate) = slot.as_ref() {
+            return Rc::clone(isolate);
+        }
+        let config = match load_config(env) {
+            Ok(config) => Ok(Rc::new(config)),
+            Err(errors) => {
+                // Logged once per isolate, with field paths; never the config itself.
+                for error in &errors.0 {
+                    console_error!(
+                        "{}",
+                        serde_json::json!({"event": "config_error", "error": error.to_string()})
+                    );
+                }
+                Err(())
+            }
+        };
+        let cache = match &config {
+            Ok(c) => TokenCache::new(c.cache.max_entries, c.cache.max_ttl_seconds),
+            Err(()) => TokenCache::new(1, 0),
+        };
+        let isolate = Rc::new(RefCell::new(Isolate {
+            config,
+            cache,
+            crypto_keys: HashMap::new(),
+        }));
+        *slot = Some(Rc::clone(&isolate));
+        isolate
+    })
+}
+
+fn now() -> UnixTime {
+    UnixTime(Date::now().as_millis() / 1000)
+}
+
+fn problem(refusal: &Refusal, realm: &str) -> worker::Result<Response> {
+    let http = refusal.to_http(realm);
+    let headers = Headers::new();
+    headers.set("content-type", "application/problem+json")?;
+    headers.set("cache-control", "no-store")?;
+    if let Some(www) = &http.www_authenticate {
+        headers.set("www-authenticate", www)?;
+    }
+    if http.status == 503 {
+        headers.set("retry-after", "30")?;
+    }
+    Ok(Response::ok(http.body)?
+        .with_status(http.status)
+        .with_headers(headers))
+}
+
+/// One structured log line per decision. Never the token; the subject only as a short hash.
+fn log_decision(
+    started: f64,
+    route: Option<usize>,
+    decision: &str,
+    code: Option<&str>,
+    verified: Option<&VerifiedToken>,
+    cache: Option<&str>,
+) {
+    let sub_hash = verified
+        .and_then(|v| v.registered().sub.as_deref())
+        .map(|sub| hex16(&Sha256::digest(sub.as_bytes())));
+    console_log!(
+        "{}",
+        serde_json::json!({
+            "event": "decision",
+            "route": route,
+            "decision": decision,
+            "code": code,
+            "issuer": verified.and_then(|v| v.registered().iss.as_deref()),
+            "sub_hash": sub_hash,
+            "cache": cache,
+            "latency_ms": Date::now().as_millis() as f64 - started,
+        })
+    );
+}
+
+fn hex16(bytes: &[u8]) -> String {
+    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let started = Date::now().as_millis() as f64;
+    let isolate = isolate(&env);
+    let Ok(config) = isolate.borrow().config.clone() else {
+        log_decision(started, None, "refuse", Some("config_invalid"), None, None);
+        return problem(&Refusal::ConfigInvalid, "edge-auth");
+    };
+    let url = req.url()?;
+    let method = req.method().to_string();
+    let headers = req.headers();
+    let authorization = headers.get("authorization")?;
+    let cookie = headers.get("cookie")?;
+    let head = RequestHead {
+        method: &method,
+        url: url.as_str(),
+        path: url.path(),
+        authorization: authorization.as_deref(),
+        cookie: cookie.as_deref(),
+    };
+    match gate::plan(&config, &head) {
+        Plan::ServeJwks => {
+            let headers = Headers::new();
+            headers.set("content-type", "application/jwk-set+json")?;
+            headers.set("cache-control", "public, max-age=300")?;
+            log_decision(started, None, "jwks", None, None, None);
+            Ok(Response::ok(config.assertion.jwks_json.clone())?.with_headers(headers))
+        }
+        Plan::Refuse(refusal) => {
+            log_decision(started, None, "refuse", Some(refusal.code()), None, None);
+            problem(&refusal, &config.realm)
+        }
+        Plan::ForwardAnonymous { route } => {
+            log_decision(started, Some(route), "forward_anonymous", None, None, None);
+            forward(&req, &env, &config, &url, gate::forward_anonymous()).await
+        }
+        Plan::Verify { token, route } => {
+            let now = now();
+            let (result, cache) = verify(&isolate, &config, &token, now).await;
+            let verified = match result {
+                Ok(verified) => verified,
+                Err(error) => {
+                    let refusal = Refusal::Token(error);
+                    log_decision(
+                        started,
+                        route,
+                        "refuse",
+                        Some(refusal.code()),
+                        None,
+                        Some(cache),
+                    );
+                    return problem(&refusal, &config.realm);
+                }
+            };
+            let mut jti = [0u8; 16];
+            let instructions = getrandom::getrandom(&mut jti)
+                .ok()
+                .and_then(|()| gate::forward_verified(&config, &head, &verified, &token, now, jti));
+            let Some(instructions) = instructions else {
+                log_decision(
+                    started,
+                    route,
+                    "refuse",
+                    Some("internal_error"),
+                    Some(&verified),
+                    Some(cache),
+                );
+                return problem(&Refusal::ConfigInvalid, &config.realm);
+            };
+            log_decision(
+                started,
+                route,
+                "forward",
+                None,
+                Some(&verified),
+                Some(cache),
+            );
+            forward(&req, &env, &config, &url, instructions).await
+        }
+    }
+}
+
+/// Verification with the cache in front; returns whether the cache answered.
+async fn verify(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &GateConfig,
+    token: &str,
+    now: UnixTime,
+) -> (Result<Arc<VerifiedToken>, VerifyError>, &'static str) {
+    let cached = isolate.borrow_mut().cache.get(token, now);
+    if let Some(hit) = cached {
+        return (config.verifier.recheck(&hit, now).map(|()| hit), "hit");
+    }
+    let result = verify_uncached(isolate, config, token, now).await;
+    let result = result.map(|verified| isolate.borrow_mut().cache.insert(token, verified, now));
+    (result, "miss")
+}
+
+async fn verify_uncached(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &GateConfig,
+    token: &str,
+    now: UnixTime,
+) -> Result<VerifiedToken, VerifyError> {
+    let pending = config.verifier.begin(token)?;
+    let mut outcomes = Vec::new();
+    for check in pending.checks() {
+        if !uses_webcrypto(check.alg) || check.expected_len() != Some(check.signature.len()) {
+            // HS* and ES256K run in Rust; wrong lengths are refused by the core before any backend.
+            continue;
+        }
+        // A WebCrypto failure (import or verify) counts as "does not verify": fail closed.
+        let ok = webcrypto_verify(isolate, &check).await.unwrap_or(false);
+        outcomes.push((std::ptr::from_ref(check.key) as usize, check.alg, ok));
+        if ok {
+            break;
+        }
+    }
+    pending
+        .verify_signature(&Outcomes(outcomes))?
+        .check_claims(now)
+}
+
+/// WebCrypto (native code) for everything it has; HMAC stays in Rust (cheaper than a JS round trip) and
+/// secp256k1 is not in WebCrypto.
+fn uses_webcrypto(alg: Algorithm) -> bool {
+    !alg.is_symmetric() && alg != Algorithm::Es256k
+}
+
+/// Outcomes of the WebCrypto checks, handed back to the core by key identity; other checks run in Rust.
+struct Outcomes(Vec<(usize, Algorithm, bool)>);
+
+impl SignatureBackend for Outcomes {
+    fn verify(&self, check: &SignatureCheck<'_>) -> Result<(), SignatureError> {
+        if !uses_webcrypto(check.alg) {
+            return RustCrypto.verify(check);
+        }
+        let address = std::ptr::from_ref(check.key) as usize;
+        match self
+            .0
+            .iter()
+            .find(|(key, alg, _)| *key == address && *alg == check.alg)
+        {
+            Some((_, _, true)) => Ok(()),
+            _ => Err(SignatureError::Invalid),
+        }
+    }
+}
+
+fn subtle() -> Result<SubtleCrypto, JsValue> {
+    let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+    Ok(global.crypto()?.subtle())
+}
+
+fn object(pairs: &[(&str, JsValue)]) -> Result<Object, JsValue> {
+    let object = Object::new();
+    for (name, value) in pairs {
+        Reflect::set(&object, &JsValue::from_str(name), value)?;
+    }
+    Ok(object)
+}
+
+/// The WebCrypto import and verify parameters for a JWS algorithm.
+fn webcrypto_params(alg: Algorithm) -> Result<(Object, Object), JsValue> {
+    let s = |v: &str| JsValue::from_str(v);
+    let hash = |bits: u32| s(&format!("SHA-{bits}"));
+    let bits = match alg {
+        Algorithm::Rs256 | Algorithm::Ps256 | Algorithm::Es256 => 256,
+        Algorithm::Rs384 | Algorithm::Ps384 | Algorithm::Es384 => 384,
+        _ => 512,
+    };
+    Ok(match alg.family() {
+        KeyFamily::Rsa if matches!(alg, Algorithm::Rs256 | Algorithm::Rs384 | Algorithm::Rs512) => {
+            (
+                object(&[("name", s("RSASSA-PKCS1-v1_5")), ("hash", hash(bits))])?,
+                object(&[("name", s("RSASSA-PKCS1-v1_5"))])?,
+            )
+        }
+        KeyFamily::Rsa => (
+            object(&[("name", s("RSA-PSS")), ("hash", hash(bits))])?,
+            object(&[
+                ("name", s("RSA-PSS")),
+                ("saltLength", JsValue::from(bits / 8)),
+            ])?,
+        ),
+        KeyFamily::Ec(curve) => (
+            object(&[("name", s("ECDSA")), ("namedCurve", s(curve.name()))])?,
+            object(&[("name", s("ECDSA")), ("hash", hash(bits))])?,
+        ),
+        KeyFamily::Ed25519 => (
+            object(&[("name", s("Ed25519"))])?,
+            object(&[("name", s("Ed25519"))])?,
+        ),
+        KeyFamily::Oct => return Err(s("HMAC stays in Rust")),
+    })
+}
+
+/// Imports a key once per (key, algorithm) and keeps it for the life of the isolate.
+async fn crypto_key(
+    isolate: &Rc<RefCell<Isolate>>,
+    key: &Key,
+    alg: Algorithm,
+) -> Result<CryptoKey, JsValue> {
+    let slot = (std::ptr::from_ref(key) as usize, alg);
+    if let Some(found) = isolate.borrow().crypto_keys.get(&slot) {
+        return Ok(found.clone());
+    }
+    let mut jwk = key.to_jwk();
+    // WebCrypto checks `alg` against the import algorithm; our selection already did, with `Ed25519` too.
+    for member in ["alg", "kid", "use"] {
+        jwk.remove(member);
+    }
+    let jwk: Object =
+        js_sys::JSON::parse(&serde_json::Value::Object(jwk).to_string())?.dyn_into()?;
+    let (import, _) = webcrypto_params(alg)?;
+    let usages = js_sys::Array::of1(&JsValue::from_str("verify"));
+    let imported: CryptoKey =
+        JsFuture::from(subtle()?.import_key_with_object("jwk", &jwk, &import, false, &usages)?)
+            .await?
+            .dyn_into()?;
+    isolate
+        .borrow_mut()
+        .crypto_keys
+        .insert(slot, imported.clone());
+    Ok(imported)
+}
+
+async fn webcrypto_verify(
+    isolate: &Rc<RefCell<Isolate>>,
+    check: &SignatureCheck<'_>,
+) -> Result<bool, JsValue> {
+    let key = crypto_key(isolate, check.key, check.alg).await?;
+    let (_, params) = webcrypto_params(check.alg)?;
+    let signature = Uint8Array::from(check.signature);
+    let data = Uint8Array::from(check.signing_input);
+    let promise = subtle()?
+        .verify_with_object_and_buffer_source_and_buffer_source(&params, &key, &signature, &data)?;
+    Ok(JsFuture::from(promise).await?.as_bool() == Some(true))
+}
+
+/// Forwards to the origin (`ORIGIN`, or the request's own URL) with the inbound assertion headers
+/// removed, the instructed header changes, the method and the streamed body.
+async fn forward(
+    req: &Request,
+    env: &Env,
+    config: &GateConfig,
+    url: &Url,
+    how: Forward,
+) -> worker::Result<Response> {
+    let target = match env.var("ORIGIN") {
+        Ok(origin) => {
+            let mut target = Url::parse(&origin.to_string())?;
+            target.set_path(url.path());
+            target.set_query(url.query());
+            target
+        }
+        Err(_) => url.clone(),
+    };
+    let headers = Headers::new();
+    for (name, value) in req.headers().entries() {
+        headers.append(&name, &value)?;
+    }
+    // Headers are case-insensitive: one delete removes every inbound copy, whatever its casing.
+    headers.delete(&config.assertion.header)?;
+    if how.remove_authorization {
+        headers.delete("authorization")?;
+    }
+    match how.cookie {
+        Some(Some(cookie)) => headers.set("cookie", &cookie)?,
+        Some(None) => headers.delete("cookie")?,
+        None => {}
+    }
+    if let Some(assertion) = &how.assertion {
+        headers.set(&config.assertion.header, assertion)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::from(req.method().to_string()))
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    if let Some(body) = req.inner().body() {
+        init.with_body(Some(JsValue::from(body)));
+    }
+    let outbound = Request::new_with_init(target.as_str(), &init)?;
+    Fetch::Request(outbound).send().await
+}
