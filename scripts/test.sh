@@ -34,6 +34,15 @@ step "the Worker: build (installs wasm-bindgen-cli, worker-build, wrangler, mini
 bash scripts/build-worker.sh
 node --test tests/worker/
 
+step "the README's demo command works (wrangler dev on 127.0.0.1:8787 + demo origin)"
+bash scripts/demo.sh --check
+
+step "wrangler deploy --dry-run (bundle size)"
+dry=$(mktemp -d)
+CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false \
+  tests/worker/node_modules/.bin/wrangler deploy --dry-run --outdir "$dry" 2>&1 | grep -E "Total Upload|dry-run"
+rm -rf "$dry"
+
 step "Rust tests (unit, integration, doc, CLI, benches in test mode)"
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked

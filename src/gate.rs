@@ -37,8 +37,29 @@ pub enum Plan {
     Refuse(Refusal),
 }
 
+/// Whether a URL's host is loopback (`localhost`, `127.0.0.0/8`, `[::1]`).
+fn is_loopback(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || host.strip_prefix("127.").is_some_and(|rest| {
+            rest.split('.').count() == 3 && rest.split('.').all(|o| o.parse::<u8>().is_ok())
+        })
+}
+
 /// Decides what to do with a request, before any cryptography.
 pub fn plan(config: &GateConfig, request: &RequestHead<'_>) -> Plan {
+    if config.demo && !is_loopback(request.url) {
+        // The demo keys are public: a demo configuration never serves a real host.
+        return Plan::Refuse(Refusal::ConfigInvalid);
+    }
     if request.path == JWKS_PATH && matches!(request.method, "GET" | "HEAD") {
         return Plan::ServeJwks;
     }
@@ -178,6 +199,30 @@ mod tests {
             authorization,
             cookie,
         }
+    }
+
+    #[test]
+    fn demo_config_serves_loopback_only() {
+        assert!(is_loopback("http://127.0.0.1:8787/x"));
+        assert!(is_loopback("http://localhost/x"));
+        assert!(is_loopback("http://[::1]:8787/"));
+        assert!(is_loopback("http://127.1.2.3/"));
+        assert!(!is_loopback("https://api.example.com/"));
+        assert!(!is_loopback("http://127.0.0.1.evil.example/"));
+        assert!(!is_loopback("http://localhost.evil.example/"));
+        assert!(!is_loopback("http://10.0.0.1/"));
+        let mut f = fixture(json!({}));
+        f.config.demo = true;
+        let public = head("GET", "/public/x", None, None);
+        assert_eq!(
+            plan(&f.config, &public),
+            Plan::Refuse(Refusal::ConfigInvalid)
+        );
+        let local = RequestHead {
+            url: "http://127.0.0.1:8787/public/x",
+            ..public
+        };
+        assert_eq!(plan(&f.config, &local), Plan::ForwardAnonymous { route: 0 });
     }
 
     #[test]

@@ -197,9 +197,15 @@ pub struct AssertionConfig {
     pub jwks_json: String,
 }
 
+/// The issuer of the embedded demo (`scripts/demo.sh`). A configuration that names it is a demo
+/// configuration: the Worker serves it on loopback hosts only.
+pub const DEMO_ISSUER: &str = "https://demo-issuer.edge-auth.invalid/";
+
 /// The whole configuration, compiled. Requests see only this.
 #[derive(Debug)]
 pub struct GateConfig {
+    /// True when an issuer is [`DEMO_ISSUER`]: such a configuration must never serve real traffic.
+    pub demo: bool,
     pub verifier: Verifier,
     pub routes: Vec<Route>,
     pub assertion: AssertionConfig,
@@ -277,6 +283,7 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
     if raw.issuers.is_empty() {
         errors.push("issuers", "empty list: configure at least one issuer");
     }
+    let demo = raw.issuers.iter().any(|i| i.issuer == DEMO_ISSUER);
     let mut policies = Vec::new();
     for (i, issuer) in raw.issuers.into_iter().enumerate() {
         if let Some(policy) = compile_issuer(i, issuer, leeway, secrets, &mut errors) {
@@ -322,6 +329,7 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
     }
     match (verifier, assertion, errors.0.is_empty()) {
         (Some(verifier), Some(assertion), true) => Ok(GateConfig {
+            demo,
             verifier,
             routes,
             assertion,
