@@ -27,10 +27,24 @@ use crate::http::Refusal;
 
 /// What one isolate keeps between requests: the compiled config (or why it failed), the verified-token
 /// cache and the imported WebCrypto keys.
-struct Isolate {
-    config: Result<Rc<GateConfig>, ()>,
+pub(crate) struct Isolate {
+    pub(crate) config: Result<Rc<GateConfig>, ()>,
     cache: TokenCache,
     crypto_keys: HashMap<(usize, Algorithm), CryptoKey>,
+}
+
+impl Isolate {
+    pub(crate) fn new(config: Result<GateConfig, ()>) -> Isolate {
+        let cache = match &config {
+            Ok(c) => TokenCache::new(c.cache.max_entries, c.cache.max_ttl_seconds),
+            Err(()) => TokenCache::new(1, 0),
+        };
+        Isolate {
+            config: config.map(Rc::new),
+            cache,
+            crypto_keys: HashMap::new(),
+        }
+    }
 }
 
 thread_local! {
@@ -68,34 +82,22 @@ fn isolate(env: &Env) -> Rc<RefCell<Isolate>> {
         if let Some(isolate) = slot.as_ref() {
             return Rc::clone(isolate);
         }
-        let config = match load_config(env) {
-            Ok(config) => Ok(Rc::new(config)),
-            Err(errors) => {
-                // Logged once per isolate, with field paths; never the config itself.
-                for error in &errors.0 {
-                    console_error!(
-                        "{}",
-                        serde_json::json!({"event": "config_error", "error": error.to_string()})
-                    );
-                }
-                Err(())
+        let config = load_config(env).map_err(|errors| {
+            // Logged once per isolate, with field paths; never the config itself.
+            for error in &errors.0 {
+                console_error!(
+                    "{}",
+                    serde_json::json!({"event": "config_error", "error": error.to_string()})
+                );
             }
-        };
-        let cache = match &config {
-            Ok(c) => TokenCache::new(c.cache.max_entries, c.cache.max_ttl_seconds),
-            Err(()) => TokenCache::new(1, 0),
-        };
-        let isolate = Rc::new(RefCell::new(Isolate {
-            config,
-            cache,
-            crypto_keys: HashMap::new(),
-        }));
+        });
+        let isolate = Rc::new(RefCell::new(Isolate::new(config)));
         *slot = Some(Rc::clone(&isolate));
         isolate
     })
 }
 
-fn now() -> UnixTime {
+pub(crate) fn now() -> UnixTime {
     UnixTime(Date::now().as_millis() / 1000)
 }
 
@@ -229,7 +231,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 }
 
 /// Verification with the cache in front; returns whether the cache answered.
-async fn verify(
+pub(crate) async fn verify(
     isolate: &Rc<RefCell<Isolate>>,
     config: &GateConfig,
     token: &str,

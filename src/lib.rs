@@ -9,4 +9,7 @@ pub mod http;
 #[cfg(target_arch = "wasm32")]
 mod entry;
 
+#[cfg(all(target_arch = "wasm32", feature = "bench"))]
+mod bench;
+
 pub use edge_auth_core as core;

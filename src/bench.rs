@@ -1,0 +1,75 @@
+//! Benchmark entry points (feature `bench`, wasm32 only; never in the deployed bundle): the Worker's own
+//! verification and request path, callable from a JS harness inside workerd so that it can be timed
+//! beside `jose` in the same isolate. `scripts/bench-worker.sh` builds and runs it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use edge_auth_core::GateConfig;
+use wasm_bindgen::prelude::*;
+
+use crate::entry::{now, verify, Isolate};
+use crate::gate::{self, Plan, RequestHead};
+
+thread_local! {
+    static BENCH: RefCell<Option<Rc<RefCell<Isolate>>>> = const { RefCell::new(None) };
+}
+
+fn isolate() -> Result<Rc<RefCell<Isolate>>, JsValue> {
+    BENCH
+        .with(|b| b.borrow().clone())
+        .ok_or_else(|| JsValue::from_str("call bench_setup first"))
+}
+
+/// Compiles `config` (the EDGE_AUTH JSON) with `secrets` (a JSON object of name → value).
+#[wasm_bindgen]
+pub fn bench_setup(config: String, secrets: String) -> Result<(), JsValue> {
+    let secrets: HashMap<String, String> =
+        serde_json::from_str(&secrets).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let config = GateConfig::from_value(&serde_json::Value::String(config), &secrets)
+        .map_err(|e| JsValue::from_str(&e.to_string()))?;
+    BENCH.with(|b| *b.borrow_mut() = Some(Rc::new(RefCell::new(Isolate::new(Ok(config))))));
+    Ok(())
+}
+
+/// Verification as the Worker does it: cache, then the core with WebCrypto. True when accepted.
+#[wasm_bindgen]
+pub async fn bench_verify(token: String) -> Result<bool, JsValue> {
+    let isolate = isolate()?;
+    let config = isolate
+        .borrow()
+        .config
+        .clone()
+        .map_err(|()| JsValue::from_str("no config"))?;
+    Ok(verify(&isolate, &config, &token, now()).await.0.is_ok())
+}
+
+/// The whole request path short of the network: plan, extract, verify, mint the assertion. True when the
+/// request would be forwarded with an assertion.
+#[wasm_bindgen]
+pub async fn bench_request(authorization: String) -> Result<bool, JsValue> {
+    let isolate = isolate()?;
+    let config = isolate
+        .borrow()
+        .config
+        .clone()
+        .map_err(|()| JsValue::from_str("no config"))?;
+    let head = RequestHead {
+        method: "GET",
+        url: "https://api.example.com/orders/42?page=1",
+        path: "/orders/42",
+        authorization: Some(&authorization),
+        cookie: None,
+    };
+    let Plan::Verify { token, .. } = gate::plan(&config, &head) else {
+        return Ok(false);
+    };
+    let now = now();
+    let Ok(verified) = verify(&isolate, &config, &token, now).await.0 else {
+        return Ok(false);
+    };
+    let mut jti = [0u8; 16];
+    getrandom::getrandom(&mut jti).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    Ok(gate::forward_verified(&config, &head, &verified, &token, now, jti).is_some())
+}

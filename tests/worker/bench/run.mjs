@@ -1,0 +1,71 @@
+// Drives the workerd benchmark: makes keys and tokens with jose, starts the harness in workerd through
+// miniflare, and prints per-algorithm figures (µs per call, medians of rounds) with ratios to jose.
+import { Miniflare } from "miniflare";
+import * as jose from "jose";
+
+const [dir, nArg, roundsArg] = process.argv.slice(2);
+const N = Number(nArg ?? 300), ROUNDS = Number(roundsArg ?? 3);
+const ISS = "https://idp.example.com/", HS_ISS = "https://hs.example.com/", AUD = "https://api.example.com";
+const SECRET = "a-shared-hmac-secret-of-at-least-32-bytes!";
+const ALGS = ["HS256", "RS256", "PS256", "ES256", "ES384", "ES512", "EdDSA"];
+
+const now = Math.floor(Date.now() / 1000);
+let counter = 0;
+const cases = [], issuerKeys = [];
+for (const alg of ALGS) {
+  let sign, jwk;
+  if (alg === "HS256") {
+    const k = new TextEncoder().encode(SECRET);
+    sign = (claims) => new jose.SignJWT({ ...claims, iss: HS_ISS }).setProtectedHeader({ alg }).sign(k);
+  } else {
+    const { privateKey, publicKey } = await jose.generateKeyPair(alg, { extractable: true });
+    jwk = { ...(await jose.exportJWK(publicKey)), alg, kid: `k-${alg}` };
+    issuerKeys.push(jwk);
+    sign = (claims) => new jose.SignJWT({ ...claims, iss: ISS }).setProtectedHeader({ alg, kid: jwk.kid }).sign(privateKey);
+  }
+  // A realistic access token; every token is distinct (jti), so "first sight" never hits the cache.
+  const mint = () => sign({ aud: AUD, sub: "248289761001", scope: "openid profile orders:read", roles: ["customer"],
+    iat: now, exp: now + 3600, jti: `t${counter++}` });
+  const many = async () => Promise.all(Array.from({ length: N }, mint));
+  const roundsOf = async () => { const r = []; for (let i = 0; i < ROUNDS; i++) r.push(await many()); return r; };
+  cases.push({ alg, jwk, secret: SECRET, warmup: await mint(), repeated: await mint(), tokens: await many(),
+    rounds: await roundsOf(), requestRounds: await roundsOf() });
+}
+const edge = await jose.generateKeyPair("EdDSA", { extractable: true });
+const config = {
+  issuers: [
+    { issuer: ISS, audiences: [AUD], algorithms: ALGS.filter((a) => a !== "HS256"), jwks: { keys: issuerKeys } },
+    { issuer: HS_ISS, audiences: [AUD], algorithms: ["HS256"], hmac_secret: "HMAC" },
+  ],
+  assertion: { issuer: "https://edge.example", audience: "https://origin.example", signing_key_secret: "SIGNING" },
+  cache: { max_entries: 100000, max_ttl_seconds: 3600 },
+};
+const secrets = { SIGNING: JSON.stringify(await jose.exportJWK(edge.privateKey)), HMAC: SECRET };
+
+const mf = new Miniflare({
+  rootPath: dir,
+  modules: [
+    { type: "ESModule", path: "harness.js" },
+    { type: "ESModule", path: "index.js" },
+    { type: "CompiledWasm", path: "index_bg.wasm" },
+  ],
+  compatibilityDate: "2026-04-26",
+});
+try {
+  for (const issuerCase of cases) issuerCase.issuer = issuerCase.alg === "HS256" ? HS_ISS : ISS;
+  const results = [];
+  for (const c of cases) {
+    const res = await mf.dispatchFetch("http://bench/run", { method: "POST",
+      body: JSON.stringify({ config, secrets, issuer: c.issuer, audience: AUD, cases: [c], rounds: ROUNDS }) });
+    if (res.status !== 200) throw new Error(await res.text());
+    results.push(...(await res.json()));
+  }
+  const f = (x) => x.toFixed(1).padStart(8);
+  console.log(`workerd (miniflare ${process.env.npm_package_version ?? ""}), ${N} tokens × ${ROUNDS} rounds per case, µs per call (median of rounds)`);
+  console.log("alg     |  jose jwtVerify | edge-auth first sight (× jose) | repeated token | request path first / repeated");
+  for (const r of results) {
+    console.log(`${r.alg.padEnd(7)} | ${f(r.jose)}       | ${f(r.first)} (${(r.first / r.jose).toFixed(2)}×)           | ${f(r.repeated)}       | ${f(r.request_first)} / ${f(r.request_repeated)}`);
+  }
+} finally {
+  await mf.dispose();
+}
