@@ -9,7 +9,7 @@ use std::rc::Rc;
 use edge_auth_core::GateConfig;
 use wasm_bindgen::prelude::*;
 
-use crate::entry::{now, verify, Isolate};
+use crate::entry::{now, sign_assertion, verify, Isolate};
 use crate::gate::{self, Plan, RequestHead};
 
 thread_local! {
@@ -71,5 +71,11 @@ pub async fn bench_request(authorization: String) -> Result<bool, JsValue> {
     };
     let mut jti = [0u8; 16];
     getrandom::getrandom(&mut jti).map_err(|e| JsValue::from_str(&e.to_string()))?;
-    Ok(gate::forward_verified(&config, &head, &verified, &token, now, jti).is_some())
+    let Some(input) = gate::assertion_input(&config, &head, &verified, &token, now, jti) else {
+        return Ok(false);
+    };
+    let assertion = sign_assertion(&isolate, &config, input).await;
+    Ok(gate::forward_verified(&config, &head, assertion)
+        .assertion
+        .is_some())
 }

@@ -8,9 +8,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use edge_auth_core::{
-    Algorithm, ConfigErrors, GateConfig, Key, KeyFamily, RustCrypto, SecretSource,
-    SignatureBackend, SignatureCheck, SignatureError, TokenCache, UnixTime, VerifiedToken,
-    VerifyError,
+    attach_signature, Algorithm, ConfigErrors, GateConfig, Key, KeyFamily, RustCrypto,
+    SecretSource, SignatureBackend, SignatureCheck, SignatureError, TokenCache, UnixTime,
+    VerifiedToken, VerifyError,
 };
 use js_sys::{Object, Reflect, Uint8Array};
 use sha2::{Digest, Sha256};
@@ -31,6 +31,8 @@ pub(crate) struct Isolate {
     pub(crate) config: Result<Rc<GateConfig>, ()>,
     cache: TokenCache,
     crypto_keys: HashMap<(usize, Algorithm), CryptoKey>,
+    /// The assertion signing key, imported into WebCrypto once (EdDSA and ES256).
+    signing_key: Option<CryptoKey>,
 }
 
 impl Isolate {
@@ -43,6 +45,7 @@ impl Isolate {
             config: config.map(Rc::new),
             cache,
             crypto_keys: HashMap::new(),
+            signing_key: None,
         }
     }
 }
@@ -203,10 +206,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
                 }
             };
             let mut jti = [0u8; 16];
-            let instructions = getrandom::getrandom(&mut jti)
+            let input = getrandom::getrandom(&mut jti)
                 .ok()
-                .and_then(|()| gate::forward_verified(&config, &head, &verified, &token, now, jti));
-            let Some(instructions) = instructions else {
+                .and_then(|()| gate::assertion_input(&config, &head, &verified, &token, now, jti));
+            let Some(input) = input else {
                 log_decision(
                     started,
                     route,
@@ -217,6 +220,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
                 );
                 return problem(&Refusal::ConfigInvalid, &config.realm);
             };
+            let assertion = sign_assertion(&isolate, &config, input).await;
+            let instructions = gate::forward_verified(&config, &head, assertion);
             log_decision(
                 started,
                 route,
@@ -386,6 +391,67 @@ async fn webcrypto_verify(
     let promise = subtle()?
         .verify_with_object_and_buffer_source_and_buffer_source(&params, &key, &signature, &data)?;
     Ok(JsFuture::from(promise).await?.as_bool() == Some(true))
+}
+
+/// Signs the assertion with WebCrypto (EdDSA, ES256: native code, imported once per isolate); HS256,
+/// and any WebCrypto failure, sign in Rust.
+pub(crate) async fn sign_assertion(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &GateConfig,
+    input: String,
+) -> String {
+    match webcrypto_sign(isolate, config, &input).await {
+        Ok(signature) => attach_signature(input, &signature),
+        Err(_) => gate::sign_in_rust(config, input),
+    }
+}
+
+async fn webcrypto_sign(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &GateConfig,
+    input: &str,
+) -> Result<Vec<u8>, JsValue> {
+    let s = |v: &str| JsValue::from_str(v);
+    let key = &config.assertion.signing_key;
+    let (import, params) = match key.algorithm() {
+        Algorithm::EdDsa => (
+            object(&[("name", s("Ed25519"))])?,
+            object(&[("name", s("Ed25519"))])?,
+        ),
+        Algorithm::Es256 => (
+            object(&[("name", s("ECDSA")), ("namedCurve", s("P-256"))])?,
+            object(&[("name", s("ECDSA")), ("hash", s("SHA-256"))])?,
+        ),
+        _ => return Err(s("signed in Rust")),
+    };
+    let cached = isolate.borrow().signing_key.clone();
+    let crypto_key = match cached {
+        Some(found) => found,
+        None => {
+            let mut jwk = key.to_private_jwk();
+            for member in ["alg", "kid", "use"] {
+                jwk.remove(member);
+            }
+            let jwk: Object =
+                js_sys::JSON::parse(&serde_json::Value::Object(jwk).to_string())?.dyn_into()?;
+            let usages = js_sys::Array::of1(&s("sign"));
+            let imported: CryptoKey = JsFuture::from(
+                subtle()?.import_key_with_object("jwk", &jwk, &import, false, &usages)?,
+            )
+            .await?
+            .dyn_into()?;
+            isolate.borrow_mut().signing_key = Some(imported.clone());
+            imported
+        }
+    };
+    let data = Uint8Array::from(input.as_bytes());
+    let signature = JsFuture::from(subtle()?.sign_with_object_and_buffer_source(
+        &params,
+        &crypto_key,
+        &data,
+    )?)
+    .await?;
+    Ok(Uint8Array::new(&signature).to_vec())
 }
 
 /// Forwards to the origin (`ORIGIN`, or the request's own URL) with the inbound assertion headers

@@ -1,7 +1,10 @@
 //! The request flow without I/O: what to do with a request (serve the JWKS, forward anonymously, verify a
 //! token, refuse), and, once a token is verified, the assertion and header changes to forward with.
 
-use edge_auth_core::{mint_assertion, AssertionRequest, Auth, GateConfig, UnixTime, VerifiedToken};
+use edge_auth_core::{
+    assertion_signing_input, attach_signature, AssertionRequest, Auth, GateConfig, UnixTime,
+    VerifiedToken,
+};
 
 use crate::extract::{extract_token, strip_cookie};
 use crate::http::Refusal;
@@ -103,17 +106,17 @@ pub fn forward_anonymous() -> Forward {
     }
 }
 
-/// The forwarding instructions for a verified caller. `None` when the request URL cannot be bound
+/// The assertion's signing input for a verified caller. `None` when the request URL cannot be bound
 /// (not an absolute http(s) URL), which the caller treats as a refusal.
-pub fn forward_verified(
+pub fn assertion_input(
     config: &GateConfig,
     request: &RequestHead<'_>,
     verified: &VerifiedToken,
     token: &str,
     now: UnixTime,
     jti: [u8; 16],
-) -> Option<Forward> {
-    let assertion = mint_assertion(
+) -> Option<String> {
+    assertion_signing_input(
         &config.assertion.signing_key,
         &config.assertion.settings,
         verified,
@@ -124,16 +127,30 @@ pub fn forward_verified(
             now,
             jti,
         },
-    )?;
+    )
+}
+
+/// Signs an assertion input in Rust (the Worker prefers WebCrypto for EdDSA and ES256).
+pub fn sign_in_rust(config: &GateConfig, input: String) -> String {
+    let signature = config.assertion.signing_key.sign(input.as_bytes());
+    attach_signature(input, &signature)
+}
+
+/// The forwarding instructions for a verified caller, given its signed assertion.
+pub fn forward_verified(
+    config: &GateConfig,
+    request: &RequestHead<'_>,
+    assertion: String,
+) -> Forward {
     let cookie = match (&config.token_cookie, request.cookie) {
         (Some(name), Some(header)) if !config.forward_token => Some(strip_cookie(header, name)),
         _ => None,
     };
-    Some(Forward {
+    Forward {
         assertion: Some(assertion),
         remove_authorization: !config.forward_token,
         cookie,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -268,7 +285,7 @@ mod tests {
             let token = mint(&f.idp, claims.as_object().unwrap(), &MintOptions::default());
             let request = head("PUT", "/orders/7", None, Some("x=1; at=zzz"));
             let verified = f.config.verifier.verify(&token, UnixTime(NOW)).unwrap();
-            let forward = forward_verified(
+            let input = assertion_input(
                 &f.config,
                 &request,
                 &verified,
@@ -277,6 +294,7 @@ mod tests {
                 [1; 16],
             )
             .unwrap();
+            let forward = forward_verified(&f.config, &request, sign_in_rust(&f.config, input));
             assert_eq!(forward.remove_authorization, !forward_token);
             assert_eq!(
                 forward.cookie,

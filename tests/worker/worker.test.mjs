@@ -6,6 +6,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { createHash, randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import * as jose from "jose";
@@ -13,6 +17,14 @@ import * as jose from "jose";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const ISS = "https://idp.example.com/";
 const HS_ISS = "https://hs.example.com/";
+const K1_ISS = "https://k1.example.com/";
+// ES256K is not in WebCrypto (the Worker verifies it in Rust) nor in jose 6: the edge-auth CLI mints it.
+const CLI = process.env.EDGE_AUTH_BIN ?? join(fileURLToPath(new URL("../..", import.meta.url)), "target/debug/edge-auth");
+function cli(args) {
+  const r = spawnSync(CLI, args, { encoding: "utf8", timeout: 30000 });
+  if (r.status !== 0) throw new Error(`edge-auth ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
 const AUD = "https://api.example.com";
 const EDGE = "https://edge.example.com";
 const ORIGIN_AUD = "https://origin.example.com";
@@ -45,6 +57,7 @@ function config(extra = {}) {
       { issuer: ISS, audiences: [AUD], algorithms: ALGS,
         jwks: { keys: ALGS.map((alg) => keys[alg].publicJwk) } },
       { issuer: HS_ISS, audiences: [AUD], algorithms: ["HS256"], hmac_secret: "IDP_HMAC_SECRET" },
+      { issuer: K1_ISS, audiences: [AUD], algorithms: ["ES256K"], jwks: keys.ES256K.jwks },
     ],
     assertion: { issuer: EDGE, audience: ORIGIN_AUD, signing_key_secret: "EDGE_AUTH_SIGNING_KEY" },
     routes: [{ path: "/public/*", auth: "none" }],
@@ -82,6 +95,10 @@ before(async () => {
     const publicJwk = { ...(await jose.exportJWK(publicKey)), kid: `k${i}`, alg };
     keys[alg] = { privateKey, publicJwk };
   }
+  const k1 = JSON.parse(cli(["keygen", "--alg", "ES256K"]));
+  const k1File = join(mkdtempSync(join(tmpdir(), "edge-auth-worker-")), "es256k.jwk");
+  writeFileSync(k1File, JSON.stringify(k1.jwk));
+  keys.ES256K = { jwks: k1.jwks, file: k1File };
   const edge = await jose.generateKeyPair("EdDSA", { extractable: true });
   keys.edge = await jose.exportJWK(edge.privateKey);
   origin = await startOrigin();
@@ -99,6 +116,9 @@ after(async () => {
 async function token(alg, claims = {}, header = {}) {
   const now = Math.floor(Date.now() / 1000);
   const body = { iss: ISS, aud: AUD, sub: "alice", iat: now, exp: now + 300, scope: "orders:read", ...claims };
+  if (alg === "ES256K") {
+    return cli(["mint", "--jwk", keys.ES256K.file, "--claims", JSON.stringify({ ...body, iss: K1_ISS })]).trim();
+  }
   if (alg === "HS256") {
     return new jose.SignJWT({ ...body, iss: HS_ISS }).setProtectedHeader({ alg, ...header })
       .sign(new TextEncoder().encode(HS_SECRET));
@@ -131,7 +151,7 @@ test("serves the assertion JWKS, public keys only, cacheable", async () => {
   assert.equal(json.keys[0].kid, await jose.calculateJwkThumbprint(keys.edge, "sha256"));
 });
 
-for (const alg of [...ALGS, "HS256"]) {
+for (const alg of [...ALGS, "HS256", "ES256K"]) {
   test(`${alg}: a valid token is forwarded with an assertion jose verifies`, async () => {
     const t = await token(alg);
     const { res, text, forwarded } = await call(mf, "/orders/7?expand=1", { token: t, method: "POST", body: "hello" });
@@ -147,7 +167,7 @@ for (const alg of [...ALGS, "HS256"]) {
     });
     assert.equal(protectedHeader.kid, await jose.calculateJwkThumbprint(keys.edge, "sha256"));
     assert.equal(payload.sub, "alice");
-    assert.equal(payload.src_iss, alg === "HS256" ? HS_ISS : ISS);
+    assert.equal(payload.src_iss, { HS256: HS_ISS, ES256K: K1_ISS }[alg] ?? ISS);
     assert.equal(payload.scope, "orders:read");
     assert.equal(payload.htm, "POST");
     assert.equal(payload.htu, "https://api.example.com/orders/7");

@@ -11,7 +11,7 @@ use crate::claims::UnixTime;
 use crate::error::{ClaimsError, VerifyError};
 use crate::jwk::SigningKey;
 use crate::keyset::KeySet;
-use crate::sign::{mint, MintOptions};
+use crate::sign::{attach_signature, signing_input, MintOptions};
 use crate::token::Limits;
 use crate::verifier::{IssuerPolicy, PolicyError, VerifiedToken, Verifier};
 
@@ -122,6 +122,19 @@ pub fn mint_assertion(
     caller: &VerifiedToken,
     request: &AssertionRequest<'_>,
 ) -> Option<String> {
+    let input = assertion_signing_input(key, settings, caller, request)?;
+    let signature = key.sign(input.as_bytes());
+    Some(attach_signature(input, &signature))
+}
+
+/// The assertion's signing input, for a signer outside the core (WebCrypto in the Worker); complete it
+/// with [`attach_signature`](crate::attach_signature).
+pub fn assertion_signing_input(
+    key: &SigningKey,
+    settings: &AssertionSettings,
+    caller: &VerifiedToken,
+    request: &AssertionRequest<'_>,
+) -> Option<String> {
     let htu = htu(request.url)?;
     let registered = caller.registered();
     let mut claims = Map::new();
@@ -157,7 +170,7 @@ pub fn mint_assertion(
         kid: None,
         typ: Some(ASSERTION_TYP),
     };
-    Some(mint(key, &claims, &options))
+    Some(signing_input(key, &claims, &options))
 }
 
 /// What the origin expects the assertion to be bound to.

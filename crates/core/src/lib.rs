@@ -41,8 +41,8 @@ mod verifier;
 
 pub use alg::{AlgSet, Algorithm, Curve, KeyFamily};
 pub use assertion::{
-    ath, htu, mint_assertion, roles_of, scopes_of, verify_assertion, AssertionError,
-    AssertionRequest, AssertionSettings, AssertionVerifier, Binding, ASSERTION_TYP,
+    assertion_signing_input, ath, htu, mint_assertion, roles_of, scopes_of, verify_assertion,
+    AssertionError, AssertionRequest, AssertionSettings, AssertionVerifier, Binding, ASSERTION_TYP,
     DEFAULT_ASSERTION_LEEWAY,
 };
 pub use backend::{Es384, Es512, RustCrypto, SignatureBackend, SignatureCheck};
@@ -59,7 +59,7 @@ pub use error::{
 pub use json::JsonError;
 pub use jwk::{Key, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use keyset::{KeySet, Selection, SkippedKey, MAX_KEYS};
-pub use sign::{mint, MintOptions};
+pub use sign::{attach_signature, mint, signing_input, MintOptions};
 pub use token::{decode_unverified, Header, Limits, PayloadKind, UntrustedToken, Unverified};
 pub use verifier::{
     IssuerPolicy, IssuerPolicyBuilder, Pending, PolicyError, SignatureVerified, SignatureVerifier,

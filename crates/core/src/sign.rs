@@ -15,6 +15,18 @@ pub struct MintOptions<'a> {
 
 /// Signs `claims` (any JSON object) into a compact JWS with `{alg, typ?, kid?}`.
 pub fn mint(key: &SigningKey, claims: &Map<String, Value>, options: &MintOptions<'_>) -> String {
+    let input = signing_input(key, claims, options);
+    let signature = key.sign(input.as_bytes());
+    attach_signature(input, &signature)
+}
+
+/// `BASE64URL(header) '.' BASE64URL(claims)` for `key`: what an external signer (WebCrypto in the Worker)
+/// signs. [`attach_signature`] completes the token.
+pub fn signing_input(
+    key: &SigningKey,
+    claims: &Map<String, Value>,
+    options: &MintOptions<'_>,
+) -> String {
     let mut header = Map::new();
     header.insert("alg".into(), Value::String(key.algorithm().name().into()));
     if let Some(typ) = options.typ {
@@ -27,7 +39,12 @@ pub fn mint(key: &SigningKey, claims: &Map<String, Value>, options: &MintOptions
         // A `Map` of `Value`s always serialises.
         b64::encode(Value::Object(map.clone()).to_string().as_bytes())
     };
-    let signing_input = format!("{}.{}", encode_json(&header), encode_json(claims));
-    let signature = key.sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", b64::encode(&signature))
+    format!("{}.{}", encode_json(&header), encode_json(claims))
+}
+
+/// Appends the JWS signature (raw bytes: R‖S for ECDSA) to a signing input.
+pub fn attach_signature(mut signing_input: String, signature: &[u8]) -> String {
+    signing_input.push('.');
+    signing_input.push_str(&b64::encode(signature));
+    signing_input
 }
