@@ -16,10 +16,17 @@ thread_local! {
     static BENCH: RefCell<Option<Rc<RefCell<Isolate>>>> = const { RefCell::new(None) };
 }
 
-fn isolate() -> Result<Rc<RefCell<Isolate>>, JsValue> {
-    BENCH
+/// The bench isolate and its compiled configuration.
+fn state() -> Result<(Rc<RefCell<Isolate>>, Rc<GateConfig>), JsValue> {
+    let isolate = BENCH
         .with(|b| b.borrow().clone())
-        .ok_or_else(|| JsValue::from_str("call bench_setup first"))
+        .ok_or_else(|| JsValue::from_str("call bench_setup first"))?;
+    let config = isolate
+        .borrow()
+        .config
+        .clone()
+        .map_err(|()| JsValue::from_str("no config"))?;
+    Ok((isolate, config))
 }
 
 /// Compiles `config` (the EDGE_AUTH JSON) with `secrets` (a JSON object of name → value).
@@ -36,12 +43,7 @@ pub fn bench_setup(config: String, secrets: String) -> Result<(), JsValue> {
 /// Verification as the Worker does it: cache, then the core with WebCrypto. True when accepted.
 #[wasm_bindgen]
 pub async fn bench_verify(token: String) -> Result<bool, JsValue> {
-    let isolate = isolate()?;
-    let config = isolate
-        .borrow()
-        .config
-        .clone()
-        .map_err(|()| JsValue::from_str("no config"))?;
+    let (isolate, config) = state()?;
     Ok(verify(&isolate, &config, &token, now()).await.0.is_ok())
 }
 
@@ -49,12 +51,7 @@ pub async fn bench_verify(token: String) -> Result<bool, JsValue> {
 /// request would be forwarded with an assertion.
 #[wasm_bindgen]
 pub async fn bench_request(authorization: String) -> Result<bool, JsValue> {
-    let isolate = isolate()?;
-    let config = isolate
-        .borrow()
-        .config
-        .clone()
-        .map_err(|()| JsValue::from_str("no config"))?;
+    let (isolate, config) = state()?;
     let head = RequestHead {
         method: "GET",
         url: "https://api.example.com/orders/42?page=1",

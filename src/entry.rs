@@ -350,6 +350,25 @@ fn webcrypto_params(alg: Algorithm) -> Result<(Object, Object), JsValue> {
     })
 }
 
+/// Imports a JWK into WebCrypto, non-extractable, for one usage.
+async fn import_jwk(
+    mut jwk: serde_json::Map<String, serde_json::Value>,
+    import: &Object,
+    usage: &str,
+) -> Result<CryptoKey, JsValue> {
+    // WebCrypto checks `alg` against the import algorithm; our key selection already did (and knows
+    // `Ed25519` as a name for EdDSA, which WebCrypto's JWK import does not).
+    for member in ["alg", "kid", "use"] {
+        jwk.remove(member);
+    }
+    let jwk: Object =
+        js_sys::JSON::parse(&serde_json::Value::Object(jwk).to_string())?.dyn_into()?;
+    let usages = js_sys::Array::of1(&JsValue::from_str(usage));
+    JsFuture::from(subtle()?.import_key_with_object("jwk", &jwk, import, false, &usages)?)
+        .await?
+        .dyn_into()
+}
+
 /// Imports a key once per (key, algorithm) and keeps it for the life of the isolate.
 async fn crypto_key(
     isolate: &Rc<RefCell<Isolate>>,
@@ -360,19 +379,8 @@ async fn crypto_key(
     if let Some(found) = isolate.borrow().crypto_keys.get(&slot) {
         return Ok(found.clone());
     }
-    let mut jwk = key.to_jwk();
-    // WebCrypto checks `alg` against the import algorithm; our selection already did, with `Ed25519` too.
-    for member in ["alg", "kid", "use"] {
-        jwk.remove(member);
-    }
-    let jwk: Object =
-        js_sys::JSON::parse(&serde_json::Value::Object(jwk).to_string())?.dyn_into()?;
     let (import, _) = webcrypto_params(alg)?;
-    let usages = js_sys::Array::of1(&JsValue::from_str("verify"));
-    let imported: CryptoKey =
-        JsFuture::from(subtle()?.import_key_with_object("jwk", &jwk, &import, false, &usages)?)
-            .await?
-            .dyn_into()?;
+    let imported = import_jwk(key.to_jwk(), &import, "verify").await?;
     isolate
         .borrow_mut()
         .crypto_keys
@@ -428,18 +436,7 @@ async fn webcrypto_sign(
     let crypto_key = match cached {
         Some(found) => found,
         None => {
-            let mut jwk = key.to_private_jwk();
-            for member in ["alg", "kid", "use"] {
-                jwk.remove(member);
-            }
-            let jwk: Object =
-                js_sys::JSON::parse(&serde_json::Value::Object(jwk).to_string())?.dyn_into()?;
-            let usages = js_sys::Array::of1(&s("sign"));
-            let imported: CryptoKey = JsFuture::from(
-                subtle()?.import_key_with_object("jwk", &jwk, &import, false, &usages)?,
-            )
-            .await?
-            .dyn_into()?;
+            let imported = import_jwk(key.to_private_jwk(), &import, "sign").await?;
             isolate.borrow_mut().signing_key = Some(imported.clone());
             imported
         }
