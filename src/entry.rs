@@ -30,7 +30,8 @@ use crate::http::Refusal;
 pub(crate) struct Isolate {
     pub(crate) config: Result<Rc<GateConfig>, ()>,
     cache: TokenCache,
-    crypto_keys: HashMap<(usize, Algorithm), CryptoKey>,
+    /// Imported verification keys and their verify parameters, per (key, algorithm).
+    crypto_keys: HashMap<(usize, Algorithm), (CryptoKey, Object)>,
     /// The assertion signing key, imported into WebCrypto once (EdDSA and ES256).
     signing_key: Option<CryptoKey>,
 }
@@ -302,9 +303,19 @@ impl SignatureBackend for Outcomes {
     }
 }
 
+thread_local! {
+    static SUBTLE: std::cell::OnceCell<SubtleCrypto> = const { std::cell::OnceCell::new() };
+}
+
+/// `crypto.subtle`, looked up once per isolate.
 fn subtle() -> Result<SubtleCrypto, JsValue> {
+    if let Some(subtle) = SUBTLE.with(|s| s.get().cloned()) {
+        return Ok(subtle);
+    }
     let global: WorkerGlobalScope = js_sys::global().unchecked_into();
-    Ok(global.crypto()?.subtle())
+    let subtle = global.crypto()?.subtle();
+    SUBTLE.with(|s| s.set(subtle.clone()).ok());
+    Ok(subtle)
 }
 
 fn object(pairs: &[(&str, JsValue)]) -> Result<Object, JsValue> {
@@ -369,31 +380,31 @@ async fn import_jwk(
         .dyn_into()
 }
 
-/// Imports a key once per (key, algorithm) and keeps it for the life of the isolate.
+/// Imports a key once per (key, algorithm) and keeps it, with its verify parameters, for the life of
+/// the isolate.
 async fn crypto_key(
     isolate: &Rc<RefCell<Isolate>>,
     key: &Key,
     alg: Algorithm,
-) -> Result<CryptoKey, JsValue> {
+) -> Result<(CryptoKey, Object), JsValue> {
     let slot = (std::ptr::from_ref(key) as usize, alg);
     if let Some(found) = isolate.borrow().crypto_keys.get(&slot) {
         return Ok(found.clone());
     }
-    let (import, _) = webcrypto_params(alg)?;
+    let (import, params) = webcrypto_params(alg)?;
     let imported = import_jwk(key.to_jwk(), &import, "verify").await?;
     isolate
         .borrow_mut()
         .crypto_keys
-        .insert(slot, imported.clone());
-    Ok(imported)
+        .insert(slot, (imported.clone(), params.clone()));
+    Ok((imported, params))
 }
 
 async fn webcrypto_verify(
     isolate: &Rc<RefCell<Isolate>>,
     check: &SignatureCheck<'_>,
 ) -> Result<bool, JsValue> {
-    let key = crypto_key(isolate, check.key, check.alg).await?;
-    let (_, params) = webcrypto_params(check.alg)?;
+    let (key, params) = crypto_key(isolate, check.key, check.alg).await?;
     let signature = Uint8Array::from(check.signature);
     let data = Uint8Array::from(check.signing_input);
     let promise = subtle()?
