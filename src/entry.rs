@@ -154,8 +154,22 @@ fn hex16(bytes: &[u8]) -> String {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    match handle(req, &env).await {
+        Ok(response) => Ok(response),
+        Err(error) => {
+            // A runtime failure never escapes as an exception page: a generic problem, details logged.
+            console_error!(
+                "{}",
+                serde_json::json!({"event": "internal_error", "error": error.to_string()})
+            );
+            problem(&Refusal::Internal, "edge-auth")
+        }
+    }
+}
+
+async fn handle(req: Request, env: &Env) -> worker::Result<Response> {
     let started = Date::now().as_millis() as f64;
-    let isolate = isolate(&env);
+    let isolate = isolate(env);
     let Ok(config) = isolate.borrow().config.clone() else {
         log_decision(started, None, "refuse", Some("config_invalid"), None, None);
         return problem(&Refusal::ConfigInvalid, "edge-auth");
@@ -186,7 +200,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         }
         Plan::ForwardAnonymous { route } => {
             log_decision(started, Some(route), "forward_anonymous", None, None, None);
-            forward(&req, &env, &config, &url, gate::forward_anonymous()).await
+            forward(&req, env, &config, &url, gate::forward_anonymous()).await
         }
         Plan::Verify { token, route } => {
             let now = now();
@@ -231,7 +245,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
                 Some(&verified),
                 Some(cache),
             );
-            forward(&req, &env, &config, &url, instructions).await
+            forward(&req, env, &config, &url, instructions).await
         }
     }
 }
@@ -505,5 +519,14 @@ async fn forward(
         init.with_body(Some(JsValue::from(body)));
     }
     let outbound = Request::new_with_init(target.as_str(), &init)?;
-    Fetch::Request(outbound).send().await
+    match Fetch::Request(outbound).send().await {
+        Ok(response) => Ok(response),
+        Err(error) => {
+            console_error!(
+                "{}",
+                serde_json::json!({"event": "origin_error", "error": error.to_string()})
+            );
+            problem(&Refusal::OriginUnreachable, &config.realm)
+        }
+    }
 }

@@ -17,6 +17,10 @@ pub enum Refusal {
     Token(VerifyError),
     /// The configuration does not compile: nothing is forwarded.
     ConfigInvalid,
+    /// The origin could not be reached (the request was verified, but no answer came back).
+    OriginUnreachable,
+    /// An unexpected runtime failure; details go to the log only.
+    Internal,
 }
 
 /// A refusal rendered for the wire.
@@ -38,6 +42,8 @@ impl Refusal {
             Refusal::AuthorizationMalformed => "authorization_malformed",
             Refusal::Token(e) => e.code(),
             Refusal::ConfigInvalid => "config_invalid",
+            Refusal::OriginUnreachable => "origin_unreachable",
+            Refusal::Internal => "internal_error",
         }
     }
 
@@ -59,10 +65,14 @@ impl Refusal {
                 )),
             ),
             Refusal::ConfigInvalid => (503, None),
+            Refusal::OriginUnreachable => (502, None),
+            Refusal::Internal => (500, None),
         };
         let title = match status {
             400 => "Bad Request",
             401 => "Unauthorized",
+            500 => "Internal Server Error",
+            502 => "Bad Gateway",
             _ => "Service Unavailable",
         };
         let body = serde_json::json!({
@@ -89,6 +99,8 @@ fn detail(code: &str) -> &'static str {
         "multiple_tokens" => "The request carries more than one token.",
         "authorization_malformed" => "The Authorization header is not `Bearer <token>`.",
         "config_invalid" => "The service is not configured correctly; try again later.",
+        "origin_unreachable" => "The upstream service did not answer.",
+        "internal_error" => "The request could not be processed.",
         "token_too_large" => "The token is larger than allowed.",
         "token_malformed" => "The token is not a well-formed compact JWS.",
         "token_unsupported" => {
@@ -155,6 +167,8 @@ mod tests {
             ),
         );
         check(Refusal::ConfigInvalid, 503, None);
+        check(Refusal::OriginUnreachable, 502, None);
+        check(Refusal::Internal, 500, None);
     }
 
     #[test]

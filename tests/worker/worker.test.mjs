@@ -65,7 +65,7 @@ function config(extra = {}) {
   });
 }
 
-async function worker(edgeAuth) {
+async function worker(edgeAuth, origin = originUrl) {
   const instance = new Miniflare({
     rootPath: root,
     modules: [
@@ -75,7 +75,7 @@ async function worker(edgeAuth) {
     compatibilityDate: "2026-04-26",
     bindings: {
       EDGE_AUTH: edgeAuth,
-      ORIGIN: originUrl,
+      ORIGIN: origin,
       EDGE_AUTH_SIGNING_KEY: JSON.stringify(keys.edge),
       IDP_HMAC_SECRET: HS_SECRET,
     },
@@ -246,6 +246,24 @@ test("a broken config answers 503 with a generic problem and forwards nothing", 
     assert.equal(forwarded.length, 0);
   }
   assert.ok(logs.some((l) => l.includes("config_error") && l.includes("issuers")), "the config error is logged with its path");
+});
+
+test("an unreachable origin is a 502 problem, not an exception page", async () => {
+  // A port nothing listens on: the origin server's, once closed.
+  const closed = await new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => { const port = s.address().port; s.close(() => resolve(port)); });
+  });
+  const unreachable = await worker(config(), `http://127.0.0.1:${closed}`);
+  try {
+    const res = await unreachable.dispatchFetch("https://api.example.com/orders", {
+      headers: { authorization: `Bearer ${await token("ES256")}` },
+    });
+    const text = await res.text();
+    assert.equal(res.status, 502, text);
+    assert.equal(JSON.parse(text).code, "origin_unreachable");
+  } finally {
+    await unreachable.dispose();
+  }
 });
 
 test("streamed request bodies arrive intact", async () => {
