@@ -293,19 +293,21 @@ impl Verifier {
         &self.limits
     }
 
-    /// Re-checks a cached verification at `now`: the issuer's time rules (`exp`, `nbf`, `iat`, maximum
-    /// age) with its leeway. The signature and the other claims cannot have changed.
-    pub fn recheck(&self, verified: &VerifiedToken, now: UnixTime) -> Result<(), VerifyError> {
-        let policy = self
-            .issuers
+    /// The policy for an `iss` (exact match, or the any-issuer policy).
+    fn policy_for(&self, iss: Option<&str>) -> Result<&IssuerPolicy, SelectError> {
+        self.issuers
             .iter()
             .find(|p| match &p.issuer {
                 IssuerMatch::Any => true,
-                IssuerMatch::Exact(expected) => {
-                    verified.registered.iss.as_deref() == Some(expected)
-                }
+                IssuerMatch::Exact(expected) => Some(expected.as_str()) == iss,
             })
-            .ok_or(SelectError::IssuerUnknown)?;
+            .ok_or(SelectError::IssuerUnknown)
+    }
+
+    /// Re-checks a cached verification at `now`: the issuer's time rules (`exp`, `nbf`, `iat`, maximum
+    /// age) with its leeway. The signature and the other claims cannot have changed.
+    pub fn recheck(&self, verified: &VerifiedToken, now: UnixTime) -> Result<(), VerifyError> {
+        let policy = self.policy_for(verified.registered.iss.as_deref())?;
         policy.rules.check(&verified.claims, now)?;
         Ok(())
     }
@@ -336,14 +338,7 @@ impl Verifier {
             Some(Value::String(s)) => Some(s.as_str()),
             Some(_) => return Err(SelectError::IssuerNotString.into()),
         };
-        let policy = self
-            .issuers
-            .iter()
-            .find(|p| match &p.issuer {
-                IssuerMatch::Any => true,
-                IssuerMatch::Exact(expected) => Some(expected.as_str()) == iss,
-            })
-            .ok_or(SelectError::IssuerUnknown)?;
+        let policy = self.policy_for(iss)?;
         let selection = policy
             .keys
             .select(token.header(), policy.algorithms, &self.limits)?;

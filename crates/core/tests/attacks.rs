@@ -970,14 +970,7 @@ fn wrong_length_signatures_never_reach_a_backend() {
 #[test]
 fn max_age_counts_from_iat_rounded_down() {
     let key = key(Algorithm::Es256);
-    let keys = KeySet::from_jwks_json(jwks_of(&[key]).as_bytes()).unwrap();
-    let policy = IssuerPolicy::builder(ISS, [Algorithm::Es256], keys)
-        .audiences([AUD])
-        .max_age(100)
-        .leeway(0)
-        .build()
-        .unwrap();
-    let verifier = Verifier::new(vec![policy], Limits::default()).unwrap();
+    let verifier = verifier_with(&[key], &[Algorithm::Es256], |b| b.max_age(100).leeway(0));
     let claims = |iat: f64| json!({"iss": ISS, "aud": AUD, "exp": NOW + 300, "iat": iat});
     // 100.5 s old: too old, although ceil(iat) would make it exactly 100 s.
     let old = token(key, &claims(NOW as f64 - 100.5));

@@ -12,7 +12,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use edge_auth_core::{Algorithm, IssuerPolicy, KeySet, Limits, TokenCache, UnixTime, Verifier};
+use edge_auth_core::{Algorithm, TokenCache, UnixTime, Verifier};
 use serde_json::json;
 
 fn hs256() -> Verifier {
@@ -108,13 +108,7 @@ fn bounded_with_recently_used_entries_kept() {
 #[test]
 fn recheck_applies_time_rules_to_a_cached_token() {
     let key = key(Algorithm::Es256);
-    let keys = KeySet::from_jwks_json(jwks_of(&[key]).as_bytes()).unwrap();
-    let policy = IssuerPolicy::builder(ISS, [Algorithm::Es256], keys)
-        .audiences([AUD])
-        .max_age(100)
-        .build()
-        .unwrap();
-    let verifier = Verifier::new(vec![policy], Limits::default()).unwrap();
+    let verifier = verifier_with(&[key], &[Algorithm::Es256], |b| b.max_age(100));
     let t = token(
         key,
         &json!({"iss": ISS, "aud": AUD, "iat": NOW, "nbf": NOW + 30, "exp": NOW + 3600}),

@@ -13,7 +13,9 @@
 use std::sync::OnceLock;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use edge_auth_core::{Algorithm, IssuerPolicy, KeySet, Limits, SigningKey, Verifier};
+use edge_auth_core::{
+    Algorithm, IssuerPolicy, IssuerPolicyBuilder, KeySet, Limits, SigningKey, Verifier,
+};
 use serde_json::{json, Value};
 
 pub const ISS: &str = "https://idp.example.com/";
@@ -58,14 +60,22 @@ pub fn jwks_of(keys: &[&SigningKey]) -> String {
     json!({ "keys": keys }).to_string()
 }
 
+/// A verifier for one issuer (`ISS`, audience `AUD`) whose keys are `keys`, allowing `algs`, with
+/// `configure` applied to the policy builder.
+pub fn verifier_with(
+    keys: &[&SigningKey],
+    algs: &[Algorithm],
+    configure: impl FnOnce(IssuerPolicyBuilder) -> IssuerPolicyBuilder,
+) -> Verifier {
+    let set = KeySet::from_jwks_json(jwks_of(keys).as_bytes()).unwrap();
+    let builder = IssuerPolicy::builder(ISS, algs.iter().copied(), set).audiences([AUD]);
+    let policy = configure(builder).build().unwrap();
+    Verifier::new(vec![policy], Limits::default()).unwrap()
+}
+
 /// A verifier for one issuer whose keys are `keys`, allowing `algs`.
 pub fn verifier_for(keys: &[&SigningKey], algs: &[Algorithm]) -> Verifier {
-    let set = KeySet::from_jwks_json(jwks_of(keys).as_bytes()).unwrap();
-    let policy = IssuerPolicy::builder(ISS, algs.iter().copied(), set)
-        .audiences([AUD])
-        .build()
-        .unwrap();
-    Verifier::new(vec![policy], Limits::default()).unwrap()
+    verifier_with(keys, algs, |b| b)
 }
 
 pub fn good_claims() -> Value {
