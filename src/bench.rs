@@ -47,6 +47,20 @@ pub async fn bench_verify(token: String) -> Result<bool, JsValue> {
     Ok(verify(&isolate, &config, &token, now()).await.0.is_ok())
 }
 
+/// Verification of each token in turn inside one Rust task, as the fetch handler runs it (no JS → Rust
+/// async call per token). Answers how many were accepted.
+#[wasm_bindgen]
+pub async fn bench_verify_each(tokens: Vec<String>) -> Result<u32, JsValue> {
+    let (isolate, config) = state()?;
+    let mut accepted = 0;
+    for token in &tokens {
+        if verify(&isolate, &config, token, now()).await.0.is_ok() {
+            accepted += 1;
+        }
+    }
+    Ok(accepted)
+}
+
 /// The whole request path short of the network: plan, extract, verify, mint the assertion. True when the
 /// request would be forwarded with an assertion.
 #[wasm_bindgen]
@@ -75,4 +89,32 @@ pub async fn bench_request(authorization: String) -> Result<bool, JsValue> {
     Ok(gate::forward_verified(&config, &head, assertion)
         .assertion
         .is_some())
+}
+
+/// Probe: the synchronous part of a first sight (parse, issuer and key selection), no crypto.
+#[wasm_bindgen]
+pub fn bench_begin(token: String) -> Result<bool, JsValue> {
+    let (_, config) = state()?;
+    Ok(config.verifier.begin(&token).is_ok())
+}
+
+/// Probe: an exported async function that awaits nothing.
+#[wasm_bindgen]
+pub async fn bench_async_noop() -> Result<bool, JsValue> {
+    Ok(true)
+}
+
+/// Probe: awaiting one already-resolved promise from Rust.
+#[wasm_bindgen]
+pub async fn bench_await_resolved() -> Result<bool, JsValue> {
+    let value =
+        wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::TRUE)).await?;
+    Ok(value.as_bool() == Some(true))
+}
+
+/// Probe: awaiting one already-resolved promise through [`crate::promise::Settled`].
+#[wasm_bindgen]
+pub async fn bench_await_light() -> Result<bool, JsValue> {
+    let value = crate::promise::Settled::new(&js_sys::Promise::resolve(&JsValue::TRUE)).await?;
+    Ok(value.as_bool() == Some(true))
 }

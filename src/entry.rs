@@ -15,7 +15,6 @@ use edge_auth_core::{
 use js_sys::{Object, Reflect, Uint8Array};
 use sha2::{Digest, Sha256};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto, WorkerGlobalScope};
 use worker::{
     console_error, console_log, event, Context, Date, Env, Fetch, Headers, Method, Request,
@@ -24,6 +23,7 @@ use worker::{
 
 use crate::gate::{self, Forward, Plan, RequestHead};
 use crate::http::Refusal;
+use crate::promise::Settled;
 
 /// What one isolate keeps between requests: the compiled config (or why it failed), the verified-token
 /// cache and the imported WebCrypto keys.
@@ -389,7 +389,7 @@ async fn import_jwk(
     let jwk: Object =
         js_sys::JSON::parse(&serde_json::Value::Object(jwk).to_string())?.dyn_into()?;
     let usages = js_sys::Array::of1(&JsValue::from_str(usage));
-    JsFuture::from(subtle()?.import_key_with_object("jwk", &jwk, import, false, &usages)?)
+    Settled::new(&subtle()?.import_key_with_object("jwk", &jwk, import, false, &usages)?)
         .await?
         .dyn_into()
 }
@@ -423,7 +423,7 @@ async fn webcrypto_verify(
     let data = Uint8Array::from(check.signing_input);
     let promise = subtle()?
         .verify_with_object_and_buffer_source_and_buffer_source(&params, &key, &signature, &data)?;
-    Ok(JsFuture::from(promise).await?.as_bool() == Some(true))
+    Ok(Settled::new(&promise).await?.as_bool() == Some(true))
 }
 
 /// Signs the assertion with WebCrypto (EdDSA, ES256: native code, imported once per isolate); HS256,
@@ -467,12 +467,9 @@ async fn webcrypto_sign(
         }
     };
     let data = Uint8Array::from(input.as_bytes());
-    let signature = JsFuture::from(subtle()?.sign_with_object_and_buffer_source(
-        &params,
-        &crypto_key,
-        &data,
-    )?)
-    .await?;
+    let signature =
+        Settled::new(&subtle()?.sign_with_object_and_buffer_source(&params, &crypto_key, &data)?)
+            .await?;
     Ok(Uint8Array::new(&signature).to_vec())
 }
 

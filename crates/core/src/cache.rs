@@ -10,7 +10,9 @@
 //!
 //! The cache reads no clock: `now` is an argument, as everywhere in the core.
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 use crate::claims::UnixTime;
@@ -22,11 +24,46 @@ struct Entry {
     expires_at: u64,
 }
 
+/// How many trailing bytes of a token its hash covers.
+const HASHED_TAIL: usize = 48;
+
+/// Hashes only the last [`HASHED_TAIL`] bytes of what it is given, with a per-cache random SipHash key.
+///
+/// A token ends with its signature, so the tail already tells tokens apart; hashing all of a 1 KiB token
+/// four times per first sight (two lookups, two inserts) was a measurable part of it in wasm. Equality is
+/// still decided on the whole token string, so two tokens sharing a tail only share a bucket. Only
+/// verified tokens are ever inserted, and their signatures differ, so such sharing cannot be forced.
+#[derive(Debug, Clone)]
+struct TailHash(RandomState);
+
+impl BuildHasher for TailHash {
+    type Hasher = TailHasher;
+
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(self.0.build_hasher())
+    }
+}
+
+struct TailHasher(std::collections::hash_map::DefaultHasher);
+
+impl Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let tail = bytes
+            .get(bytes.len().saturating_sub(HASHED_TAIL)..)
+            .unwrap_or(bytes);
+        self.0.write(tail);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+}
+
 /// A two-generation bounded cache keyed by the whole token string.
 #[derive(Debug)]
 pub struct TokenCache {
-    young: HashMap<Box<str>, Entry>,
-    old: HashMap<Box<str>, Entry>,
+    young: HashMap<Box<str>, Entry, TailHash>,
+    old: HashMap<Box<str>, Entry, TailHash>,
     capacity: usize,
     max_ttl: u64,
 }
@@ -34,9 +71,10 @@ pub struct TokenCache {
 impl TokenCache {
     /// At most `2 × capacity` entries, each kept at most `max_ttl_seconds`.
     pub fn new(capacity: usize, max_ttl_seconds: u64) -> TokenCache {
+        let hash = TailHash(RandomState::new());
         TokenCache {
-            young: HashMap::new(),
-            old: HashMap::new(),
+            young: HashMap::with_hasher(hash.clone()),
+            old: HashMap::with_hasher(hash),
             capacity: capacity.max(1),
             max_ttl: max_ttl_seconds,
         }
@@ -88,7 +126,8 @@ impl TokenCache {
 
     fn put(&mut self, key: Box<str>, entry: Entry) {
         if self.young.len() >= self.capacity {
-            self.old = std::mem::take(&mut self.young);
+            let empty = HashMap::with_hasher(self.young.hasher().clone());
+            self.old = std::mem::replace(&mut self.young, empty);
         }
         self.young.insert(key, entry);
     }

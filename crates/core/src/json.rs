@@ -128,12 +128,16 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                *self.duplicate.borrow_mut() = Some(key);
-                return Err(de::Error::custom("duplicate member"));
+            // One lookup per member: the vacant slot is filled after the value is parsed.
+            match map.entry(key) {
+                serde_json::map::Entry::Occupied(taken) => {
+                    *self.duplicate.borrow_mut() = Some(taken.key().clone());
+                    return Err(de::Error::custom("duplicate member"));
+                }
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(access.next_value_seed(self)?);
+                }
             }
-            let value = access.next_value_seed(self)?;
-            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }

@@ -321,7 +321,7 @@ impl<'a> Jwk<'a> {
         let text = self
             .string(member)?
             .ok_or(KeyError::MissingMember { member })?;
-        b64::decode(text).ok_or(KeyError::Base64 { member })
+        b64::decode_secret(text).ok_or(KeyError::Base64 { member })
     }
 
     fn secret_bytes(&self, member: &'static str) -> Result<Zeroizing<Vec<u8>>, KeyError> {

@@ -478,7 +478,7 @@ impl VerifiedToken {
     pub fn header(&self) -> &Header {
         &self.header
     }
-    /// All claims, in the token's order.
+    /// All claims (sorted by name).
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
     }

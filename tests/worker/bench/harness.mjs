@@ -4,7 +4,7 @@ import * as jose from "jose";
 import Edge from "./index.js";
 
 // worker-build attaches exported Rust functions to the entrypoint class (for RPC); they ignore `this`.
-const { bench_setup, bench_verify, bench_request } = Edge.prototype;
+const { bench_setup, bench_verify, bench_verify_each, bench_request, bench_begin, bench_async_noop, bench_await_resolved, bench_await_light } = Edge.prototype;
 
 async function time(n, fn) {
   const t0 = Date.now();
@@ -14,6 +14,24 @@ async function time(n, fn) {
 
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 
+// The floor: WebCrypto verify alone, called from JS on the token's signing input.
+async function subtleCase(c) {
+  const p = { RS256: [{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, { name: "RSASSA-PKCS1-v1_5" }],
+    PS256: [{ name: "RSA-PSS", hash: "SHA-256" }, { name: "RSA-PSS", saltLength: 32 }],
+    ES256: [{ name: "ECDSA", namedCurve: "P-256" }, { name: "ECDSA", hash: "SHA-256" }],
+    ES384: [{ name: "ECDSA", namedCurve: "P-384" }, { name: "ECDSA", hash: "SHA-384" }],
+    ES512: [{ name: "ECDSA", namedCurve: "P-521" }, { name: "ECDSA", hash: "SHA-512" }],
+    EdDSA: [{ name: "Ed25519" }, { name: "Ed25519" }] }[c.alg];
+  const { alg, kid, ...jwk } = c.jwk;
+  const key = await crypto.subtle.importKey("jwk", jwk, p[0], false, ["verify"]);
+  const enc = new TextEncoder();
+  return async (token) => {
+    const dot = token.lastIndexOf(".");
+    const sig = Uint8Array.from(atob(token.slice(dot + 1).replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
+    if (!(await crypto.subtle.verify(p[1], key, sig, enc.encode(token.slice(0, dot))))) throw new Error("subtle refused");
+  };
+}
+
 export default {
   async fetch(request) {
     const { config, secrets, issuer, audience, cases, rounds } = await request.json();
@@ -22,22 +40,40 @@ export default {
     for (const c of cases) {
       const key = c.alg.startsWith("HS") ? new TextEncoder().encode(c.secret) : await jose.importJWK(c.jwk, c.alg);
       const opts = { issuer, audience, algorithms: [c.alg] };
-      const n = c.tokens.length;
+      const n = c.rounds[0].length;
       // Warm-up: one token each, so that key import and JIT are not in the figures.
       await jose.jwtVerify(c.warmup, key, opts);
       if (!(await bench_verify(c.warmup))) throw new Error(`${c.alg}: edge-auth refused the warm-up token`);
-      const r = { jose: [], first: [], repeated: [], request_first: [], request_repeated: [] };
-      for (let round = 0; round < rounds; round++) {
-        const fresh = c.tokens.map((t) => t); // distinct tokens per round: see `tokens` below
-        r.jose.push(await time(n, (i) => jose.jwtVerify(fresh[i], key, opts)));
-        r.first.push(await time(n, async (i) => {
+      const r = { in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
+      const sub = c.alg.startsWith("HS") ? null : await subtleCase(c);
+      // Each round times every path once, in an order rotated per round, so that drift on this shared
+      // machine (GC, frequency) does not favour whichever path runs first.
+      const paths = [
+        ["jose", (round) => (i) => jose.jwtVerify(c.rounds[round][i], key, opts)],
+        ["first", (round) => async (i) => {
           if (!(await bench_verify(c.rounds[round][i]))) throw new Error(`${c.alg}: refused`);
-        }));
-        r.repeated.push(await time(n, () => bench_verify(c.repeated)));
-        r.request_first.push(await time(n, async (i) => {
+        }],
+        ["repeated", () => () => bench_verify(c.repeated)],
+        // The same first sights, all inside one Rust task as in the fetch handler: timed as one call.
+        ["in_task", (round) => async () => {
+          const list = c.taskRounds[round];
+          if ((await bench_verify_each(list)) !== list.length) throw new Error(`${c.alg}: refused in task`);
+        }, 1],
+        ["request_first", (round) => async (i) => {
           if (!(await bench_request(`Bearer ${c.requestRounds[round][i]}`))) throw new Error(`${c.alg}: request refused`);
-        }));
-        r.request_repeated.push(await time(n, () => bench_request(`Bearer ${c.repeated}`)));
+        }],
+        ["request_repeated", () => () => bench_request(`Bearer ${c.repeated}`)],
+        ["begin", (round) => (i) => bench_begin(c.rounds[round][i])],
+        ["noop", () => () => bench_async_noop()],
+        ["awaited", () => () => bench_await_resolved()],
+        ["light", () => () => bench_await_light()],
+      ];
+      if (sub) paths.push(["subtle", (round) => (i) => sub(c.rounds[round][i])]);
+      for (let round = 0; round < rounds; round++) {
+        for (let k = 0; k < paths.length; k++) {
+          const [name, make, calls = n] = paths[(k + round) % paths.length];
+          r[name].push(((await time(calls, make(round))) * calls) / n);
+        }
       }
       results.push({ alg: c.alg, n, ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)])) });
     }

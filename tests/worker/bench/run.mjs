@@ -4,7 +4,7 @@ import { Miniflare } from "miniflare";
 import * as jose from "jose";
 
 const [dir, nArg, roundsArg] = process.argv.slice(2);
-const N = Number(nArg ?? 300), ROUNDS = Number(roundsArg ?? 3);
+const N = Number(nArg ?? 2000), ROUNDS = Number(roundsArg ?? 3);
 const ISS = "https://idp.example.com/", HS_ISS = "https://hs.example.com/", AUD = "https://api.example.com";
 const SECRET = "a-shared-hmac-secret-of-at-least-32-bytes!";
 const ALGS = ["HS256", "RS256", "PS256", "ES256", "ES384", "ES512", "EdDSA"];
@@ -28,8 +28,8 @@ for (const alg of ALGS) {
     iat: now, exp: now + 3600, jti: `t${counter++}` });
   const many = async () => Promise.all(Array.from({ length: N }, mint));
   const roundsOf = async () => { const r = []; for (let i = 0; i < ROUNDS; i++) r.push(await many()); return r; };
-  cases.push({ alg, jwk, secret: SECRET, warmup: await mint(), repeated: await mint(), tokens: await many(),
-    rounds: await roundsOf(), requestRounds: await roundsOf() });
+  cases.push({ alg, jwk, secret: SECRET, warmup: await mint(), repeated: await mint(),
+    rounds: await roundsOf(), taskRounds: await roundsOf(), requestRounds: await roundsOf() });
 }
 const edge = await jose.generateKeyPair("EdDSA", { extractable: true });
 const config = {
@@ -62,9 +62,10 @@ try {
   }
   const f = (x) => x.toFixed(1).padStart(8);
   console.log(`workerd (miniflare ${process.env.npm_package_version ?? ""}), ${N} tokens × ${ROUNDS} rounds per case, µs per call (median of rounds)`);
-  console.log("alg     |  jose jwtVerify | edge-auth first sight (× jose) | repeated token | request path first / repeated");
+  console.log("alg     |  jose jwtVerify | edge-auth first sight, one call per token (× jose) | first sight inside one Rust task (× jose) | repeated token | request path first / repeated");
   for (const r of results) {
-    console.log(`${r.alg.padEnd(7)} | ${f(r.jose)}       | ${f(r.first)} (${(r.first / r.jose).toFixed(2)}×)           | ${f(r.repeated)}       | ${f(r.request_first)} / ${f(r.request_repeated)}`);
+    console.log(`   probes: subtle alone ${f(r.subtle ?? 0)} | begin ${f(r.begin)} | async noop ${f(r.noop)} | await resolved ${f(r.awaited)} | light ${f(r.light)}`);
+    console.log(`${r.alg.padEnd(7)} | ${f(r.jose)}       | ${f(r.first)} (${(r.first / r.jose).toFixed(2)}×) | ${f(r.in_task)} (${(r.in_task / r.jose).toFixed(2)}×) | ${f(r.repeated)}       | ${f(r.request_first)} / ${f(r.request_repeated)}`);
   }
 } finally {
   await mf.dispose();
