@@ -67,26 +67,37 @@ pub async fn bench_verify_each(tokens: Vec<String>) -> Result<u32, JsValue> {
 pub async fn bench_request(authorization: String) -> Result<bool, JsValue> {
     let (isolate, config) = state()?;
     let head = RequestHead {
-        method: "GET",
-        url: "https://api.example.com/orders/42?page=1",
-        path: "/orders/42",
         authorization: Some(&authorization),
-        cookie: None,
+        ..RequestHead::simple(
+            "GET",
+            "https://api.example.com/orders/42?page=1",
+            "/orders/42",
+            "api.example.com",
+        )
     };
-    let Plan::Verify { token, .. } = gate::plan(&config, &head) else {
+    let Plan::Verify {
+        token,
+        route,
+        params,
+        path,
+    } = gate::plan(&config, &head)
+    else {
         return Ok(false);
     };
     let now = now();
     let Ok(verified) = verify(&isolate, &config, &token, now).await.0 else {
         return Ok(false);
     };
+    if gate::authorize(&config, route, &params, &verified).is_err() {
+        return Ok(false);
+    }
     let mut jti = [0u8; 16];
     getrandom::getrandom(&mut jti).map_err(|e| JsValue::from_str(&e.to_string()))?;
     let Some(input) = gate::assertion_input(&config, &head, &verified, &token, now, jti) else {
         return Ok(false);
     };
     let assertion = sign_assertion(&isolate, &config, input).await;
-    Ok(gate::forward_verified(&config, &head, assertion)
+    Ok(gate::forward_verified(&config, &head, path, assertion)
         .assertion
         .is_some())
 }

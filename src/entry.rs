@@ -177,16 +177,69 @@ async fn handle(req: Request, env: &Env) -> worker::Result<Response> {
     let url = req.url()?;
     let method = req.method().to_string();
     let headers = req.headers();
-    let authorization = headers.get("authorization")?;
-    let cookie = headers.get("cookie")?;
+    let header = |name: &str| headers.get(name).ok().flatten();
+    let (authorization, cookie) = (header("authorization"), header("cookie"));
+    let (origin, referer, sec_fetch_site) = (
+        header("origin"),
+        header("referer"),
+        header("sec-fetch-site"),
+    );
+    let (cors_method, cors_headers) = (
+        header("access-control-request-method"),
+        header("access-control-request-headers"),
+    );
+    let host = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
     let head = RequestHead {
         method: &method,
         url: url.as_str(),
         path: url.path(),
+        host: &host,
         authorization: authorization.as_deref(),
         cookie: cookie.as_deref(),
+        origin: origin.as_deref(),
+        referer: referer.as_deref(),
+        sec_fetch_site: sec_fetch_site.as_deref(),
+        cors_method: cors_method.as_deref(),
+        cors_headers: cors_headers.as_deref(),
     };
-    match gate::plan(&config, &head) {
+    let response = decide(&req, env, &isolate, &config, &url, &head, started).await?;
+    let extra = gate::cors_response_headers(&config, &head);
+    if extra.is_empty() {
+        Ok(response)
+    } else {
+        with_headers(response, &extra)
+    }
+}
+
+/// Appends headers to a response (its headers may be immutable: the response is rebuilt around them).
+fn with_headers(response: Response, extra: &[(&'static str, String)]) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in response.headers().entries() {
+        headers.append(&name, &value)?;
+    }
+    for (name, value) in extra {
+        if *name == "vary" {
+            headers.append(name, value)?;
+        } else {
+            headers.set(name, value)?;
+        }
+    }
+    Ok(response.with_headers(headers))
+}
+
+async fn decide(
+    req: &Request,
+    env: &Env,
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &Rc<GateConfig>,
+    url: &Url,
+    head: &RequestHead<'_>,
+    started: f64,
+) -> worker::Result<Response> {
+    match gate::plan(config, head) {
         Plan::ServeJwks => {
             let headers = Headers::new();
             headers.set("content-type", "application/jwk-set+json")?;
@@ -194,21 +247,35 @@ async fn handle(req: Request, env: &Env) -> worker::Result<Response> {
             log_decision(started, None, "jwks", None, None, None);
             Ok(Response::ok(config.assertion.jwks_json.clone())?.with_headers(headers))
         }
+        Plan::Preflight(extra) => {
+            let headers = Headers::new();
+            for (name, value) in &extra {
+                headers.set(name, value)?;
+            }
+            log_decision(started, None, "preflight", None, None, None);
+            Ok(Response::empty()?.with_status(204).with_headers(headers))
+        }
         Plan::Refuse(refusal) => {
             log_decision(started, None, "refuse", Some(refusal.code()), None, None);
             problem(&refusal, &config.realm)
         }
-        Plan::ForwardAnonymous { route } => {
-            log_decision(started, Some(route), "forward_anonymous", None, None, None);
-            forward(&req, env, &config, &url, gate::forward_anonymous()).await
+        Plan::ForwardAnonymous { route, path } => {
+            log_decision(started, route, "forward_anonymous", None, None, None);
+            forward(req, env, config, url, gate::forward_anonymous(path)).await
         }
-        Plan::Verify { token, route } => {
+        Plan::Verify {
+            token,
+            route,
+            params,
+            path,
+        } => {
             let now = now();
-            let (result, cache) = verify(&isolate, &config, &token, now).await;
-            let verified = match result {
+            let (result, cache) = verify(isolate, config, &token, now).await;
+            let verified = match result.map_err(Refusal::Token).and_then(|verified| {
+                gate::authorize(config, route, &params, &verified).map(|()| verified)
+            }) {
                 Ok(verified) => verified,
-                Err(error) => {
-                    let refusal = Refusal::Token(error);
+                Err(refusal) => {
                     log_decision(
                         started,
                         route,
@@ -223,7 +290,7 @@ async fn handle(req: Request, env: &Env) -> worker::Result<Response> {
             let mut jti = [0u8; 16];
             let input = getrandom::getrandom(&mut jti)
                 .ok()
-                .and_then(|()| gate::assertion_input(&config, &head, &verified, &token, now, jti));
+                .and_then(|()| gate::assertion_input(config, head, &verified, &token, now, jti));
             let Some(input) = input else {
                 log_decision(
                     started,
@@ -235,8 +302,8 @@ async fn handle(req: Request, env: &Env) -> worker::Result<Response> {
                 );
                 return problem(&Refusal::ConfigInvalid, &config.realm);
             };
-            let assertion = sign_assertion(&isolate, &config, input).await;
-            let instructions = gate::forward_verified(&config, &head, assertion);
+            let assertion = sign_assertion(isolate, config, input).await;
+            let instructions = gate::forward_verified(config, head, path, assertion);
             log_decision(
                 started,
                 route,
@@ -245,7 +312,7 @@ async fn handle(req: Request, env: &Env) -> worker::Result<Response> {
                 Some(&verified),
                 Some(cache),
             );
-            forward(&req, env, &config, &url, instructions).await
+            forward(req, env, config, url, instructions).await
         }
     }
 }
@@ -482,15 +549,16 @@ async fn forward(
     url: &Url,
     how: Forward,
 ) -> worker::Result<Response> {
-    let target = match env.var("ORIGIN") {
+    let mut target = match env.var("ORIGIN") {
         Ok(origin) => {
             let mut target = Url::parse(&origin.to_string())?;
-            target.set_path(url.path());
             target.set_query(url.query());
             target
         }
         Err(_) => url.clone(),
     };
+    // The origin gets the normalized path the rules matched, not the one received.
+    target.set_path(&how.path);
     let headers = Headers::new();
     for (name, value) in req.headers().entries() {
         headers.append(&name, &value)?;

@@ -38,16 +38,26 @@ fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a
     })
 }
 
+/// A token found in a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    pub token: String,
+    /// Only the cookie carried it (no `Authorization: Bearer`): a browser may send it cross-site, so
+    /// state-changing requests get the CSRF check.
+    pub from_cookie: bool,
+}
+
 /// The request's token, if any: from every `Authorization` value and, when configured, the cookie.
 pub fn extract_token(
     authorization: Option<&str>,
     cookie_header: Option<&str>,
     cookie_name: Option<&str>,
-) -> Result<Option<String>, Refusal> {
+) -> Result<Option<Extracted>, Refusal> {
     let mut found = Vec::new();
     if let Some(value) = authorization {
         bearer_tokens(value, &mut found)?;
     }
+    let from_header = found.len();
     if let (Some(header), Some(name)) = (cookie_header, cookie_name) {
         found.extend(
             cookie_values(header, name)
@@ -55,6 +65,7 @@ pub fn extract_token(
                 .map(str::to_owned),
         );
     }
+    let from_cookie = from_header == 0;
     let mut tokens = found.into_iter();
     let first = tokens.next();
     if let Some(first) = &first {
@@ -62,7 +73,7 @@ pub fn extract_token(
             return Err(Refusal::MultipleTokens);
         }
     }
-    Ok(first)
+    Ok(first.map(|token| Extracted { token, from_cookie }))
 }
 
 /// The `Cookie` header without the token cookie (`None` when nothing else is left).
@@ -85,8 +96,18 @@ mod tests {
         expected: Result<Option<&str>, &str>,
     ) {
         let actual = extract_token(authorization, cookie, Some("at"));
-        let actual = actual.as_ref().map(Option::as_deref).map_err(Refusal::code);
-        assert_eq!(actual, expected, "{authorization:?} {cookie:?}");
+        let found = actual
+            .as_ref()
+            .map(|e| e.as_ref().map(|e| e.token.as_str()))
+            .map_err(Refusal::code);
+        assert_eq!(found, expected, "{authorization:?} {cookie:?}");
+        // The cookie alone makes it a cookie token; any bearer header does not.
+        if let Ok(Some(extracted)) = actual {
+            assert_eq!(
+                extracted.from_cookie,
+                authorization.is_none_or(|a| !a.to_ascii_lowercase().contains("bearer"))
+            );
+        }
     }
 
     #[test]
@@ -112,6 +133,13 @@ mod tests {
         check(Some("Bearer tok"), Some("at=other"), Err("multiple_tokens"));
         // Without a configured cookie name, cookies are never read.
         assert_eq!(extract_token(None, Some("at=tok"), None), Ok(None));
+        assert_eq!(
+            extract_token(Some("Basic x"), Some("at=tok"), Some("at")),
+            Ok(Some(Extracted {
+                token: "tok".into(),
+                from_cookie: true
+            }))
+        );
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! token, refuse), and, once a token is verified, the assertion and header changes to forward with.
 
 use edge_auth_core::{
-    assertion_signing_input, attach_signature, AssertionRequest, Auth, GateConfig, UnixTime,
-    VerifiedToken,
+    assertion_signing_input, attach_signature, normalize_path, origin_of, AssertionRequest, Auth,
+    Caller, CsrfFacts, Denial, GateConfig, Preflight, Route, UnixTime, VerifiedToken,
 };
 
-use crate::extract::{extract_token, strip_cookie};
+use crate::extract::{extract_token, strip_cookie, Extracted};
 use crate::http::Refusal;
 
 /// Where the Worker publishes its assertion keys.
@@ -18,9 +18,37 @@ pub struct RequestHead<'a> {
     pub method: &'a str,
     /// The absolute URL as received.
     pub url: &'a str,
+    /// The path as received (percent-encoded, no query).
     pub path: &'a str,
+    /// The URL's host (and port, if any).
+    pub host: &'a str,
     pub authorization: Option<&'a str>,
     pub cookie: Option<&'a str>,
+    pub origin: Option<&'a str>,
+    pub referer: Option<&'a str>,
+    pub sec_fetch_site: Option<&'a str>,
+    /// `Access-Control-Request-Method` and `-Headers` (a CORS preflight).
+    pub cors_method: Option<&'a str>,
+    pub cors_headers: Option<&'a str>,
+}
+
+impl<'a> RequestHead<'a> {
+    /// A request with only a method, URL and path (the other fields empty); for tests and benches.
+    pub fn simple(method: &'a str, url: &'a str, path: &'a str, host: &'a str) -> RequestHead<'a> {
+        RequestHead {
+            method,
+            url,
+            path,
+            host,
+            authorization: None,
+            cookie: None,
+            origin: None,
+            referer: None,
+            sec_fetch_site: None,
+            cors_method: None,
+            cors_headers: None,
+        }
+    }
 }
 
 /// What to do with a request.
@@ -28,14 +56,23 @@ pub struct RequestHead<'a> {
 pub enum Plan {
     /// Answer with the assertion JWKS.
     ServeJwks,
-    /// An `auth = "none"` route: forward without identity (inbound assertion headers are still removed).
+    /// Answer a CORS preflight with `204` and these headers (never forwarded).
+    Preflight(Vec<(&'static str, String)>),
+    /// Forward without identity (inbound assertion headers are still removed): an `auth = "none"` route,
+    /// or an `auth = "optional"` route without a token.
     ForwardAnonymous {
-        route: usize,
+        /// The matched rule (`None`: the default rule).
+        route: Option<usize>,
+        /// The normalized path, forwarded instead of the received one.
+        path: String,
     },
-    /// Verify this token, then forward with an assertion.
+    /// Verify this token, then [`authorize`], then forward with an assertion.
     Verify {
         token: String,
         route: Option<usize>,
+        /// Path parameters captured by the route (`{tenant}` → value).
+        params: Vec<(String, String)>,
+        path: String,
     },
     Refuse(Refusal),
 }
@@ -66,29 +103,116 @@ pub fn plan(config: &GateConfig, request: &RequestHead<'_>) -> Plan {
     if request.path == JWKS_PATH && matches!(request.method, "GET" | "HEAD") {
         return Plan::ServeJwks;
     }
-    let route = config.route(request.method, request.path);
-    if let Some(route) = route {
-        if route.auth == Auth::None {
-            return Plan::ForwardAnonymous { route: route.index };
-        }
-    }
-    match extract_token(
-        request.authorization,
-        request.cookie,
-        config.token_cookie.as_deref(),
+    // A CORS preflight carries no credentials: answered here from the policy, never forwarded.
+    if let (Some(cors), "OPTIONS", Some(origin), Some(method)) = (
+        &config.cors,
+        request.method,
+        request.origin,
+        request.cors_method,
     ) {
-        Err(refusal) => Plan::Refuse(refusal),
-        Ok(None) => Plan::Refuse(Refusal::TokenMissing),
-        Ok(Some(token)) => Plan::Verify {
+        let preflight = Preflight {
+            origin,
+            method,
+            headers: request.cors_headers,
+        };
+        return match cors.preflight(&preflight) {
+            Ok(headers) => Plan::Preflight(headers),
+            Err(refusal) => Plan::Refuse(Refusal::Cors(refusal)),
+        };
+    }
+    let path = match normalize_path(request.path) {
+        Ok(path) => path,
+        Err(error) => return Plan::Refuse(Refusal::Path(error)),
+    };
+    let matched = config.routes.route(request.method, request.host, &path);
+    let route = matched.route.index;
+    let extracted = if matched.route.auth == Auth::None {
+        None
+    } else {
+        match extract_token(
+            request.authorization,
+            request.cookie,
+            config.token_cookie.as_deref(),
+        ) {
+            Err(refusal) => return Plan::Refuse(refusal),
+            Ok(found) => found,
+        }
+    };
+    let own_origin = origin_of(request.url).unwrap_or_default();
+    let csrf = CsrfFacts {
+        method: request.method,
+        own_origin: &own_origin,
+        origin: request.origin,
+        referer: request.referer,
+        sec_fetch_site: request.sec_fetch_site,
+        cookie_token: extracted.as_ref().is_some_and(|e| e.from_cookie),
+    };
+    if let Err(refusal) = config.csrf.check(&csrf) {
+        return Plan::Refuse(Refusal::Csrf(refusal));
+    }
+    match (matched.route.auth, extracted) {
+        (Auth::None, _) | (Auth::Optional, None) => Plan::ForwardAnonymous { route, path },
+        (Auth::Required, None) => Plan::Refuse(Refusal::TokenMissing),
+        (_, Some(Extracted { token, .. })) => Plan::Verify {
             token,
-            route: route.map(|r| r.index),
+            route,
+            params: matched.params,
+            path,
         },
     }
+}
+
+/// CORS headers for an actual (non-preflight) answer, forwarded or refused, so that a browser app can
+/// read a 401 or 403 too. Empty without a `cors` section; preflight answers carry their own.
+pub fn cors_response_headers(
+    config: &GateConfig,
+    request: &RequestHead<'_>,
+) -> Vec<(&'static str, String)> {
+    match &config.cors {
+        Some(cors) if !(request.method == "OPTIONS" && request.cors_method.is_some()) => {
+            cors.response_headers(request.origin)
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The rule a plan named (`None`: the default rule).
+fn rule(config: &GateConfig, route: Option<usize>) -> Option<&Route> {
+    match route {
+        None => Some(&config.routes.default),
+        Some(index) => config.routes.routes.iter().find(|r| r.index == Some(index)),
+    }
+}
+
+/// Whether a verified caller may pass the rule its request matched. 401 for an issuer the rule does
+/// not accept, 403 for an unmet requirement.
+pub fn authorize(
+    config: &GateConfig,
+    route: Option<usize>,
+    params: &[(String, String)],
+    verified: &VerifiedToken,
+) -> Result<(), Refusal> {
+    let Some(rule) = rule(config, route) else {
+        // A plan always names a rule of the same configuration; anything else fails closed.
+        return Err(Refusal::Internal);
+    };
+    let caller = Caller {
+        scopes: verified.scopes(),
+        roles: verified.roles(),
+        claims: verified.claims(),
+    };
+    rule.authorize(verified.registered().iss.as_deref(), &caller, params)
+        .map_err(|denial| match denial {
+            Denial::IssuerNotAllowed => Refusal::IssuerNotAllowed,
+            Denial::Unmet(unmet) => Refusal::Forbidden(unmet),
+        })
 }
 
 /// How to forward a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
+    /// The normalized path to forward (the query is kept as received).
+    pub path: String,
     /// Set the assertion header to this (after removing every inbound copy).
     pub assertion: Option<String>,
     /// Remove `Authorization`.
@@ -98,8 +222,9 @@ pub struct Forward {
 }
 
 /// The forwarding instructions for an anonymous route: only the spoofed assertion headers go.
-pub fn forward_anonymous() -> Forward {
+pub fn forward_anonymous(path: String) -> Forward {
     Forward {
+        path,
         assertion: None,
         remove_authorization: false,
         cookie: None,
@@ -140,6 +265,7 @@ pub fn sign_in_rust(config: &GateConfig, input: String) -> String {
 pub fn forward_verified(
     config: &GateConfig,
     request: &RequestHead<'_>,
+    path: String,
     assertion: String,
 ) -> Forward {
     let cookie = match (&config.token_cookie, request.cookie) {
@@ -147,6 +273,7 @@ pub fn forward_verified(
         _ => None,
     };
     Forward {
+        path,
         assertion: Some(assertion),
         remove_authorization: !config.forward_token,
         cookie,
@@ -210,11 +337,9 @@ mod tests {
         cookie: Option<&'a str>,
     ) -> RequestHead<'a> {
         RequestHead {
-            method,
-            url: URL,
-            path,
             authorization,
             cookie,
+            ..RequestHead::simple(method, URL, path, "api.example")
         }
     }
 
@@ -239,7 +364,13 @@ mod tests {
             url: "http://127.0.0.1:8787/public/x",
             ..public
         };
-        assert_eq!(plan(&f.config, &local), Plan::ForwardAnonymous { route: 0 });
+        assert_eq!(
+            plan(&f.config, &local),
+            Plan::ForwardAnonymous {
+                route: Some(0),
+                path: "/public/x".into()
+            }
+        );
     }
 
     #[test]
@@ -255,7 +386,10 @@ mod tests {
         );
         assert_eq!(
             plan(&f.config, &head("GET", "/public/a", None, None)),
-            Plan::ForwardAnonymous { route: 0 }
+            Plan::ForwardAnonymous {
+                route: Some(0),
+                path: "/public/a".into()
+            }
         );
         assert_eq!(
             plan(&f.config, &head("GET", "/orders", None, None)),
@@ -272,7 +406,9 @@ mod tests {
             plan(&f.config, &head("GET", "/orders", None, Some("at=b"))),
             Plan::Verify {
                 token: "b".into(),
-                route: None
+                route: None,
+                params: vec![],
+                path: "/orders".into()
             }
         );
     }
@@ -294,7 +430,12 @@ mod tests {
                 [1; 16],
             )
             .unwrap();
-            let forward = forward_verified(&f.config, &request, sign_in_rust(&f.config, input));
+            let forward = forward_verified(
+                &f.config,
+                &request,
+                "/orders/7".into(),
+                sign_in_rust(&f.config, input),
+            );
             assert_eq!(forward.remove_authorization, !forward_token);
             assert_eq!(
                 forward.cookie,

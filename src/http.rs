@@ -2,7 +2,7 @@
 //! `application/problem+json` body (RFC 9457). Bodies carry the stable code and a fixed sentence per
 //! code, never the token's contents nor an internal error text.
 
-use edge_auth_core::VerifyError;
+use edge_auth_core::{CorsRefusal, CsrfRefusal, PathError, Unmet, VerifyError};
 
 /// Why a request is refused before reaching the origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,16 @@ pub enum Refusal {
     AuthorizationMalformed,
     /// The token was refused by the verifier.
     Token(VerifyError),
+    /// The path has no single meaning (`%2F` in a segment, a malformed escape, …).
+    Path(PathError),
+    /// A valid token from an issuer the matched route does not accept.
+    IssuerNotAllowed,
+    /// A valid token that does not meet the route's requirement.
+    Forbidden(Unmet),
+    /// A state-changing request that may be a cross-site request forgery.
+    Csrf(CsrfRefusal),
+    /// A CORS preflight the policy does not allow.
+    Cors(CorsRefusal),
     /// The configuration does not compile: nothing is forwarded.
     ConfigInvalid,
     /// The origin could not be reached (the request was verified, but no answer came back).
@@ -41,6 +51,11 @@ impl Refusal {
             Refusal::MultipleTokens => "multiple_tokens",
             Refusal::AuthorizationMalformed => "authorization_malformed",
             Refusal::Token(e) => e.code(),
+            Refusal::Path(e) => e.code(),
+            Refusal::IssuerNotAllowed => "issuer_not_allowed",
+            Refusal::Forbidden(unmet) => unmet.code(),
+            Refusal::Csrf(_) => "csrf_refused",
+            Refusal::Cors(_) => "cors_refused",
             Refusal::ConfigInvalid => "config_invalid",
             Refusal::OriginUnreachable => "origin_unreachable",
             Refusal::Internal => "internal_error",
@@ -58,7 +73,23 @@ impl Refusal {
                     "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{code}\""
                 )),
             ),
-            Refusal::Token(_) => (
+            Refusal::Path(_) => (400, None),
+            Refusal::Forbidden(unmet) => {
+                // RFC 6750 §3.1: `insufficient_scope`, with the scopes that would do when scopes are
+                // what is missing.
+                let scope = unmet
+                    .needed_scopes()
+                    .map(|s| format!(", scope=\"{s}\""))
+                    .unwrap_or_default();
+                (
+                    403,
+                    Some(format!(
+                        "Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"{code}\"{scope}"
+                    )),
+                )
+            }
+            Refusal::Csrf(_) | Refusal::Cors(_) => (403, None),
+            Refusal::Token(_) | Refusal::IssuerNotAllowed => (
                 401,
                 Some(format!(
                     "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{code}\""
@@ -71,18 +102,23 @@ impl Refusal {
         let title = match status {
             400 => "Bad Request",
             401 => "Unauthorized",
+            403 => "Forbidden",
             500 => "Internal Server Error",
             502 => "Bad Gateway",
             _ => "Service Unavailable",
         };
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "type": format!("urn:edge-auth:problem:{code}"),
             "title": title,
             "status": status,
             "code": code,
             "detail": detail(code),
-        })
-        .to_string();
+        });
+        // The unmet requirement, as configured (never the token's contents).
+        if let (Refusal::Forbidden(unmet), Some(object)) = (self, body.as_object_mut()) {
+            object.insert("missing".into(), unmet.to_string().into());
+        }
+        let body = body.to_string();
         HttpRefusal {
             status,
             www_authenticate,
@@ -122,6 +158,15 @@ fn detail(code: &str) -> &'static str {
         "audience_mismatch" => "The token is not meant for this service.",
         "typ_mismatch" => "The token is not of the required type.",
         "binding_mismatch" => "The token is bound to another request.",
+        "path_ambiguous" => "The request path encodes a separator or NUL inside a segment.",
+        "path_malformed" => "The request path is not well-formed.",
+        "issuer_not_allowed" => "Tokens from this issuer are not accepted for this resource.",
+        "insufficient_scope" => "The token lacks a scope this resource requires.",
+        "role_missing" => "The token lacks a role this resource requires.",
+        "claim_mismatch" => "A claim of the token does not meet this resource's requirement.",
+        "binding_refused" => "The token is not valid for the resource named in the path.",
+        "csrf_refused" => "A state-changing request from another site was refused.",
+        "cors_refused" => "This cross-origin request is not allowed.",
         _ => "The request was refused.",
     }
 }
@@ -166,6 +211,36 @@ mod tests {
                 r#"Bearer realm="api", error="invalid_token", error_description="alg_not_allowed""#,
             ),
         );
+        check(
+            Refusal::Forbidden(Unmet::Scopes {
+                all: vec!["orders:write".into()],
+                any: vec![],
+            }),
+            403,
+            Some(
+                r#"Bearer realm="api", error="insufficient_scope", error_description="insufficient_scope", scope="orders:write""#,
+            ),
+        );
+        check(
+            Refusal::Forbidden(Unmet::Roles {
+                all: vec!["admin".into()],
+                any: vec![],
+            }),
+            403,
+            Some(
+                r#"Bearer realm="api", error="insufficient_scope", error_description="role_missing""#,
+            ),
+        );
+        check(
+            Refusal::IssuerNotAllowed,
+            401,
+            Some(
+                r#"Bearer realm="api", error="invalid_token", error_description="issuer_not_allowed""#,
+            ),
+        );
+        check(Refusal::Path(PathError::AmbiguousEncoding), 400, None);
+        check(Refusal::Csrf(CsrfRefusal::CrossSite), 403, None);
+        check(Refusal::Cors(CorsRefusal::Origin), 403, None);
         check(Refusal::ConfigInvalid, 503, None);
         check(Refusal::OriginUnreachable, 502, None);
         check(Refusal::Internal, 500, None);

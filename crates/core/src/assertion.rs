@@ -42,44 +42,6 @@ pub struct AssertionRequest<'a> {
     pub jti: [u8; 16],
 }
 
-/// The caller's scopes: `scope` (space-delimited string, RFC 8693 §4.2) or `scp` (string or array).
-pub fn scopes_of(claims: &Map<String, Value>) -> Vec<String> {
-    let mut scopes: Vec<String> = Vec::new();
-    for name in ["scope", "scp"] {
-        match claims.get(name) {
-            Some(Value::String(s)) => {
-                scopes.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned))
-            }
-            Some(Value::Array(items)) => {
-                scopes.extend(items.iter().filter_map(Value::as_str).map(str::to_owned))
-            }
-            _ => {}
-        }
-    }
-    dedup(scopes)
-}
-
-/// The caller's roles: `roles` (array of strings, or one string).
-pub fn roles_of(claims: &Map<String, Value>) -> Vec<String> {
-    match claims.get("roles") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => dedup(
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-        ),
-        _ => Vec::new(),
-    }
-}
-
-fn dedup(mut items: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    items.retain(|item| seen.insert(item.clone()));
-    items
-}
-
 /// `htu` (RFC 9449 §4.2): scheme, host and path of an absolute http(s) URL, without query or fragment,
 /// with the scheme and host lower-cased and a default port removed (RFC 3986 §6.2.2.1, §6.2.3).
 /// `None` for anything else (relative URLs, other schemes, userinfo).
@@ -155,13 +117,13 @@ pub fn assertion_signing_input(
         request.now.0.saturating_add(settings.ttl_seconds).into(),
     );
     put("jti", b64::encode(&request.jti).into());
-    let scopes = scopes_of(caller.claims());
+    let scopes = caller.scopes();
     if !scopes.is_empty() {
         put("scope", scopes.join(" ").into());
     }
-    let roles = roles_of(caller.claims());
+    let roles = caller.roles();
     if !roles.is_empty() {
-        put("roles", roles.into());
+        put("roles", roles.to_vec().into());
     }
     put("htm", request.method.into());
     put("htu", htu.into());

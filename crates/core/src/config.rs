@@ -13,8 +13,13 @@ use crate::assertion::AssertionSettings;
 use crate::b64;
 use crate::jwk::SigningKey;
 use crate::keyset::KeySet;
+use crate::policy::{
+    Auth, ClaimMapping, ClaimPath, ClaimRule, Condition, HostPattern, NeedSet, ParamBinding,
+    PathPattern, Requirement, Route, RouteTable,
+};
 use crate::token::Limits;
 use crate::verifier::{IssuerPolicy, Verifier, DEFAULT_LEEWAY};
+use crate::web::{CorsPolicy, CsrfPolicy};
 
 /// Where secret values come from (Workers secrets in the Worker, a map in tests). Config names secrets;
 /// it never holds them.
@@ -83,6 +88,37 @@ struct RawConfig {
     assertion: RawAssertion,
     #[serde(default)]
     routes: Vec<RawRoute>,
+    #[serde(default)]
+    default: Option<RawDefault>,
+    #[serde(default)]
+    cors: Option<RawCors>,
+    #[serde(default)]
+    csrf: Option<RawCsrf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCors {
+    allowed_origins: Vec<String>,
+    #[serde(default)]
+    allowed_methods: Option<Vec<String>>,
+    #[serde(default)]
+    allowed_headers: Option<Vec<String>>,
+    #[serde(default)]
+    expose_headers: Vec<String>,
+    #[serde(default)]
+    max_age_seconds: Option<u64>,
+    #[serde(default)]
+    allow_credentials: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCsrf {
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    #[serde(default)]
+    all_requests: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,6 +148,10 @@ struct RawIssuer {
     require_sub: bool,
     #[serde(default)]
     required_claims: Vec<String>,
+    #[serde(default)]
+    scope_claims: Option<Vec<String>>,
+    #[serde(default)]
+    role_claims: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,48 +174,103 @@ struct RawRoute {
     path: String,
     #[serde(default)]
     methods: Option<Vec<String>>,
-    auth: Auth,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    auth: Option<RawAuth>,
+    #[serde(default)]
+    issuers: Option<Vec<String>>,
+    #[serde(default)]
+    bind: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    scopes: Option<RawNeed>,
+    #[serde(default)]
+    roles: Option<RawNeed>,
+    #[serde(default)]
+    claims: Option<Vec<RawClaim>>,
+    #[serde(default)]
+    any: Option<Vec<RawRequirement>>,
+    #[serde(default)]
+    all: Option<Vec<RawRequirement>>,
 }
 
-/// What a route requires.
+/// The rule for requests no route matches.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefault {
+    #[serde(default)]
+    auth: Option<RawAuth>,
+    #[serde(default)]
+    issuers: Option<Vec<String>>,
+    #[serde(default)]
+    scopes: Option<RawNeed>,
+    #[serde(default)]
+    roles: Option<RawNeed>,
+    #[serde(default)]
+    claims: Option<Vec<RawClaim>>,
+    #[serde(default)]
+    any: Option<Vec<RawRequirement>>,
+    #[serde(default)]
+    all: Option<Vec<RawRequirement>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequirement {
+    #[serde(default)]
+    scopes: Option<RawNeed>,
+    #[serde(default)]
+    roles: Option<RawNeed>,
+    #[serde(default)]
+    claims: Option<Vec<RawClaim>>,
+    #[serde(default)]
+    any: Option<Vec<RawRequirement>>,
+    #[serde(default)]
+    all: Option<Vec<RawRequirement>>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Auth {
-    /// Forwarded without a token (spoofed assertion headers are still stripped).
+enum RawAuth {
     None,
-    /// A valid token is required.
+    Optional,
     Required,
 }
 
-/// A path pattern: exact, or a prefix ending in `*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum PathPattern {
-    Exact(String),
-    Prefix(String),
+/// `["a", "b"]` (all of them) or `{ all = [...], any = [...] }`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a list of names (all required) or { all = [...], any = [...] }"
+)]
+enum RawNeed {
+    List(Vec<String>),
+    Sets(RawNeedSets),
 }
 
-/// One compiled route rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    pattern: PathPattern,
-    methods: Option<Vec<String>>,
-    pub auth: Auth,
-    /// The rule's position in `routes`, for logs.
-    pub index: usize,
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNeedSets {
+    #[serde(default)]
+    all: Vec<String>,
+    #[serde(default)]
+    any: Vec<String>,
 }
 
-impl Route {
-    fn matches(&self, method: &str, path: &str) -> bool {
-        let path_ok = match &self.pattern {
-            PathPattern::Exact(p) => path == p,
-            PathPattern::Prefix(p) => path.starts_with(p.as_str()),
-        };
-        path_ok
-            && self
-                .methods
-                .as_ref()
-                .is_none_or(|methods| methods.iter().any(|m| m == method))
-    }
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClaim {
+    claim: String,
+    #[serde(default)]
+    equals: Option<Value>,
+    #[serde(default)]
+    one_of: Option<Vec<Value>>,
+    #[serde(default)]
+    contains: Option<Value>,
+    #[serde(default)]
+    prefix: Option<String>,
+    #[serde(default)]
+    exists: Option<bool>,
 }
 
 /// Bounds of the verified-token cache.
@@ -207,8 +302,11 @@ pub struct GateConfig {
     /// True when an issuer is [`DEMO_ISSUER`]: such a configuration must never serve real traffic.
     pub demo: bool,
     pub verifier: Verifier,
-    pub routes: Vec<Route>,
+    pub routes: RouteTable,
     pub assertion: AssertionConfig,
+    /// Preflights are answered at the edge from this; `None`: no CORS handling.
+    pub cors: Option<CorsPolicy>,
+    pub csrf: CsrfPolicy,
     pub realm: String,
     pub forward_token: bool,
     pub token_cookie: Option<String>,
@@ -216,11 +314,6 @@ pub struct GateConfig {
 }
 
 impl GateConfig {
-    /// The first route that matches, if any (no match means a token is required).
-    pub fn route(&self, method: &str, path: &str) -> Option<&Route> {
-        self.routes.iter().find(|r| r.matches(method, path))
-    }
-
     /// Parses and compiles a configuration given as a JSON value: an object, or a string holding one.
     pub fn from_value(
         value: &Value,
@@ -284,6 +377,7 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
         errors.push("issuers", "empty list: configure at least one issuer");
     }
     let demo = raw.issuers.iter().any(|i| i.issuer == DEMO_ISSUER);
+    let issuer_names: Vec<String> = raw.issuers.iter().map(|i| i.issuer.clone()).collect();
     let mut policies = Vec::new();
     for (i, issuer) in raw.issuers.into_iter().enumerate() {
         if let Some(policy) = compile_issuer(i, issuer, leeway, secrets, &mut errors) {
@@ -299,7 +393,9 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
     };
 
     let assertion = compile_assertion(raw.assertion, secrets, &mut errors);
-    let routes = compile_routes(raw.routes, &mut errors);
+    let routes = compile_routes(raw.routes, raw.default, &issuer_names, &mut errors);
+    let cors = raw.cors.and_then(|c| compile_cors(c, &mut errors));
+    let csrf = compile_csrf(raw.csrf, &mut errors);
     let realm = raw.realm.unwrap_or_else(|| "edge-auth".to_owned());
     if !is_quotable(&realm) {
         errors.push("realm", "must be printable ASCII without `\"` or `\\`");
@@ -333,6 +429,8 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
             verifier,
             routes,
             assertion,
+            cors,
+            csrf,
             realm,
             forward_token: raw.forward_token,
             token_cookie: raw.token_cookie,
@@ -415,6 +513,15 @@ fn compile_issuer(
     if raw.audiences.is_empty() {
         errors.push(at("audiences"), "empty list");
     }
+    let mut mapping = ClaimMapping::default();
+    for (field, given, target) in [
+        ("scope_claims", raw.scope_claims, &mut mapping.scope_claims),
+        ("role_claims", raw.role_claims, &mut mapping.role_claims),
+    ] {
+        if let Some(given) = given {
+            *target = claim_paths(&at(field), &given, errors);
+        }
+    }
     let keys = keys?;
     if errors.0.len() > before {
         return None;
@@ -422,7 +529,8 @@ fn compile_issuer(
     let mut builder = IssuerPolicy::builder(raw.issuer, algorithms, keys)
         .audiences(raw.audiences)
         .leeway(raw.leeway_seconds.unwrap_or(leeway))
-        .require_claims(raw.required_claims);
+        .require_claims(raw.required_claims)
+        .claim_mapping(mapping);
     if let Some(typ) = raw.typ {
         builder = builder.typ(typ);
     }
@@ -562,27 +670,218 @@ fn compile_assertion(
     })
 }
 
-fn compile_routes(raw: Vec<RawRoute>, errors: &mut Errors) -> Vec<Route> {
+fn claim_paths(at: &str, given: &[String], errors: &mut Errors) -> Vec<ClaimPath> {
+    let mut paths = Vec::new();
+    for (j, text) in given.iter().enumerate() {
+        match ClaimPath::parse(text) {
+            Ok(path) => paths.push(path),
+            Err(e) => errors.push(format!("{at}[{j}]"), format!("{text:?}: {e}")),
+        }
+    }
+    paths
+}
+
+/// Routes may nest `any` / `all` this deep.
+const MAX_NESTING: usize = 8;
+
+/// The requirement parts shared by routes, the default rule and nested requirements.
+struct RawParts {
+    scopes: Option<RawNeed>,
+    roles: Option<RawNeed>,
+    claims: Option<Vec<RawClaim>>,
+    any: Option<Vec<RawRequirement>>,
+    all: Option<Vec<RawRequirement>>,
+}
+
+impl RawParts {
+    fn is_empty(&self) -> bool {
+        self.scopes.is_none()
+            && self.roles.is_none()
+            && self.claims.is_none()
+            && self.any.is_none()
+            && self.all.is_none()
+    }
+}
+
+fn need_set(at: &str, need: Option<RawNeed>, errors: &mut Errors) -> NeedSet {
+    let (all, any) = match need {
+        None => return NeedSet::default(),
+        Some(RawNeed::List(all)) => (all, Vec::new()),
+        Some(RawNeed::Sets(sets)) => (sets.all, sets.any),
+    };
+    if all.is_empty() && any.is_empty() {
+        errors.push(at, "empty: list at least one name (or leave the field out)");
+    }
+    for name in all.iter().chain(&any) {
+        if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '"' || c == '\\') {
+            errors.push(
+                at,
+                format!("{name:?}: a name is non-empty, without spaces, quotes or backslashes"),
+            );
+        }
+    }
+    NeedSet { all, any }
+}
+
+fn compile_condition(at: &str, raw: RawClaim, errors: &mut Errors) -> Option<ClaimRule> {
+    let path = ClaimPath::parse(&raw.claim)
+        .map_err(|e| errors.push(format!("{at}.claim"), format!("{:?}: {e}", raw.claim)))
+        .ok();
+    let mut conditions = Vec::new();
+    if let Some(v) = raw.equals {
+        conditions.push(Condition::Equals(v));
+    }
+    if let Some(vs) = raw.one_of {
+        if vs.is_empty() {
+            errors.push(format!("{at}.one_of"), "empty list");
+        }
+        conditions.push(Condition::OneOf(vs));
+    }
+    if let Some(v) = raw.contains {
+        conditions.push(Condition::Contains(v));
+    }
+    if let Some(p) = raw.prefix {
+        if p.is_empty() {
+            errors.push(format!("{at}.prefix"), "empty prefix (use `exists = true`)");
+        }
+        conditions.push(Condition::Prefix(p));
+    }
+    if let Some(e) = raw.exists {
+        conditions.push(Condition::Exists(e));
+    }
+    if conditions.len() != 1 {
+        errors.push(
+            at,
+            "give exactly one of `equals`, `one_of`, `contains`, `prefix`, `exists`",
+        );
+        return None;
+    }
+    Some(ClaimRule {
+        path: path?,
+        condition: conditions.pop()?,
+    })
+}
+
+fn compile_requirement(
+    at: &str,
+    parts: RawParts,
+    depth: usize,
+    errors: &mut Errors,
+) -> Requirement {
+    let field = |name: &str| {
+        if at.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{at}.{name}")
+        }
+    };
+    if depth > MAX_NESTING {
+        errors.push(at, format!("`any` / `all` nest deeper than {MAX_NESTING}"));
+        return Requirement::default();
+    }
+    let scopes = need_set(&field("scopes"), parts.scopes, errors);
+    let roles = need_set(&field("roles"), parts.roles, errors);
+    let mut claims = Vec::new();
+    for (j, raw) in parts.claims.unwrap_or_default().into_iter().enumerate() {
+        if let Some(rule) = compile_condition(&field(&format!("claims[{j}]")), raw, errors) {
+            claims.push(rule);
+        }
+    }
+    let nested = |name: &str, list: Option<Vec<RawRequirement>>, errors: &mut Errors| {
+        let list = list.unwrap_or_default();
+        let mut out = Vec::new();
+        for (j, raw) in list.into_iter().enumerate() {
+            let here = field(&format!("{name}[{j}]"));
+            let parts = RawParts {
+                scopes: raw.scopes,
+                roles: raw.roles,
+                claims: raw.claims,
+                any: raw.any,
+                all: raw.all,
+            };
+            if parts.is_empty() {
+                errors.push(&here, "empty requirement");
+            }
+            out.push(compile_requirement(&here, parts, depth + 1, errors));
+        }
+        out
+    };
+    if parts.any.as_ref().is_some_and(Vec::is_empty) {
+        errors.push(field("any"), "empty list");
+    }
+    if parts.all.as_ref().is_some_and(Vec::is_empty) {
+        errors.push(field("all"), "empty list");
+    }
+    let any = nested("any", parts.any, errors);
+    let all = nested("all", parts.all, errors);
+    Requirement {
+        scopes,
+        roles,
+        claims,
+        any,
+        all,
+    }
+}
+
+/// The route's `auth`, `issuers` and requirement, checked together.
+fn compile_rule(
+    at: &dyn Fn(&str) -> String,
+    auth: Option<RawAuth>,
+    issuers: Option<Vec<String>>,
+    parts: RawParts,
+    known_issuers: &[String],
+    errors: &mut Errors,
+) -> (Auth, Option<Vec<String>>, Requirement) {
+    let auth = match auth.unwrap_or(RawAuth::Required) {
+        RawAuth::None => Auth::None,
+        RawAuth::Optional => Auth::Optional,
+        RawAuth::Required => Auth::Required,
+    };
+    if auth != Auth::Required && (!parts.is_empty() || issuers.is_some()) {
+        errors.push(
+            at("auth"),
+            "requirements (`issuers`, `scopes`, `roles`, `claims`, `any`, `all`) need auth = \"required\"",
+        );
+    }
+    if let Some(list) = &issuers {
+        if list.is_empty() {
+            errors.push(
+                at("issuers"),
+                "empty list (leave it out to accept every issuer)",
+            );
+        }
+        for (j, issuer) in list.iter().enumerate() {
+            if !known_issuers.contains(issuer) {
+                errors.push(
+                    at(&format!("issuers[{j}]")),
+                    format!("{issuer:?} is not one of the configured `issuers`"),
+                );
+            }
+        }
+    }
+    let base = at("");
+    let base = base.strip_suffix('.').unwrap_or(&base);
+    let requirement = compile_requirement(base, parts, 0, errors);
+    (auth, issuers, requirement)
+}
+
+fn compile_routes(
+    raw: Vec<RawRoute>,
+    default: Option<RawDefault>,
+    known_issuers: &[String],
+    errors: &mut Errors,
+) -> RouteTable {
     let mut routes = Vec::with_capacity(raw.len());
     for (i, route) in raw.into_iter().enumerate() {
         let at = |field: &str| format!("routes[{i}].{field}");
-        if !route.path.starts_with('/') {
-            errors.push(at("path"), "must start with `/`");
-            continue;
-        }
-        let stars = route.path.matches('*').count();
-        let pattern = match route.path.strip_suffix('*') {
-            Some(prefix) if stars == 1 => PathPattern::Prefix(prefix.to_owned()),
-            None if stars == 0 => PathPattern::Exact(route.path.clone()),
-            _ => {
-                errors.push(at("path"), "`*` is allowed only once, at the end");
-                continue;
-            }
-        };
+        let before = errors.0.len();
+        let path = PathPattern::parse(&route.path)
+            .map_err(|e| errors.push(at("path"), e))
+            .ok();
         let methods = match route.methods {
             Some(methods) if methods.is_empty() => {
                 errors.push(at("methods"), "empty list (omit it to match every method)");
-                continue;
+                None
             }
             Some(methods) => {
                 if let Some(bad) = methods
@@ -593,20 +892,194 @@ fn compile_routes(raw: Vec<RawRoute>, errors: &mut Errors) -> Vec<Route> {
                         at("methods"),
                         format!("{bad:?} is not an upper-case HTTP method"),
                     );
-                    continue;
                 }
                 Some(methods)
             }
             None => None,
         };
-        routes.push(Route {
-            pattern,
-            methods,
-            auth: route.auth,
-            index: i,
+        let host = route.host.as_deref().and_then(|h| {
+            HostPattern::parse(h)
+                .map_err(|e| errors.push(at("host"), format!("{h:?}: {e}")))
+                .ok()
         });
+        let parts = RawParts {
+            scopes: route.scopes,
+            roles: route.roles,
+            claims: route.claims,
+            any: route.any,
+            all: route.all,
+        };
+        let has_bindings = route.bind.as_ref().is_some_and(|b| !b.is_empty());
+        let (auth, issuers, requirement) =
+            compile_rule(&at, route.auth, route.issuers, parts, known_issuers, errors);
+        if has_bindings && auth != Auth::Required {
+            errors.push(
+                at("bind"),
+                "binding path parameters to claims needs auth = \"required\"",
+            );
+        }
+        let mut bindings = Vec::new();
+        for (param, claim) in route.bind.unwrap_or_default() {
+            if !route.path.contains(&format!("{{{param}}}")) {
+                errors.push(
+                    at(&format!("bind.{param}")),
+                    format!("the path has no parameter {{{param}}}"),
+                );
+            }
+            match ClaimPath::parse(&claim) {
+                Ok(claim) => bindings.push(ParamBinding { param, claim }),
+                Err(e) => errors.push(at(&format!("bind.{param}")), format!("{claim:?}: {e}")),
+            }
+        }
+        if let (Some(path), true) = (path, errors.0.len() == before) {
+            routes.push(Route {
+                path,
+                methods,
+                host,
+                auth,
+                issuers,
+                requirement,
+                bindings,
+                index: Some(i),
+            });
+        }
     }
-    routes
+    let at = |field: &str| format!("default.{field}");
+    let default = default.unwrap_or(RawDefault {
+        auth: None,
+        issuers: None,
+        scopes: None,
+        roles: None,
+        claims: None,
+        any: None,
+        all: None,
+    });
+    let parts = RawParts {
+        scopes: default.scopes,
+        roles: default.roles,
+        claims: default.claims,
+        any: default.any,
+        all: default.all,
+    };
+    let (auth, issuers, requirement) = compile_rule(
+        &at,
+        default.auth,
+        default.issuers,
+        parts,
+        known_issuers,
+        errors,
+    );
+    RouteTable {
+        routes,
+        default: Route {
+            // Matches nothing by itself: the table falls back to it.
+            path: PathPattern::any(),
+            methods: None,
+            host: None,
+            auth,
+            issuers,
+            requirement,
+            bindings: Vec::new(),
+            index: None,
+        },
+    }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, lower-case, no path.
+fn valid_origin(origin: &str) -> bool {
+    let Some((scheme, host)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "https" | "http")
+        && !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:[]".contains(&b))
+}
+
+fn compile_cors(raw: RawCors, errors: &mut Errors) -> Option<CorsPolicy> {
+    let before = errors.0.len();
+    let wildcard = raw.allowed_origins.iter().any(|o| o == "*");
+    if raw.allowed_origins.is_empty() {
+        errors.push("cors.allowed_origins", "empty list");
+    }
+    if wildcard && raw.allowed_origins.len() > 1 {
+        errors.push("cors.allowed_origins", "`*` stands alone");
+    }
+    if wildcard && raw.allow_credentials {
+        errors.push(
+            "cors.allow_credentials",
+            "not with allowed_origins = [\"*\"]: list the origins that may send credentials",
+        );
+    }
+    for (j, origin) in raw.allowed_origins.iter().enumerate() {
+        if origin != "*" && !valid_origin(origin) {
+            errors.push(
+                format!("cors.allowed_origins[{j}]"),
+                format!("{origin:?}: an origin is `https://host[:port]`, lower-case, no path"),
+            );
+        }
+    }
+    let methods = raw
+        .allowed_methods
+        .unwrap_or_else(|| vec!["GET".into(), "HEAD".into(), "POST".into()]);
+    for (j, m) in methods.iter().enumerate() {
+        if m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase()) {
+            errors.push(
+                format!("cors.allowed_methods[{j}]"),
+                format!("{m:?} is not an upper-case HTTP method"),
+            );
+        }
+    }
+    let headers: Vec<String> = raw
+        .allowed_headers
+        .unwrap_or_else(|| vec!["authorization".into(), "content-type".into()])
+        .into_iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    for (field, list) in [
+        ("cors.allowed_headers", &headers),
+        ("cors.expose_headers", &raw.expose_headers),
+    ] {
+        for (j, h) in list.iter().enumerate() {
+            if h.is_empty() || !h.bytes().all(is_token_char) {
+                errors.push(
+                    format!("{field}[{j}]"),
+                    format!("{h:?} is not a header name"),
+                );
+            }
+        }
+    }
+    let max_age = raw.max_age_seconds.unwrap_or(600);
+    if max_age > 86_400 {
+        errors.push("cors.max_age_seconds", "must be at most 86400");
+    }
+    (errors.0.len() == before).then(|| CorsPolicy {
+        allowed_origins: (!wildcard).then_some(raw.allowed_origins),
+        allowed_methods: methods,
+        allowed_headers: headers,
+        expose_headers: raw.expose_headers,
+        max_age_seconds: max_age,
+        allow_credentials: raw.allow_credentials,
+    })
+}
+
+fn compile_csrf(raw: Option<RawCsrf>, errors: &mut Errors) -> CsrfPolicy {
+    let Some(raw) = raw else {
+        return CsrfPolicy::default();
+    };
+    for (j, origin) in raw.allowed_origins.iter().enumerate() {
+        if !valid_origin(origin) {
+            errors.push(
+                format!("csrf.allowed_origins[{j}]"),
+                format!("{origin:?}: an origin is `https://host[:port]`, lower-case, no path"),
+            );
+        }
+    }
+    CsrfPolicy {
+        allowed_origins: raw.allowed_origins,
+        all_requests: raw.all_requests,
+    }
 }
 
 /// RFC 9110 §5.6.2 `tchar`.

@@ -35,22 +35,24 @@ mod error;
 mod json;
 mod jwk;
 mod keyset;
+mod path;
+mod policy;
 mod sign;
 mod token;
 mod verifier;
+mod web;
 
 pub use alg::{AlgSet, Algorithm, Curve, KeyFamily};
 pub use assertion::{
-    assertion_signing_input, ath, htu, mint_assertion, roles_of, scopes_of, verify_assertion,
-    AssertionError, AssertionRequest, AssertionSettings, AssertionVerifier, Binding, ASSERTION_TYP,
+    assertion_signing_input, ath, htu, mint_assertion, verify_assertion, AssertionError,
+    AssertionRequest, AssertionSettings, AssertionVerifier, Binding, ASSERTION_TYP,
     DEFAULT_ASSERTION_LEEWAY,
 };
 pub use backend::{Es384, Es512, RustCrypto, SignatureBackend, SignatureCheck};
 pub use cache::TokenCache;
 pub use claims::{RegisteredClaims, UnixTime};
 pub use config::{
-    AssertionConfig, Auth, CacheSettings, ConfigError, ConfigErrors, GateConfig, Route,
-    SecretSource,
+    AssertionConfig, CacheSettings, ConfigError, ConfigErrors, GateConfig, SecretSource,
 };
 pub use error::{
     ClaimsError, KeyError, KeyLoadError, ParseError, Part, SelectError, SignatureError,
@@ -59,9 +61,18 @@ pub use error::{
 pub use json::JsonError;
 pub use jwk::{Key, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use keyset::{KeySet, Selection, SkippedKey, MAX_KEYS};
+pub use path::{normalize as normalize_path, PathError};
+pub use policy::{
+    Auth, Caller, ClaimMapping, ClaimPath, ClaimRule, Condition, Denial, ExplainStep, HostPattern,
+    Matched, NeedSet, ParamBinding, PathPattern, Requirement, Route, RouteTable, Unmet,
+};
 pub use sign::{attach_signature, mint, signing_input, MintOptions};
 pub use token::{decode_unverified, Header, Limits, PayloadKind, UntrustedToken, Unverified};
 pub use verifier::{
     IssuerPolicy, IssuerPolicyBuilder, Pending, PolicyError, SignatureVerified, SignatureVerifier,
     SignedToken, VerifiedToken, Verifier, DEFAULT_LEEWAY, MAX_LEEWAY,
+};
+pub use web::{
+    is_safe_method, origin_of, CorsPolicy, CorsRefusal, CsrfFacts, CsrfPolicy, CsrfRefusal,
+    Preflight,
 };

@@ -9,6 +9,7 @@ use crate::backend::{RustCrypto, SignatureBackend, SignatureCheck};
 use crate::claims::{ClaimRules, RegisteredClaims, UnixTime};
 use crate::error::{KeyLoadError, SelectError, SignatureError, VerifyError};
 use crate::keyset::{KeySet, Selection};
+use crate::policy::ClaimMapping;
 use crate::token::{Header, Limits, PayloadKind, UntrustedToken};
 
 /// Default clock leeway (seconds).
@@ -82,6 +83,7 @@ pub struct IssuerPolicy {
     algorithms: AlgSet,
     keys: KeySet,
     rules: ClaimRules,
+    mapping: ClaimMapping,
 }
 
 /// Builds an [`IssuerPolicy`]. No security-relevant field has a silent default: the issuer, the
@@ -94,6 +96,7 @@ pub struct IssuerPolicyBuilder {
     audiences: Option<Vec<String>>,
     audiences_waived: bool,
     rules: ClaimRules,
+    mapping: ClaimMapping,
 }
 
 impl IssuerPolicy {
@@ -118,6 +121,7 @@ impl IssuerPolicy {
                 required_claims: Vec::new(),
                 typ: None,
             },
+            mapping: ClaimMapping::default(),
         }
     }
 
@@ -196,6 +200,13 @@ impl IssuerPolicyBuilder {
         self
     }
 
+    /// Where this issuer's tokens carry scopes and roles (default: `scope`, `scp`; `roles`).
+    #[must_use]
+    pub fn claim_mapping(mut self, mapping: ClaimMapping) -> Self {
+        self.mapping = mapping;
+        self
+    }
+
     /// A required `typ` header (for example `at+jwt`, RFC 9068), compared case-insensitively with any
     /// `application/` prefix ignored.
     #[must_use]
@@ -250,6 +261,7 @@ impl IssuerPolicyBuilder {
             algorithms,
             keys,
             rules,
+            mapping: self.mapping,
         })
     }
 }
@@ -454,7 +466,10 @@ impl SignedToken<'_> {
         let rules = &self.policy.rules;
         rules.check_typ(self.header.typ())?;
         let registered = rules.check(&self.claims, now)?;
+        let mapping = &self.policy.mapping;
         Ok(VerifiedToken {
+            scopes: mapping.scopes(&self.claims),
+            roles: mapping.roles(&self.claims),
             header: self.header,
             claims: self.claims,
             registered,
@@ -472,9 +487,19 @@ pub struct VerifiedToken {
     registered: RegisteredClaims,
     alg: Algorithm,
     key_id: Option<String>,
+    scopes: Vec<String>,
+    roles: Vec<String>,
 }
 
 impl VerifiedToken {
+    /// The caller's scopes, from the issuer's `scope_claims`, without duplicates.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+    /// The caller's roles, from the issuer's `role_claims`, without duplicates.
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
     pub fn header(&self) -> &Header {
         &self.header
     }

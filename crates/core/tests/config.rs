@@ -139,7 +139,30 @@ fn configuration_mistakes_name_their_field() {
         ("assertion header is Authorization", with("/assertion/header", Some(json!("Authorization"))), vec![("assertion.header", "standard header")]),
         ("assertion header not a token", with("/assertion/header", Some(json!("X Auth"))), vec![("assertion.header", "HTTP header name")]),
         ("route path relative", with("/routes/0/path", Some(json!("public/*"))), vec![("routes[0].path", "start with `/`")]),
-        ("route glob in the middle", with("/routes/0/path", Some(json!("/a/*/b"))), vec![("routes[0].path", "only once, at the end")]),
+        ("route glob inside a segment", with("/routes/0/path", Some(json!("/a*b/c"))), vec![("routes[0].path", "`*` is a whole segment")]),
+        ("route parameter malformed", with("/routes/0/path", Some(json!("/t/{a-b}/x"))), vec![("routes[0].path", "a parameter is `{name}`")]),
+        ("route pattern with ..", with("/routes/0/path", Some(json!("/a/../b"))), vec![("routes[0].path", "not allowed in a pattern")]),
+        ("route pattern with %2F", with("/routes/0/path", Some(json!("/a%2Fb"))), vec![("routes[0].path", "encodes `/`")]),
+        ("route host with port", with("/routes/0/host", Some(json!("api.example.com:443"))), vec![("routes[0].host", "without port")]),
+        ("requirement on a public route", with("/routes/0/scopes", Some(json!(["a"]))), vec![("routes[0].auth", "need auth = \"required\"")]),
+        ("optional route with issuers", with("/routes/0/auth", Some(json!("optional"))), vec![]),
+        ("route issuer unknown", with("/routes/2/issuers", Some(json!(["https://nope/"]))), vec![("routes[2].issuers[0]", "not one of the configured")]),
+        ("scopes empty list", with("/routes/2/scopes", Some(json!([]))), vec![("routes[2].scopes", "empty")]),
+        ("scopes with a space", with("/routes/2/scopes", Some(json!(["a b"]))), vec![("routes[2].scopes", "without spaces")]),
+        ("scopes of a wrong shape", with("/routes/2/scopes", Some(json!({"every": ["a"]}))), vec![("routes[2].scopes", "a list of names")]),
+        ("claim without operator", with("/routes/2/claims", Some(json!([{"claim": "a"}]))), vec![("routes[2].claims[0]", "exactly one of")]),
+        ("claim with two operators", with("/routes/2/claims", Some(json!([{"claim": "a", "equals": 1, "exists": true}]))), vec![("routes[2].claims[0]", "exactly one of")]),
+        ("claim path malformed", with("/routes/2/claims", Some(json!([{"claim": "a..b", "exists": true}]))), vec![("routes[2].claims[0].claim", "empty name")]),
+        ("nested requirement empty", with("/routes/2/any", Some(json!([{"roles": ["a"]}, {}]))), vec![("routes[2].any[1]", "empty requirement")]),
+        ("nested claim mistake", with("/routes/2/all", Some(json!([{"any": [{"claims": [{"claim": "x", "one_of": []}]}]}]))), vec![("routes[2].all[0].any[0].claims[0].one_of", "empty list")]),
+        ("nested unknown field", with("/routes/2/any", Some(json!([{"role": ["a"]}]))), vec![("routes[2].any[0].role", "unknown field `role`")]),
+        ("bind to a missing parameter", with("/routes/2/bind", Some(json!({"tenant": "tenant_id"}))), vec![("routes[2].bind.tenant", "no parameter {tenant}")]),
+        ("default rule unknown issuer", with("/default", Some(json!({"issuers": ["https://nope/"]}))), vec![("default.issuers[0]", "not one of the configured")]),
+        ("scope_claims malformed", with("/issuers/0/scope_claims", Some(json!(["scope", "a["]))), vec![("issuers[0].scope_claims[1]", "without `]`")]),
+        ("cors wildcard with credentials", with("/cors", Some(json!({"allowed_origins": ["*"], "allow_credentials": true}))), vec![("cors.allow_credentials", "list the origins")]),
+        ("cors origin with a path", with("/cors", Some(json!({"allowed_origins": ["https://app.example/x"]}))), vec![("cors.allowed_origins[0]", "no path")]),
+        ("cors max age too long", with("/cors", Some(json!({"allowed_origins": ["https://app.example"], "max_age_seconds": 100000}))), vec![("cors.max_age_seconds", "at most 86400")]),
+        ("csrf origin malformed", with("/csrf", Some(json!({"allowed_origins": ["app.example"]}))), vec![("csrf.allowed_origins[0]", "an origin is")]),
         ("route auth unknown", with("/routes/0/auth", Some(json!("maybe"))), vec![("routes[0].auth", "unknown variant `maybe`")]),
         ("route methods lower-case", with("/routes/1/methods", Some(json!(["get"]))), vec![("routes[1].methods", "upper-case")]),
         ("route methods empty", with("/routes/1/methods", Some(json!([]))), vec![("routes[1].methods", "empty list")]),
@@ -173,12 +196,15 @@ fn several_mistakes_are_reported_together() {
 fn compiled_config_behaves() {
     let config = GateConfig::from_value(&base(), &secrets()).unwrap();
     // Routes: first match wins; no match = token required.
-    let auth = |method: &str, path: &str| config.route(method, path).map(|r| (r.index, r.auth));
-    assert_eq!(auth("GET", "/public/x/y"), Some((0, Auth::None)));
-    assert_eq!(auth("GET", "/public"), Some((2, Auth::Required)));
-    assert_eq!(auth("HEAD", "/health"), Some((1, Auth::None)));
-    assert_eq!(auth("POST", "/health"), Some((2, Auth::Required)));
-    assert_eq!(config.route("GET", "no-slash"), None);
+    let auth = |method: &str, path: &str| {
+        let matched = config.routes.route(method, "api.example", path);
+        (matched.route.index, matched.route.auth)
+    };
+    assert_eq!(auth("GET", "/public/x/y"), (Some(0), Auth::None));
+    assert_eq!(auth("GET", "/public"), (Some(2), Auth::Required));
+    assert_eq!(auth("HEAD", "/health"), (Some(1), Auth::None));
+    assert_eq!(auth("POST", "/health"), (Some(2), Auth::Required));
+    assert_eq!(auth("GET", "no-slash"), (None, Auth::Required));
     // Issuers: the ES256 one (typ at+jwt) and the HMAC one from a secret.
     let es = raw_token(
         &json!({"alg": "ES256", "kid": key(Algorithm::Es256).kid(), "typ": "at+jwt"}).to_string(),
