@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+mod config_cmd;
+
 use clap::{Args, Parser, Subcommand};
 use edge_auth_core::{
     decode_unverified, mint, Algorithm, AssertionVerifier, Binding, IssuerPolicy, KeySet, Limits,
@@ -39,6 +41,12 @@ enum Command {
     },
     /// Sign a token (for development and tests).
     Mint(MintArgs),
+    /// Validate the Worker's configuration (`[vars.EDGE_AUTH]` in wrangler.toml) offline; print every
+    /// error with its field path. Exit 0 valid, 1 invalid.
+    CheckConfig(config_cmd::ConfigSource),
+    /// Show the Worker's decision for one request, step by step (route, token, requirement, answer).
+    /// Exit 0 forwarded (or answered), 1 refused.
+    Explain(config_cmd::ExplainArgs),
     /// Generate a new private JWK and its public JWK Set; the kid is the RFC 7638 thumbprint.
     Keygen {
         /// Algorithm of the new key.
@@ -165,6 +173,8 @@ enum Failure {
     Refused(VerifyError),
     /// Usage, file or key problem: exit 2.
     Usage(String),
+    /// A negative answer already printed (invalid config, refused request): exit 1.
+    No,
 }
 
 impl From<String> for Failure {
@@ -181,6 +191,10 @@ fn main() -> ExitCode {
         Command::Decode { token } => decode(token),
         Command::Mint(args) => mint_cmd(args),
         Command::Keygen { alg, kid } => keygen(alg, kid),
+        Command::CheckConfig(args) => yes_no(config_cmd::check_config(&args)),
+        Command::Explain(args) => now_or_clock(None)
+            .map_err(Failure::Usage)
+            .and_then(|clock| yes_no(config_cmd::explain(&args, clock))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -192,6 +206,15 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+        Err(Failure::No) => ExitCode::from(1),
+    }
+}
+
+fn yes_no(answer: Result<bool, String>) -> Result<(), Failure> {
+    match answer {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Failure::No),
+        Err(message) => Err(Failure::Usage(message)),
     }
 }
 

@@ -517,3 +517,184 @@ fn base64url(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// A wrangler.toml whose `EDGE_AUTH` is a JSON string (as `wrangler dev --var` gives it), plus the
+/// issuer's private key.
+fn policy_config(dir: &std::path::Path) -> (PathBuf, String) {
+    let (private, public) = keygen(dir, "ES256");
+    let jwks: Value = serde_json::from_str(&std::fs::read_to_string(public).unwrap()).unwrap();
+    let config = json!({
+        "issuers": [{"issuer": "https://idp.example/", "audiences": ["api"], "algorithms": ["ES256"],
+                     "jwks": jwks, "role_claims": ["realm_access.roles"]}],
+        "assertion": {"issuer": "https://edge.example", "audience": "https://origin.example",
+                      "signing_key_secret": "EDGE_AUTH_SIGNING_KEY"},
+        "routes": [{"path": "/tenants/{tenant}/*", "scopes": ["orders:read"], "bind": {"tenant": "tenant_id"},
+                    "any": [{"roles": ["admin"]}, {"claims": [{"claim": "email_verified", "equals": true}]}]}]
+    });
+    let path = dir.join("wrangler.toml");
+    std::fs::write(
+        &path,
+        format!("name = \"x\"\n[vars]\nEDGE_AUTH = '''{config}'''\n"),
+    )
+    .unwrap();
+    (path, private)
+}
+
+#[test]
+fn check_config_reports_every_error_with_its_field() {
+    let dir = temp_dir("check-config");
+    let (good, _) = policy_config(&dir);
+    let out = run(&["check-config", good.to_str().unwrap()], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.starts_with("ok: 1 issuer(s), 1 route(s)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("stand-ins"), "{}", out.stdout);
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        r#"
+[vars.EDGE_AUTH]
+[[vars.EDGE_AUTH.issuers]]
+issuer = "https://idp.example/"
+audiences = []
+algorithms = ["ES256"]
+hmac_secret = "NOPE"
+[vars.EDGE_AUTH.assertion]
+issuer = "https://edge.example"
+audience = "https://origin.example"
+signing_key_secret = "EDGE_AUTH_SIGNING_KEY"
+[[vars.EDGE_AUTH.routes]]
+path = "/a/{id}/*"
+bind = { tenant = "tenant_id" }
+claims = [ { claim = "x", equals = 1, prefix = "y" } ]
+"#,
+    )
+    .unwrap();
+    let secrets = dir.join(".dev.vars");
+    std::fs::write(&secrets, "# nothing for NOPE\nEDGE_AUTH_SIGNING_KEY='{}'\n").unwrap();
+    let out = run(
+        &[
+            "check-config",
+            bad.to_str().unwrap(),
+            "--secrets",
+            secrets.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    for expected in [
+        "error: EDGE_AUTH.issuers[0].hmac_secret: the secret \"NOPE\" is not set",
+        "error: EDGE_AUTH.issuers[0].audiences: empty list",
+        "error: EDGE_AUTH.assertion.signing_key_secret: the secret \"EDGE_AUTH_SIGNING_KEY\" is not a private JWK",
+        "error: EDGE_AUTH.routes[0].bind.tenant: the path has no parameter {tenant}",
+        "error: EDGE_AUTH.routes[0].claims[0]: give exactly one of",
+    ] {
+        assert!(out.stdout.contains(expected), "missing {expected:?} in\n{}", out.stdout);
+    }
+    // Unreadable input is a usage error.
+    let out = run(&["check-config", "/nonexistent/wrangler.toml"], None);
+    assert_eq!(out.code, 2);
+    let out = run(
+        &[
+            "check-config",
+            good.to_str().unwrap(),
+            "--env",
+            "production",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("no [env.production.vars]"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn explain_walks_the_decision() {
+    let dir = temp_dir("explain");
+    let (config, private) = policy_config(&dir);
+    let config = config.to_str().unwrap();
+    let token = |extra: Value| {
+        let mut claims = json!({"iss": "https://idp.example/", "aud": "api", "sub": "u1", "exp": 4_000_000_000u64,
+                                "scope": "orders:read", "tenant_id": "acme", "realm_access": {"roles": ["staff"]}});
+        for (k, v) in extra.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        mint(&private, &claims)
+    };
+    let explain = |url: &str, token: &str| {
+        run(
+            &[
+                "explain", "--config", config, "--url", url, "--token", token,
+            ],
+            None,
+        )
+    };
+    // The second alternative of `any` holds: forwarded.
+    let out = explain(
+        "https://api.example/tenants/acme/orders",
+        &token(json!({"email_verified": true})),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for line in [
+        "route    routes[0] /tenants/{tenant}/* (auth required)",
+        "params   tenant=acme",
+        "caller   scopes [orders:read] roles [staff]",
+        "✓ requires scopes: all of [orders:read]",
+        "✗ requires roles: all of [admin]",
+        "✓ requires claim email_verified equals true",
+        "decision forward to /tenants/acme/orders with a signed assertion",
+    ] {
+        assert!(
+            out.stdout.contains(line),
+            "missing {line:?} in\n{}",
+            out.stdout
+        );
+    }
+    // Another tenant, reached through dot segments: the binding refuses it.
+    let out = explain(
+        "https://api.example/tenants/acme/../globex/orders",
+        &token(json!({"email_verified": true})),
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("normalized /tenants/globex/orders"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("decision refuse: 403 binding_refused"),
+        "{}",
+        out.stdout
+    );
+    // No alternative: 403 with the challenge.
+    let out = explain("https://api.example/tenants/acme/orders", &token(json!({})));
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains("decision refuse: 403 role_missing"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("error=\"insufficient_scope\""),
+        "{}",
+        out.stdout
+    );
+    // An expired token: 401 with the core's code.
+    let out = explain(
+        "https://api.example/tenants/acme/orders",
+        &token(json!({"exp": 1_000})),
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains("decision refuse: 401 token_expired"),
+        "{}",
+        out.stdout
+    );
+}

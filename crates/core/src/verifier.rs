@@ -274,6 +274,11 @@ pub struct Verifier {
 }
 
 impl Verifier {
+    /// The issuer policies, in configuration order.
+    pub fn issuers(&self) -> impl Iterator<Item = &IssuerPolicy> {
+        self.issuers.iter()
+    }
+
     pub fn new(issuers: Vec<IssuerPolicy>, limits: Limits) -> Result<Verifier, PolicyError> {
         if issuers.is_empty() {
             return Err(policy_error("issuers", "empty list"));

@@ -1,0 +1,388 @@
+//! `check-config` and `explain`: the Worker's configuration and decisions, offline.
+//!
+//! Both read `EDGE_AUTH` from a `wrangler.toml` (`[vars.EDGE_AUTH]`, or `[env.NAME.vars.EDGE_AUTH]` with
+//! `--env`), as a table or a JSON string, and compile it with the same code as the Worker. Secrets are
+//! read from `--secrets FILE` (`.dev.vars` lines `NAME=value`, or a JSON object); without it every
+//! secret is a stand-in (a fresh Ed25519 private JWK, which is also a valid HMAC secret), so the rest of
+//! the configuration can still be checked.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use edge_auth::gate::{self, Plan, RequestHead};
+use edge_auth::http::Refusal;
+use edge_auth_core::{
+    normalize_path, Algorithm, Auth, Caller, GateConfig, Route, SecretSource, SigningKey, UnixTime,
+};
+use serde_json::Value;
+
+#[derive(Args, Debug)]
+pub struct ConfigSource {
+    /// The wrangler.toml holding `[vars.EDGE_AUTH]` (a `.json` file holding EDGE_AUTH works too).
+    #[arg(value_name = "WRANGLER_TOML")]
+    config: PathBuf,
+    /// Read `[env.NAME.vars]` instead of `[vars]`.
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
+    /// Secrets: a `.dev.vars` file (`NAME=value` lines) or a JSON object. Default: stand-ins.
+    #[arg(long, value_name = "FILE")]
+    secrets: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The wrangler.toml holding `[vars.EDGE_AUTH]`.
+    #[arg(long = "config", value_name = "WRANGLER_TOML")]
+    config: PathBuf,
+    /// Read `[env.NAME.vars]` instead of `[vars]`.
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
+    /// Secrets: a `.dev.vars` file or a JSON object (needed to verify HS* tokens).
+    #[arg(long, value_name = "FILE")]
+    secrets: Option<PathBuf>,
+    /// The request method.
+    #[arg(long, default_value = "GET")]
+    method: String,
+    /// The request URL as the Worker receives it.
+    #[arg(long)]
+    url: String,
+    /// The token, sent as `Authorization: Bearer`.
+    #[arg(long, conflicts_with = "cookie")]
+    token: Option<String>,
+    /// The token, sent in the configured `token_cookie`.
+    #[arg(long, value_name = "TOKEN")]
+    cookie: Option<String>,
+    /// Another request header, `Name: value` (repeatable): Origin, Referer, Sec-Fetch-Site,
+    /// Access-Control-Request-Method, Access-Control-Request-Headers.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// The current time as Unix seconds (default: the system clock).
+    #[arg(long, value_name = "UNIX")]
+    now: Option<u64>,
+}
+
+/// Secrets from a file, or stand-ins.
+struct Secrets {
+    given: Option<HashMap<String, String>>,
+    stand_in: String,
+}
+
+impl SecretSource for Secrets {
+    fn secret(&self, name: &str) -> Option<String> {
+        match &self.given {
+            Some(map) => map.get(name).cloned(),
+            None => Some(self.stand_in.clone()),
+        }
+    }
+}
+
+fn read_secrets(path: Option<&Path>) -> Result<Secrets, String> {
+    let stand_in = SigningKey::generate(Algorithm::EdDsa, None, &mut rand_core::OsRng)
+        .map(|k| Value::Object(k.to_private_jwk()).to_string())
+        .map_err(|e| format!("stand-in key: {e}"))?;
+    let Some(path) = path else {
+        return Ok(Secrets {
+            given: None,
+            stand_in,
+        });
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("secrets file {}: {e}", path.display()))?;
+    let given = if text.trim_start().starts_with('{') {
+        serde_json::from_str::<HashMap<String, String>>(&text)
+            .map_err(|e| format!("secrets file {}: {e}", path.display()))?
+    } else {
+        let mut map = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = line.split_once('=').ok_or_else(|| {
+                format!(
+                    "secrets file {} line {}: expected NAME=value",
+                    path.display(),
+                    n + 1
+                )
+            })?;
+            let value = value.trim();
+            let value = ['"', '\'']
+                .iter()
+                .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+                .unwrap_or(value);
+            map.insert(name.trim().to_owned(), value.to_owned());
+        }
+        map
+    };
+    Ok(Secrets {
+        given: Some(given),
+        stand_in,
+    })
+}
+
+/// `EDGE_AUTH` from a wrangler.toml (or a JSON file).
+fn read_edge_auth(path: &Path, env: Option<&str>) -> Result<Value, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("config {}: {e}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        return serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()));
+    }
+    let document: Value =
+        toml::from_str(&text).map_err(|e| format!("{}: not TOML: {e}", path.display()))?;
+    let vars = match env {
+        Some(name) => document
+            .get("env")
+            .and_then(|e| e.get(name))
+            .and_then(|e| e.get("vars"))
+            .ok_or_else(|| format!("{}: no [env.{name}.vars]", path.display()))?,
+        None => document
+            .get("vars")
+            .ok_or_else(|| format!("{}: no [vars]", path.display()))?,
+    };
+    vars.get("EDGE_AUTH").cloned().ok_or_else(|| {
+        let table = env.map_or("vars".to_owned(), |n| format!("env.{n}.vars"));
+        format!("{}: no {table}.EDGE_AUTH", path.display())
+    })
+}
+
+fn compile(
+    path: &Path,
+    env: Option<&str>,
+    secrets: Option<&Path>,
+) -> Result<(GateConfig, bool), Result<Vec<String>, String>> {
+    let value = read_edge_auth(path, env).map_err(Err)?;
+    let source = read_secrets(secrets).map_err(Err)?;
+    let stand_ins = source.given.is_none();
+    GateConfig::from_value(&value, &source)
+        .map(|config| (config, stand_ins))
+        .map_err(|errors| Ok(errors.0.iter().map(ToString::to_string).collect()))
+}
+
+/// `check-config`: 0 valid, 1 invalid (every error with its field path), 2 unreadable.
+pub fn check_config(args: &ConfigSource) -> Result<bool, String> {
+    match compile(&args.config, args.env.as_deref(), args.secrets.as_deref()) {
+        Ok((config, stand_ins)) => {
+            let routes = &config.routes;
+            println!(
+                "ok: {} issuer(s), {} route(s) plus the default rule (auth {}), cors {}, csrf for cookie tokens{}",
+                config.verifier.issuers().count(),
+                routes.routes.len(),
+                auth_name(routes.default.auth),
+                if config.cors.is_some() { "on" } else { "off" },
+                if config.csrf.all_requests { " and all requests" } else { "" },
+            );
+            if config.demo {
+                println!("note: this is the demo configuration: the Worker serves it on loopback hosts only");
+            }
+            if stand_ins {
+                println!("note: secrets were not checked (stand-ins used); pass --secrets .dev.vars to check them");
+            }
+            Ok(true)
+        }
+        Err(Ok(errors)) => {
+            for error in &errors {
+                println!("error: {error}");
+            }
+            println!("{} error(s)", errors.len());
+            Ok(false)
+        }
+        Err(Err(message)) => Err(message),
+    }
+}
+
+fn auth_name(auth: Auth) -> &'static str {
+    match auth {
+        Auth::None => "none",
+        Auth::Optional => "optional",
+        Auth::Required => "required",
+    }
+}
+
+fn describe(route: &Route) -> String {
+    let mut out = match route.index {
+        Some(i) => format!("routes[{i}] {}", route.path.as_str()),
+        None => "default rule (no route matched)".to_owned(),
+    };
+    if let Some(methods) = &route.methods {
+        out.push_str(&format!(" methods {}", methods.join(",")));
+    }
+    out.push_str(&format!(" (auth {})", auth_name(route.auth)));
+    if let Some(issuers) = &route.issuers {
+        out.push_str(&format!(" issuers [{}]", issuers.join(", ")));
+    }
+    out
+}
+
+/// `explain`: prints each step of the decision; true when the request would be forwarded.
+pub fn explain(args: &ExplainArgs, system_now: u64) -> Result<bool, String> {
+    let (config, stand_ins) =
+        match compile(&args.config, args.env.as_deref(), args.secrets.as_deref()) {
+            Ok(compiled) => compiled,
+            Err(Ok(errors)) => {
+                return Err(format!(
+                "the configuration does not compile (the Worker answers 503 config_invalid):\n  {}",
+                errors.join("\n  ")
+            ))
+            }
+            Err(Err(message)) => return Err(message),
+        };
+    let now = args.now.unwrap_or(system_now);
+    let (_, rest) = args
+        .url
+        .split_once("://")
+        .ok_or("--url must be absolute: https://host/path")?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, path_and_query) = rest.split_at(authority_end);
+    let path = path_and_query.split(['?', '#']).next().unwrap_or("");
+    let path = if path.is_empty() { "/" } else { path };
+    let mut extra: HashMap<String, String> = HashMap::new();
+    for header in &args.headers {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| format!("--header {header:?}: expected `Name: value`"))?;
+        extra.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+    }
+    let get = |name: &str| extra.get(name).map(String::as_str);
+    let authorization = args.token.as_ref().map(|t| format!("Bearer {t}"));
+    let cookie = match (&args.cookie, &config.token_cookie) {
+        (Some(t), Some(name)) => Some(format!("{name}={t}")),
+        (Some(_), None) => return Err("--cookie: the configuration has no token_cookie".into()),
+        _ => None,
+    };
+    let head = RequestHead {
+        authorization: authorization.as_deref(),
+        cookie: cookie.as_deref(),
+        origin: get("origin"),
+        referer: get("referer"),
+        sec_fetch_site: get("sec-fetch-site"),
+        cors_method: get("access-control-request-method"),
+        cors_headers: get("access-control-request-headers"),
+        ..RequestHead::simple(&args.method, &args.url, path, host)
+    };
+    if stand_ins {
+        println!("note     secrets are stand-ins: HS* tokens will not verify (pass --secrets)");
+    }
+    println!("request  {} {}", args.method, args.url);
+    match normalize_path(path) {
+        Ok(normalized) if normalized == path => println!("path     {normalized}"),
+        Ok(normalized) => println!("path     {path} → normalized {normalized}"),
+        Err(e) => println!("path     {path}: {e}"),
+    }
+    let matched = normalize_path(path)
+        .ok()
+        .map(|p| config.routes.route(&args.method, host, &p));
+    if let Some(matched) = &matched {
+        let params: Vec<String> = matched
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!("route    {}", describe(matched.route));
+        if !params.is_empty() {
+            println!("params   {}", params.join(" "));
+        }
+    }
+    let refuse = |refusal: Refusal| {
+        let http = refusal.to_http(&config.realm);
+        println!("decision refuse: {} {}", http.status, http.code);
+        if let Some(www) = &http.www_authenticate {
+            println!("         WWW-Authenticate: {www}");
+        }
+        println!("         {}", http.body);
+        Ok(false)
+    };
+    match gate::plan(&config, &head) {
+        Plan::ServeJwks => {
+            println!("decision serve the assertion JWKS");
+            Ok(true)
+        }
+        Plan::Preflight(headers) => {
+            println!("decision answer the CORS preflight: 204");
+            for (name, value) in headers {
+                println!("         {name}: {value}");
+            }
+            Ok(true)
+        }
+        Plan::Refuse(refusal) => refuse(refusal),
+        Plan::ForwardAnonymous { path, .. } => {
+            println!("decision forward without identity to {path}");
+            Ok(true)
+        }
+        Plan::Verify {
+            token,
+            route,
+            params,
+            path,
+        } => {
+            let source = if args.cookie.is_some() {
+                "cookie"
+            } else {
+                "Authorization header"
+            };
+            println!("token    from the {source}");
+            let verified = match config.verifier.verify(&token, UnixTime(now)) {
+                Ok(verified) => verified,
+                Err(error) => {
+                    println!("verify   refused: {}: {error}", error.code());
+                    return refuse(Refusal::Token(error));
+                }
+            };
+            let registered = verified.registered();
+            println!(
+                "verify   ok: iss {}, sub {}, alg {}, kid {}",
+                registered.iss.as_deref().unwrap_or("-"),
+                registered.sub.as_deref().unwrap_or("-"),
+                verified.algorithm(),
+                verified.key_id().unwrap_or("-"),
+            );
+            println!(
+                "caller   scopes [{}] roles [{}]",
+                verified.scopes().join(", "),
+                verified.roles().join(", ")
+            );
+            if let Some(matched) = &matched {
+                for binding in &matched.route.bindings {
+                    let value = binding.claim.lookup(verified.claims());
+                    println!(
+                        "bind     {{{}}} ↔ claim {} = {}",
+                        binding.param,
+                        binding.claim,
+                        value.map_or("(absent)".to_owned(), ToString::to_string)
+                    );
+                }
+                let caller = Caller {
+                    scopes: verified.scopes(),
+                    roles: verified.roles(),
+                    claims: verified.claims(),
+                };
+                let mut steps = Vec::new();
+                let _ = matched.route.requirement.explain(&caller, &mut steps);
+                if !steps.is_empty() {
+                    println!("require");
+                }
+                for step in steps {
+                    println!(
+                        "  {}{} {}",
+                        "  ".repeat(step.depth),
+                        if step.text.ends_with(':') {
+                            "•"
+                        } else if step.held {
+                            "✓"
+                        } else {
+                            "✗"
+                        },
+                        step.text
+                    );
+                }
+            }
+            match gate::authorize(&config, route, &params, &verified) {
+                Ok(()) => {
+                    println!("decision forward to {path} with a signed assertion");
+                    Ok(true)
+                }
+                Err(refusal) => refuse(refusal),
+            }
+        }
+    }
+}
