@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Criterion benchmarks of full verification per algorithm, printed as ratios to HS256 measured in the
+# Criterion benchmarks of full verification per algorithm and of route-policy evaluation (50 rules), printed as ratios to HS256 measured in the
 # same run (this machine is shared and noisy: compare ratios, not absolute times).
 #   bash scripts/bench.sh            # full run (~3 min)
 #   QUICK=1 bash scripts/bench.sh    # shorter measurement
@@ -22,4 +22,8 @@ for alg in algs:
     print(f"{'verify/' + alg:<22}{ns/1000:>10.1f}µs{ns/base:>10.1f}")
 p = median_ns("parse", "HS256-token")
 print(f"{'parse/HS256-token':<22}{p/1000:>10.1f}µs{p/base:>10.2f}")
+es = median_ns("verify", "ES256")
+for name in ["50-routes-match-49th", "50-routes-default"]:
+    ns = median_ns("policy", name)
+    print(f"{'policy/' + name:<30}{ns/1000:>10.2f}µs{ns/base:>10.2f} × HS256 verify{ns/es:>10.3f} × ES256 verify")
 PY

@@ -4,8 +4,8 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use edge_auth_core::{
-    mint, Algorithm, IssuerPolicy, KeySet, Limits, MintOptions, PayloadKind, SigningKey, UnixTime,
-    UntrustedToken, Verifier,
+    mint, normalize_path, Algorithm, Caller, GateConfig, IssuerPolicy, KeySet, Limits, MintOptions,
+    PayloadKind, SigningKey, UnixTime, UntrustedToken, Verifier,
 };
 use serde_json::json;
 
@@ -77,5 +77,78 @@ fn parse_only(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, full_verification, parse_only);
+/// A realistic rule set of 50 routes: public prefixes, per-method scope rules, role rules, tenant
+/// bindings, host rules, claim conditions and nested any/all, most of them for other paths.
+fn fifty_routes() -> serde_json::Value {
+    let mut routes = vec![
+        json!({"path": "/public/*", "auth": "none"}),
+        json!({"path": "/health", "methods": ["GET", "HEAD"], "auth": "none"}),
+        json!({"path": "/session/*", "auth": "optional"}),
+    ];
+    for i in 0..9 {
+        routes.push(json!({"path": format!("/svc{i}/items/*"), "methods": ["GET"], "scopes": [format!("svc{i}:read")]}));
+        routes.push(json!({"path": format!("/svc{i}/items/*"), "methods": ["POST", "PUT", "DELETE"],
+                           "scopes": {"all": [format!("svc{i}:read"), format!("svc{i}:write")]}}));
+        routes.push(json!({"path": format!("/svc{i}/admin/*"), "roles": {"any": ["admin", format!("svc{i}-admin")]}}));
+        routes.push(json!({"path": format!("/svc{i}/tenants/{{tenant}}/*"), "bind": {"tenant": "tenant_id"},
+                           "claims": [{"claim": "email_verified", "exists": true}]}));
+        routes.push(json!({"path": format!("/svc{i}/reports/*"), "host": format!("reports{i}.example.com"),
+                           "any": [{"roles": ["auditor"]}, {"all": [{"scopes": ["reports:read"]},
+                                   {"claims": [{"claim": "realm_access.roles", "contains": "analyst"}]}]}]}));
+    }
+    // Route 48 (0-based): the one the benchmark's request matches, near the end of the table.
+    routes.push(json!({"path": "/orders/{tenant}/items/*", "methods": ["GET"], "bind": {"tenant": "tenant_id"},
+                       "scopes": ["orders:read"], "any": [{"roles": ["customer"]}, {"roles": ["admin"]}],
+                       "claims": [{"claim": "[\"email\"]", "prefix": "alice@"}]}));
+    routes.push(json!({"path": "/orders/*", "scopes": ["orders:admin"]}));
+    assert_eq!(routes.len(), 50);
+    serde_json::Value::Array(routes)
+}
+
+fn policy(c: &mut Criterion) {
+    let key = SigningKey::generate(Algorithm::Es256, None, &mut rand_core::OsRng).unwrap();
+    let edge = SigningKey::generate(Algorithm::EdDsa, None, &mut rand_core::OsRng).unwrap();
+    let config = json!({
+        "issuers": [{"issuer": ISS, "audiences": [AUD], "algorithms": ["ES256"],
+                     "jwks": {"keys": [serde_json::Value::Object(key.public_key().to_jwk())]}}],
+        "assertion": {"issuer": "https://edge.example", "audience": "https://origin.example",
+                      "signing_key_secret": "S"},
+        "routes": fifty_routes(),
+    });
+    let secrets = std::collections::HashMap::from([(
+        "S".to_owned(),
+        serde_json::Value::Object(edge.to_private_jwk()).to_string(),
+    )]);
+    let config = GateConfig::from_value(&config, &secrets).unwrap();
+    let token = mint(&key, claims().as_object().unwrap(), &MintOptions::default());
+    let verified = config.verifier.verify(&token, UnixTime(NOW)).unwrap();
+    let caller = Caller {
+        scopes: verified.scopes(),
+        roles: verified.roles(),
+        claims: verified.claims(),
+    };
+    let iss = verified.registered().iss.as_deref();
+    // Path normalization, the first-match scan of 50 rules, then the matched rule's requirement.
+    let decide = |method: &str, host: &str, raw_path: &str| {
+        let path = normalize_path(raw_path).unwrap();
+        let matched = config.routes.route(method, host, &path);
+        matched.route.authorize(iss, &caller, &matched.params).is_ok()
+    };
+    assert!(decide("GET", "api.example.com", "/orders/acme/items/42"));
+    assert_eq!(
+        config.routes.route("GET", "api.example.com", "/orders/acme/items/42").route.index,
+        Some(48)
+    );
+    assert!(decide("GET", "api.example.com", "/nothing/matches/this"));
+    let mut group = c.benchmark_group("policy");
+    group.bench_function("50-routes-match-49th", |b| {
+        b.iter(|| decide(black_box("GET"), "api.example.com", black_box("/orders/acme/items/42")))
+    });
+    group.bench_function("50-routes-default", |b| {
+        b.iter(|| decide(black_box("GET"), "api.example.com", black_box("/nothing/matches/this")))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, full_verification, parse_only, policy);
 criterion_main!(benches);
