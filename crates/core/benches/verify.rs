@@ -87,11 +87,15 @@ fn fifty_routes() -> serde_json::Value {
     ];
     for i in 0..9 {
         routes.push(json!({"path": format!("/svc{i}/items/*"), "methods": ["GET"], "scopes": [format!("svc{i}:read")]}));
-        routes.push(json!({"path": format!("/svc{i}/items/*"), "methods": ["POST", "PUT", "DELETE"],
-                           "scopes": {"all": [format!("svc{i}:read"), format!("svc{i}:write")]}}));
+        routes.push(
+            json!({"path": format!("/svc{i}/items/*"), "methods": ["POST", "PUT", "DELETE"],
+                           "scopes": {"all": [format!("svc{i}:read"), format!("svc{i}:write")]}}),
+        );
         routes.push(json!({"path": format!("/svc{i}/admin/*"), "roles": {"any": ["admin", format!("svc{i}-admin")]}}));
-        routes.push(json!({"path": format!("/svc{i}/tenants/{{tenant}}/*"), "bind": {"tenant": "tenant_id"},
-                           "claims": [{"claim": "email_verified", "exists": true}]}));
+        routes.push(
+            json!({"path": format!("/svc{i}/tenants/{{tenant}}/*"), "bind": {"tenant": "tenant_id"},
+                           "claims": [{"claim": "email_verified", "exists": true}]}),
+        );
         routes.push(json!({"path": format!("/svc{i}/reports/*"), "host": format!("reports{i}.example.com"),
                            "any": [{"roles": ["auditor"]}, {"all": [{"scopes": ["reports:read"]},
                                    {"claims": [{"claim": "realm_access.roles", "contains": "analyst"}]}]}]}));
@@ -132,20 +136,39 @@ fn policy(c: &mut Criterion) {
     let decide = |method: &str, host: &str, raw_path: &str| {
         let path = normalize_path(raw_path).unwrap();
         let matched = config.routes.route(method, host, &path);
-        matched.route.authorize(iss, &caller, &matched.params).is_ok()
+        matched
+            .route
+            .authorize(iss, &caller, &matched.params)
+            .is_ok()
     };
     assert!(decide("GET", "api.example.com", "/orders/acme/items/42"));
     assert_eq!(
-        config.routes.route("GET", "api.example.com", "/orders/acme/items/42").route.index,
+        config
+            .routes
+            .route("GET", "api.example.com", "/orders/acme/items/42")
+            .route
+            .index,
         Some(48)
     );
     assert!(decide("GET", "api.example.com", "/nothing/matches/this"));
     let mut group = c.benchmark_group("policy");
     group.bench_function("50-routes-match-49th", |b| {
-        b.iter(|| decide(black_box("GET"), "api.example.com", black_box("/orders/acme/items/42")))
+        b.iter(|| {
+            decide(
+                black_box("GET"),
+                "api.example.com",
+                black_box("/orders/acme/items/42"),
+            )
+        })
     });
     group.bench_function("50-routes-default", |b| {
-        b.iter(|| decide(black_box("GET"), "api.example.com", black_box("/nothing/matches/this")))
+        b.iter(|| {
+            decide(
+                black_box("GET"),
+                "api.example.com",
+                black_box("/nothing/matches/this"),
+            )
+        })
     });
     group.finish();
 }

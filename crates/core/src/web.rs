@@ -194,3 +194,118 @@ impl CsrfPolicy {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    fn facts<'a>(
+        method: &'a str,
+        origin: Option<&'a str>,
+        referer: Option<&'a str>,
+    ) -> CsrfFacts<'a> {
+        CsrfFacts {
+            method,
+            own_origin: "https://api.example.com",
+            origin,
+            referer,
+            sec_fetch_site: None,
+            cookie_token: true,
+        }
+    }
+
+    #[test]
+    fn csrf() {
+        let policy = CsrfPolicy {
+            allowed_origins: vec!["https://app.example.com".into()],
+            all_requests: false,
+        };
+        let check = |f: CsrfFacts<'_>| policy.check(&f);
+        assert_eq!(
+            check(facts("POST", Some("https://api.example.com"), None)),
+            Ok(())
+        );
+        assert_eq!(
+            check(facts("POST", Some("HTTPS://APP.example.com"), None)),
+            Ok(())
+        );
+        assert_eq!(
+            check(facts("POST", Some("null"), None)),
+            Err(CsrfRefusal::OriginNotAllowed)
+        );
+        assert_eq!(
+            check(facts(
+                "DELETE",
+                None,
+                Some("https://app.example.com.evil.example/x")
+            )),
+            Err(CsrfRefusal::OriginNotAllowed)
+        );
+        assert_eq!(
+            check(facts("PUT", None, Some("https://user@app.example.com/"))),
+            Err(CsrfRefusal::OriginNotAllowed)
+        );
+        assert_eq!(
+            check(facts("PATCH", None, None)),
+            Err(CsrfRefusal::NoOrigin)
+        );
+        assert_eq!(check(facts("GET", None, None)), Ok(()));
+        let cross = CsrfFacts {
+            sec_fetch_site: Some("cross-site"),
+            ..facts("POST", Some("https://app.example.com"), None)
+        };
+        assert_eq!(check(cross), Err(CsrfRefusal::CrossSite));
+        // A bearer-header token is not checked, unless `all_requests`.
+        let bearer = CsrfFacts {
+            cookie_token: false,
+            ..facts("POST", Some("https://evil.example"), None)
+        };
+        assert_eq!(check(bearer), Ok(()));
+        let strict = CsrfPolicy {
+            all_requests: true,
+            ..policy.clone()
+        };
+        assert_eq!(strict.check(&bearer), Err(CsrfRefusal::OriginNotAllowed));
+    }
+
+    #[test]
+    fn cors() {
+        let policy = CorsPolicy {
+            allowed_origins: None,
+            allowed_methods: vec!["GET".into()],
+            allowed_headers: vec!["authorization".into()],
+            expose_headers: vec!["x-request-id".into()],
+            max_age_seconds: 60,
+            allow_credentials: false,
+        };
+        let preflight = Preflight {
+            origin: "https://any.example",
+            method: "GET",
+            headers: Some(" Authorization ,"),
+        };
+        let headers = policy.preflight(&preflight).unwrap();
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("access-control-allow-origin"), Some("*"));
+        assert_eq!(get("access-control-allow-headers"), Some("authorization"));
+        assert_eq!(get("access-control-allow-credentials"), None);
+        assert_eq!(
+            policy.preflight(&Preflight {
+                method: "get",
+                ..preflight
+            }),
+            Err(CorsRefusal::Method)
+        );
+        let actual = policy.response_headers(Some("https://any.example"));
+        assert!(actual.contains(&("access-control-expose-headers", "x-request-id".into())));
+        assert_eq!(
+            policy.response_headers(None),
+            vec![("vary", "Origin".into())]
+        );
+    }
+}
