@@ -34,7 +34,12 @@ node -e '
     realm: "edge-auth-demo",
     issuers: [{ issuer: "https://demo-issuer.edge-auth.invalid/", audiences: ["demo-api"], algorithms: ["ES256"], jwks: issuer.jwks }],
     assertion: { issuer: "http://127.0.0.1:8787", audience: "http://127.0.0.1:8788", signing_key_secret: "EDGE_AUTH_SIGNING_KEY" },
-    routes: [{ path: "/public/*", auth: "none" }],
+    routes: [
+      { path: "/public/*", auth: "none" },
+      { path: "/orders/*", methods: ["GET", "HEAD"], scopes: ["orders:read"] },
+      { path: "/orders/*", scopes: { all: ["orders:read", "orders:write"] } },
+      { path: "/admin/*", roles: ["admin"] },
+    ],
   }));
 ' "$work"
 
@@ -73,6 +78,8 @@ $token
 Try it:
 curl -s -H "Authorization: Bearer $token" http://127.0.0.1:8787/orders/42
 curl -si http://127.0.0.1:8787/orders/42                  # no token: 401 with WWW-Authenticate
+curl -si -X POST -H "Authorization: Bearer $token" http://127.0.0.1:8787/orders/42   # 403: needs orders:write
+curl -si -H "Authorization: Bearer $token" http://127.0.0.1:8787/admin/users         # 403: needs the admin role
 curl -s http://127.0.0.1:8787/.well-known/edge-auth/jwks.json
 MSG
 
@@ -82,6 +89,8 @@ if $check; then
   node -e 'const b = JSON.parse(process.argv[1]); if (b.identity?.sub !== "demo-user" || b.request?.htm !== "GET") { console.error("demo check failed"); process.exit(1); }' "$body"
   status=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8787/orders/42)
   [ "$status" = 401 ] || { echo "demo check: expected 401 without a token, got $status" >&2; exit 1; }
+  status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" http://127.0.0.1:8787/admin/users)
+  [ "$status" = 403 ] || { echo "demo check: expected 403 on /admin without the admin role, got $status" >&2; exit 1; }
   echo "demo check: ok"
   exit 0
 fi
