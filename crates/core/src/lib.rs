@@ -37,6 +37,7 @@ mod jwk;
 mod keyset;
 mod path;
 mod policy;
+mod remote;
 mod sign;
 mod token;
 mod verifier;
@@ -65,6 +66,10 @@ pub use path::{normalize as normalize_path, PathError};
 pub use policy::{
     Auth, Caller, ClaimMapping, ClaimPath, ClaimRule, Condition, Denial, ExplainStep, HostPattern,
     Matched, NeedSet, ParamBinding, PathPattern, Requirement, Route, RouteTable, Unmet,
+};
+pub use remote::{
+    check_url, discovery_jwks_uri, load_jwks, max_age, KeyState, Lookup, RemoteError,
+    RemoteSettings,
 };
 pub use sign::{attach_signature, mint, signing_input, MintOptions};
 pub use token::{decode_unverified, Header, Limits, PayloadKind, UntrustedToken, Unverified};
