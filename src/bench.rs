@@ -44,7 +44,10 @@ pub fn bench_setup(config: String, secrets: String) -> Result<(), JsValue> {
 #[wasm_bindgen]
 pub async fn bench_verify(token: String) -> Result<bool, JsValue> {
     let (isolate, config) = state()?;
-    Ok(verify(&isolate, &config, &token, now()).await.0.is_ok())
+    Ok(verify(&isolate, &config, &token, now(), None)
+        .await
+        .0
+        .is_ok())
 }
 
 /// Verification of each token in turn inside one Rust task, as the fetch handler runs it (no JS → Rust
@@ -54,7 +57,11 @@ pub async fn bench_verify_each(tokens: Vec<String>) -> Result<u32, JsValue> {
     let (isolate, config) = state()?;
     let mut accepted = 0;
     for token in &tokens {
-        if verify(&isolate, &config, token, now()).await.0.is_ok() {
+        if verify(&isolate, &config, token, now(), None)
+            .await
+            .0
+            .is_ok()
+        {
             accepted += 1;
         }
     }
@@ -85,7 +92,7 @@ pub async fn bench_request(authorization: String) -> Result<bool, JsValue> {
         return Ok(false);
     };
     let now = now();
-    let Ok(verified) = verify(&isolate, &config, &token, now).await.0 else {
+    let Ok(verified) = verify(&isolate, &config, &token, now, None).await.0 else {
         return Ok(false);
     };
     if gate::authorize(&config, route, &params, &verified).is_err() {

@@ -8,9 +8,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use edge_auth_core::{
-    attach_signature, Algorithm, ConfigErrors, GateConfig, Key, KeyFamily, RustCrypto,
-    SecretSource, SignatureBackend, SignatureCheck, SignatureError, TokenCache, UnixTime,
-    VerifiedToken, VerifyError,
+    attach_signature, Algorithm, ConfigErrors, GateConfig, Key, KeyFamily, KeySet, RustCrypto,
+    SecretSource, SelectError, SignatureBackend, SignatureCheck, SignatureError, TokenCache,
+    UnixTime, VerifiedToken, VerifyError,
 };
 use js_sys::{Object, Reflect, Uint8Array};
 use sha2::{Digest, Sha256};
@@ -23,15 +23,22 @@ use worker::{
 
 use crate::gate::{self, Forward, Plan, RequestHead};
 use crate::http::Refusal;
+use crate::keys::{self, RemoteMap};
 use crate::promise::Settled;
+
+/// An imported verification key, its verify parameters, and the fetched set that holds the key.
+type ImportedKey = (CryptoKey, Object, Option<Arc<KeySet>>);
 
 /// What one isolate keeps between requests: the compiled config (or why it failed), the verified-token
 /// cache and the imported WebCrypto keys.
 pub(crate) struct Isolate {
     pub(crate) config: Result<Rc<GateConfig>, ()>,
     cache: TokenCache,
-    /// Imported verification keys and their verify parameters, per (key, algorithm).
-    crypto_keys: HashMap<(usize, Algorithm), (CryptoKey, Object)>,
+    /// Imported verification keys and their verify parameters, per (key address, algorithm). A fetched
+    /// key set is held by its entries, so that its addresses cannot be reused while they are cached.
+    crypto_keys: HashMap<(usize, Algorithm), ImportedKey>,
+    /// Remote key sets, per issuer index.
+    pub(crate) remote: RemoteMap,
     /// The assertion signing key, imported into WebCrypto once (EdDSA and ES256).
     signing_key: Option<CryptoKey>,
 }
@@ -46,8 +53,16 @@ impl Isolate {
             config: config.map(Rc::new),
             cache,
             crypto_keys: HashMap::new(),
+            remote: RemoteMap::new(),
             signing_key: None,
         }
+    }
+
+    /// An issuer's fetched keys changed: verified tokens and imported keys of the old set go.
+    pub(crate) fn keys_changed(&mut self) {
+        self.cache.clear();
+        self.crypto_keys
+            .retain(|_, (_, _, pinned)| pinned.is_none());
     }
 }
 
@@ -106,6 +121,15 @@ pub(crate) fn now() -> UnixTime {
 }
 
 fn problem(refusal: &Refusal, realm: &str) -> worker::Result<Response> {
+    problem_with_retry(refusal, realm, None)
+}
+
+/// A refusal; a 503 carries `Retry-After` (`retry_after` seconds, else 30).
+fn problem_with_retry(
+    refusal: &Refusal,
+    realm: &str,
+    retry_after: Option<u64>,
+) -> worker::Result<Response> {
     let http = refusal.to_http(realm);
     let headers = Headers::new();
     headers.set("content-type", "application/problem+json")?;
@@ -114,7 +138,7 @@ fn problem(refusal: &Refusal, realm: &str) -> worker::Result<Response> {
         headers.set("www-authenticate", www)?;
     }
     if http.status == 503 {
-        headers.set("retry-after", "30")?;
+        headers.set("retry-after", &retry_after.unwrap_or(30).max(1).to_string())?;
     }
     Ok(Response::ok(http.body)?
         .with_status(http.status)
@@ -128,7 +152,7 @@ fn log_decision(
     decision: &str,
     code: Option<&str>,
     verified: Option<&VerifiedToken>,
-    cache: Option<&str>,
+    sources: Option<&Sources>,
 ) {
     let sub_hash = verified
         .and_then(|v| v.registered().sub.as_deref())
@@ -142,7 +166,8 @@ fn log_decision(
             "code": code,
             "issuer": verified.and_then(|v| v.registered().iss.as_deref()),
             "sub_hash": sub_hash,
-            "cache": cache,
+            "cache": sources.map(|s| s.cache),
+            "keys": sources.and_then(|s| s.keys),
             "latency_ms": Date::now().as_millis() as f64 - started,
         })
     );
@@ -153,8 +178,8 @@ fn hex16(bytes: &[u8]) -> String {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    match handle(req, &env).await {
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    match handle(req, &env, &ctx).await {
         Ok(response) => Ok(response),
         Err(error) => {
             // A runtime failure never escapes as an exception page: a generic problem, details logged.
@@ -167,7 +192,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     }
 }
 
-async fn handle(req: Request, env: &Env) -> worker::Result<Response> {
+async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Response> {
     let started = Date::now().as_millis() as f64;
     let isolate = isolate(env);
     let Ok(config) = isolate.borrow().config.clone() else {
@@ -205,7 +230,7 @@ async fn handle(req: Request, env: &Env) -> worker::Result<Response> {
         cors_method: cors_method.as_deref(),
         cors_headers: cors_headers.as_deref(),
     };
-    let response = decide(&req, env, &isolate, &config, &url, &head, started).await?;
+    let response = decide(&req, env, ctx, &isolate, &config, &url, &head, started).await?;
     let extra = gate::cors_response_headers(&config, &head);
     if extra.is_empty() {
         Ok(response)
@@ -230,9 +255,14 @@ fn with_headers(response: Response, extra: &[(&'static str, String)]) -> worker:
     Ok(response.with_headers(headers))
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the request's parts, borrowed once by the handler; bundling them would only rename them"
+)]
 async fn decide(
     req: &Request,
     env: &Env,
+    ctx: &Context,
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
     url: &Url,
@@ -246,6 +276,13 @@ async fn decide(
             headers.set("cache-control", "public, max-age=300")?;
             log_decision(started, None, "jwks", None, None, None);
             Ok(Response::ok(config.assertion.jwks_json.clone())?.with_headers(headers))
+        }
+        Plan::ServeStatus => {
+            let headers = Headers::new();
+            headers.set("content-type", "application/json")?;
+            headers.set("cache-control", "no-store")?;
+            log_decision(started, None, "status", None, None, None);
+            Ok(Response::ok(keys::status(isolate, config).to_string())?.with_headers(headers))
         }
         Plan::Preflight(extra) => {
             let headers = Headers::new();
@@ -270,7 +307,7 @@ async fn decide(
             path,
         } => {
             let now = now();
-            let (result, cache) = verify(isolate, config, &token, now).await;
+            let (result, sources) = verify(isolate, config, &token, now, Some(ctx)).await;
             let verified = match result.map_err(Refusal::Token).and_then(|verified| {
                 gate::authorize(config, route, &params, &verified).map(|()| verified)
             }) {
@@ -282,9 +319,9 @@ async fn decide(
                         "refuse",
                         Some(refusal.code()),
                         None,
-                        Some(cache),
+                        Some(&sources),
                     );
-                    return problem(&refusal, &config.realm);
+                    return problem_with_retry(&refusal, &config.realm, sources.retry_after);
                 }
             };
             let mut jti = [0u8; 16];
@@ -298,7 +335,7 @@ async fn decide(
                     "refuse",
                     Some("internal_error"),
                     Some(&verified),
-                    Some(cache),
+                    Some(&sources),
                 );
                 return problem(&Refusal::ConfigInvalid, &config.realm);
             };
@@ -310,36 +347,79 @@ async fn decide(
                 "forward",
                 None,
                 Some(&verified),
-                Some(cache),
+                Some(&sources),
             );
             forward(req, env, config, url, instructions).await
         }
     }
 }
 
-/// Verification with the cache in front; returns whether the cache answered.
+/// How a verification went, for the decision log.
+pub(crate) struct Sources {
+    /// The verified-token cache: `hit` or `miss`.
+    pub(crate) cache: &'static str,
+    /// For remote-keys issuers: `memory`, `memory-stale`, `fetch`, `fetch-shared`, `fetch-kid`.
+    pub(crate) keys: Option<&'static str>,
+    /// Seconds to announce in `Retry-After` when the keys are unavailable.
+    pub(crate) retry_after: Option<u64>,
+}
+
+/// Verification with the cache in front.
 pub(crate) async fn verify(
     isolate: &Rc<RefCell<Isolate>>,
-    config: &GateConfig,
+    config: &Rc<GateConfig>,
     token: &str,
     now: UnixTime,
-) -> (Result<Arc<VerifiedToken>, VerifyError>, &'static str) {
+    ctx: Option<&Context>,
+) -> (Result<Arc<VerifiedToken>, VerifyError>, Sources) {
+    let mut sources = Sources {
+        cache: "hit",
+        keys: None,
+        retry_after: None,
+    };
     let cached = isolate.borrow_mut().cache.get(token, now);
     if let Some(hit) = cached {
-        return (config.verifier.recheck(&hit, now).map(|()| hit), "hit");
+        return (config.verifier.recheck(&hit, now).map(|()| hit), sources);
     }
-    let result = verify_uncached(isolate, config, token, now).await;
+    sources.cache = "miss";
+    let result = verify_uncached(isolate, config, token, now, ctx, &mut sources).await;
     let result = result.map(|verified| isolate.borrow_mut().cache.insert(token, verified, now));
-    (result, "miss")
+    (result, sources)
 }
 
 async fn verify_uncached(
     isolate: &Rc<RefCell<Isolate>>,
-    config: &GateConfig,
+    config: &Rc<GateConfig>,
     token: &str,
     now: UnixTime,
+    ctx: Option<&Context>,
+    sources: &mut Sources,
 ) -> Result<VerifiedToken, VerifyError> {
-    let pending = config.verifier.begin(token)?;
+    let routed = config.verifier.route(token)?;
+    let pending = if routed.policy().is_remote() {
+        let index = routed.issuer_index();
+        let (mut keys, from) = match keys::keys_for(isolate, config, index, ctx).await {
+            Ok(found) => found,
+            Err(unavailable) => {
+                sources.retry_after = Some(unavailable.retry_after);
+                return Err(SelectError::KeysUnavailable.into());
+            }
+        };
+        sources.keys = Some(from);
+        // A `kid` the set does not hold may be a rotation: one bounded refetch.
+        if let Some(kid) = routed.kid() {
+            if !keys.keys().iter().any(|k| k.kid() == Some(kid)) {
+                if let Some(fresh) = keys::refetch_for_kid(isolate, config, index).await {
+                    keys = fresh;
+                    sources.keys = Some("fetch-kid");
+                }
+            }
+        }
+        routed.select_from(keys)?
+    } else {
+        routed.select()?
+    };
+    let pinned = pending.fetched_keys();
     let mut outcomes = Vec::new();
     for check in pending.checks() {
         if !uses_webcrypto(check.alg) || check.expected_len() != Some(check.signature.len()) {
@@ -347,7 +427,9 @@ async fn verify_uncached(
             continue;
         }
         // A WebCrypto failure (import or verify) counts as "does not verify": fail closed.
-        let ok = webcrypto_verify(isolate, &check).await.unwrap_or(false);
+        let ok = webcrypto_verify(isolate, &check, pinned.as_ref())
+            .await
+            .unwrap_or(false);
         outcomes.push((std::ptr::from_ref(check.key) as usize, check.alg, ok));
         if ok {
             break;
@@ -467,25 +549,27 @@ async fn crypto_key(
     isolate: &Rc<RefCell<Isolate>>,
     key: &Key,
     alg: Algorithm,
+    pinned: Option<&Arc<KeySet>>,
 ) -> Result<(CryptoKey, Object), JsValue> {
     let slot = (std::ptr::from_ref(key) as usize, alg);
-    if let Some(found) = isolate.borrow().crypto_keys.get(&slot) {
-        return Ok(found.clone());
+    if let Some((found, params, _)) = isolate.borrow().crypto_keys.get(&slot) {
+        return Ok((found.clone(), params.clone()));
     }
     let (import, params) = webcrypto_params(alg)?;
     let imported = import_jwk(key.to_jwk(), &import, "verify").await?;
-    isolate
-        .borrow_mut()
-        .crypto_keys
-        .insert(slot, (imported.clone(), params.clone()));
+    isolate.borrow_mut().crypto_keys.insert(
+        slot,
+        (imported.clone(), params.clone(), pinned.map(Arc::clone)),
+    );
     Ok((imported, params))
 }
 
 async fn webcrypto_verify(
     isolate: &Rc<RefCell<Isolate>>,
     check: &SignatureCheck<'_>,
+    pinned: Option<&Arc<KeySet>>,
 ) -> Result<bool, JsValue> {
-    let (key, params) = crypto_key(isolate, check.key, check.alg).await?;
+    let (key, params) = crypto_key(isolate, check.key, check.alg, pinned).await?;
     let signature = Uint8Array::from(check.signature);
     let data = Uint8Array::from(check.signing_input);
     let promise = subtle()?

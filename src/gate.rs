@@ -12,6 +12,9 @@ use crate::http::Refusal;
 /// Where the Worker publishes its assertion keys.
 pub const JWKS_PATH: &str = "/.well-known/edge-auth/jwks.json";
 
+/// Where the Worker reports its key sources (when `status_endpoint = true`).
+pub const STATUS_PATH: &str = "/.well-known/edge-auth/status";
+
 /// The parts of a request the decision needs.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestHead<'a> {
@@ -56,6 +59,8 @@ impl<'a> RequestHead<'a> {
 pub enum Plan {
     /// Answer with the assertion JWKS.
     ServeJwks,
+    /// Answer with the key-source status (enabled by `status_endpoint`).
+    ServeStatus,
     /// Answer a CORS preflight with `204` and these headers (never forwarded).
     Preflight(Vec<(&'static str, String)>),
     /// Forward without identity (inbound assertion headers are still removed): an `auth = "none"` route,
@@ -102,6 +107,9 @@ pub fn plan(config: &GateConfig, request: &RequestHead<'_>) -> Plan {
     }
     if request.path == JWKS_PATH && matches!(request.method, "GET" | "HEAD") {
         return Plan::ServeJwks;
+    }
+    if config.status_endpoint && request.path == STATUS_PATH && request.method == "GET" {
+        return Plan::ServeStatus;
     }
     // A CORS preflight carries no credentials: answered here from the policy, never forwarded.
     if let (Some(cors), "OPTIONS", Some(origin), Some(method)) = (

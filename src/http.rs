@@ -74,6 +74,8 @@ impl Refusal {
                 )),
             ),
             Refusal::Path(_) => (400, None),
+            // The issuer's keys could not be loaded: the service is unavailable, not the token invalid.
+            Refusal::Token(e) if e.code() == "keys_unavailable" => (503, None),
             Refusal::Forbidden(unmet) => {
                 // RFC 6750 §3.1: `insufficient_scope`, with the scopes that would do when scopes are
                 // what is missing.
@@ -158,6 +160,7 @@ fn detail(code: &str) -> &'static str {
         "audience_mismatch" => "The token is not meant for this service.",
         "typ_mismatch" => "The token is not of the required type.",
         "binding_mismatch" => "The token is bound to another request.",
+        "keys_unavailable" => "The token issuer's keys are unavailable; try again later.",
         "path_ambiguous" => "The request path encodes a separator or NUL inside a segment.",
         "path_malformed" => "The request path is not well-formed.",
         "issuer_not_allowed" => "Tokens from this issuer are not accepted for this resource.",

@@ -9,6 +9,8 @@ pub mod http;
 #[cfg(target_arch = "wasm32")]
 mod entry;
 #[cfg(target_arch = "wasm32")]
+mod keys;
+#[cfg(target_arch = "wasm32")]
 mod promise;
 
 #[cfg(all(target_arch = "wasm32", feature = "bench"))]

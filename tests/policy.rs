@@ -142,7 +142,7 @@ fn run(table: &Table, case: &Value) -> Answer {
         }
     };
     match gate::plan(config, &head) {
-        Plan::ServeJwks => panic!("no case asks for the JWKS"),
+        Plan::ServeJwks | Plan::ServeStatus => panic!("no case asks for the JWKS or the status"),
         Plan::Preflight(extra) => {
             headers.extend(extra.into_iter().map(|(n, v)| (n.to_owned(), v)));
             Answer {

@@ -297,6 +297,10 @@ pub fn explain(args: &ExplainArgs, system_now: u64) -> Result<bool, String> {
             println!("decision serve the assertion JWKS");
             Ok(true)
         }
+        Plan::ServeStatus => {
+            println!("decision serve the key-source status");
+            Ok(true)
+        }
         Plan::Preflight(headers) => {
             println!("decision answer the CORS preflight: 204");
             for (name, value) in headers {

@@ -17,6 +17,7 @@ use crate::policy::{
     Auth, ClaimMapping, ClaimPath, ClaimRule, Condition, HostPattern, NeedSet, ParamBinding,
     PathPattern, Requirement, Route, RouteTable,
 };
+use crate::remote::{check_url, RemoteSettings};
 use crate::token::Limits;
 use crate::verifier::{IssuerPolicy, Verifier, DEFAULT_LEEWAY};
 use crate::web::{CorsPolicy, CsrfPolicy};
@@ -94,6 +95,22 @@ struct RawConfig {
     cors: Option<RawCors>,
     #[serde(default)]
     csrf: Option<RawCsrf>,
+    #[serde(default)]
+    remote_keys: Option<RawRemote>,
+    #[serde(default)]
+    status_endpoint: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRemote {
+    min_ttl_seconds: Option<u64>,
+    max_ttl_seconds: Option<u64>,
+    kid_cooldown_seconds: Option<u64>,
+    stale_if_error_seconds: Option<u64>,
+    error_backoff_seconds: Option<u64>,
+    timeout_ms: Option<u64>,
+    max_bytes: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,6 +165,10 @@ struct RawIssuer {
     require_sub: bool,
     #[serde(default)]
     required_claims: Vec<String>,
+    #[serde(default)]
+    jwks_uri: Option<String>,
+    #[serde(default)]
+    discovery: bool,
     #[serde(default)]
     scope_claims: Option<Vec<String>>,
     #[serde(default)]
@@ -292,6 +313,15 @@ pub struct AssertionConfig {
     pub jwks_json: String,
 }
 
+/// Where a remote-keys issuer's JWKS is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteSource {
+    /// `jwks_uri = "https://…"`.
+    JwksUri(String),
+    /// `discovery = true`: `<issuer>/.well-known/openid-configuration` names it.
+    Discovery,
+}
+
 /// The issuer of the embedded demo (`scripts/demo.sh`). A configuration that names it is a demo
 /// configuration: the Worker serves it on loopback hosts only.
 pub const DEMO_ISSUER: &str = "https://demo-issuer.edge-auth.invalid/";
@@ -307,6 +337,11 @@ pub struct GateConfig {
     /// Preflights are answered at the edge from this; `None`: no CORS handling.
     pub cors: Option<CorsPolicy>,
     pub csrf: CsrfPolicy,
+    /// Per issuer (configuration order): where its keys are fetched, for remote-keys issuers.
+    pub remote_sources: Vec<Option<RemoteSource>>,
+    pub remote: RemoteSettings,
+    /// Serve `GET /.well-known/edge-auth/status` (per issuer key ids, age, last fetch error).
+    pub status_endpoint: bool,
     pub realm: String,
     pub forward_token: bool,
     pub token_cookie: Option<String>,
@@ -379,9 +414,11 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
     let demo = raw.issuers.iter().any(|i| i.issuer == DEMO_ISSUER);
     let issuer_names: Vec<String> = raw.issuers.iter().map(|i| i.issuer.clone()).collect();
     let mut policies = Vec::new();
+    let mut remote_sources = Vec::new();
     for (i, issuer) in raw.issuers.into_iter().enumerate() {
-        if let Some(policy) = compile_issuer(i, issuer, leeway, secrets, &mut errors) {
+        if let Some((policy, source)) = compile_issuer(i, issuer, leeway, secrets, &mut errors) {
             policies.push(policy);
+            remote_sources.push(source);
         }
     }
     let verifier = if errors.0.is_empty() {
@@ -396,6 +433,7 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
     let routes = compile_routes(raw.routes, raw.default, &issuer_names, &mut errors);
     let cors = raw.cors.and_then(|c| compile_cors(c, &mut errors));
     let csrf = compile_csrf(raw.csrf, &mut errors);
+    let remote = compile_remote(raw.remote_keys, &mut errors);
     let realm = raw.realm.unwrap_or_else(|| "edge-auth".to_owned());
     if !is_quotable(&realm) {
         errors.push("realm", "must be printable ASCII without `\"` or `\\`");
@@ -431,6 +469,9 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
             assertion,
             cors,
             csrf,
+            remote_sources,
+            remote,
+            status_endpoint: raw.status_endpoint,
             realm,
             forward_token: raw.forward_token,
             token_cookie: raw.token_cookie,
@@ -446,7 +487,7 @@ fn compile_issuer(
     leeway: u64,
     secrets: &dyn SecretSource,
     errors: &mut Errors,
-) -> Option<IssuerPolicy> {
+) -> Option<(IssuerPolicy, Option<RemoteSource>)> {
     let at = |field: &str| format!("issuers[{i}].{field}");
     let before = errors.0.len();
     let mut algorithms = Vec::new();
@@ -460,55 +501,91 @@ fn compile_issuer(
         }
     }
     let symmetric = algorithms.iter().any(|a| a.is_symmetric());
-    let keys = match (raw.jwks, raw.hmac_secret) {
-        (Some(_), Some(_)) => {
-            errors.push(at("jwks"), "give either `jwks` or `hmac_secret`, not both");
-            None
-        }
-        (None, None) => {
+    let given = [
+        raw.jwks.is_some(),
+        raw.hmac_secret.is_some(),
+        raw.jwks_uri.is_some(),
+        raw.discovery,
+    ];
+    let mut remote = None;
+    let keys = if given.iter().filter(|g| **g).count() > 1 {
+        errors.push(
+            at("jwks"),
+            "give exactly one of `jwks`, `jwks_uri`, `discovery = true` or `hmac_secret`, not several",
+        );
+        None
+    } else if raw.jwks_uri.is_some() || raw.discovery {
+        if symmetric {
             errors.push(
-                at("jwks"),
-                "missing: give `jwks` (or `hmac_secret` for HS* issuers)",
+                at("algorithms"),
+                "HS* keys are secrets: they cannot come from a URL (use `hmac_secret`)",
             );
-            None
         }
-        (Some(jwks), None) => {
-            if symmetric {
+        let source = match &raw.jwks_uri {
+            Some(url) => check_url(url, true)
+                .map(|()| RemoteSource::JwksUri(url.clone()))
+                .map_err(|e| errors.push(at("jwks_uri"), format!("{url:?}: {e}"))),
+            None => check_url(&raw.issuer, true)
+                .map(|()| RemoteSource::Discovery)
+                .map_err(|e| {
+                    errors.push(
+                        at("discovery"),
+                        format!("the issuer is where discovery looks: {e}"),
+                    )
+                }),
+        };
+        remote = source.ok();
+        Some(KeySet::empty())
+    } else {
+        match (raw.jwks, raw.hmac_secret) {
+            (Some(_), Some(_)) => None,
+            (None, None) => {
                 errors.push(
                     at("jwks"),
-                    "HS* keys are secrets: put them in a Workers secret and name it in `hmac_secret`",
+                    "missing: give `jwks`, `jwks_uri` or `discovery = true` (or `hmac_secret` for HS* issuers)",
                 );
                 None
-            } else {
-                KeySet::from_jwks_json(jwks.to_string().as_bytes())
-                    .map_err(|e| match e.index {
-                        Some(k) => errors.push(at(&format!("jwks.keys[{k}]")), e.error.to_string()),
-                        None => errors.push(at("jwks"), e.error.to_string()),
-                    })
-                    .ok()
             }
+            (Some(jwks), None) => {
+                if symmetric {
+                    errors.push(
+                        at("jwks"),
+                        "HS* keys are secrets: put them in a Workers secret and name it in `hmac_secret`",
+                    );
+                    None
+                } else {
+                    KeySet::from_jwks_json(jwks.to_string().as_bytes())
+                        .map_err(|e| match e.index {
+                            Some(k) => {
+                                errors.push(at(&format!("jwks.keys[{k}]")), e.error.to_string())
+                            }
+                            None => errors.push(at("jwks"), e.error.to_string()),
+                        })
+                        .ok()
+                }
+            }
+            (None, Some(name)) => match secrets.secret(&name) {
+                None => {
+                    errors.push(at("hmac_secret"), format!("the secret {name:?} is not set"));
+                    None
+                }
+                Some(value) => {
+                    let value = Zeroizing::new(value);
+                    let jwk = Zeroizing::new(format!(
+                        r#"{{"kty":"oct","k":"{}"}}"#,
+                        b64::encode(value.as_bytes())
+                    ));
+                    KeySet::from_jwk_json(jwk.as_bytes())
+                        .map_err(|e| {
+                            errors.push(
+                                at("hmac_secret"),
+                                format!("the secret {name:?}: {}", e.error),
+                            )
+                        })
+                        .ok()
+                }
+            },
         }
-        (None, Some(name)) => match secrets.secret(&name) {
-            None => {
-                errors.push(at("hmac_secret"), format!("the secret {name:?} is not set"));
-                None
-            }
-            Some(value) => {
-                let value = Zeroizing::new(value);
-                let jwk = Zeroizing::new(format!(
-                    r#"{{"kty":"oct","k":"{}"}}"#,
-                    b64::encode(value.as_bytes())
-                ));
-                KeySet::from_jwk_json(jwk.as_bytes())
-                    .map_err(|e| {
-                        errors.push(
-                            at("hmac_secret"),
-                            format!("the secret {name:?}: {}", e.error),
-                        )
-                    })
-                    .ok()
-            }
-        },
     };
     if raw.audiences.is_empty() {
         errors.push(at("audiences"), "empty list");
@@ -526,11 +603,15 @@ fn compile_issuer(
     if errors.0.len() > before {
         return None;
     }
-    let mut builder = IssuerPolicy::builder(raw.issuer, algorithms, keys)
-        .audiences(raw.audiences)
-        .leeway(raw.leeway_seconds.unwrap_or(leeway))
-        .require_claims(raw.required_claims)
-        .claim_mapping(mapping);
+    let mut builder = if remote.is_some() {
+        IssuerPolicy::builder_remote(raw.issuer, algorithms)
+    } else {
+        IssuerPolicy::builder(raw.issuer, algorithms, keys)
+    }
+    .audiences(raw.audiences)
+    .leeway(raw.leeway_seconds.unwrap_or(leeway))
+    .require_claims(raw.required_claims)
+    .claim_mapping(mapping);
     if let Some(typ) = raw.typ {
         builder = builder.typ(typ);
     }
@@ -550,6 +631,60 @@ fn compile_issuer(
             errors.push(field, e.reason);
         })
         .ok()
+        .map(|policy| (policy, remote))
+}
+
+fn compile_remote(raw: Option<RawRemote>, errors: &mut Errors) -> RemoteSettings {
+    let d = RemoteSettings::default();
+    let Some(raw) = raw else {
+        return d;
+    };
+    let settings = RemoteSettings {
+        min_ttl: raw.min_ttl_seconds.unwrap_or(d.min_ttl),
+        max_ttl: raw.max_ttl_seconds.unwrap_or(d.max_ttl),
+        kid_cooldown: raw.kid_cooldown_seconds.unwrap_or(d.kid_cooldown),
+        stale_if_error: raw.stale_if_error_seconds.unwrap_or(d.stale_if_error),
+        error_backoff: raw.error_backoff_seconds.unwrap_or(d.error_backoff),
+        timeout_ms: raw.timeout_ms.unwrap_or(d.timeout_ms),
+        max_bytes: raw.max_bytes.unwrap_or(d.max_bytes),
+    };
+    let checks: [(&str, u64, u64, u64); 6] = [
+        ("remote_keys.min_ttl_seconds", settings.min_ttl, 1, 86_400),
+        (
+            "remote_keys.max_ttl_seconds",
+            settings.max_ttl,
+            settings.min_ttl,
+            7 * 86_400,
+        ),
+        (
+            "remote_keys.kid_cooldown_seconds",
+            settings.kid_cooldown,
+            1,
+            3_600,
+        ),
+        (
+            "remote_keys.stale_if_error_seconds",
+            settings.stale_if_error,
+            0,
+            7 * 86_400,
+        ),
+        (
+            "remote_keys.error_backoff_seconds",
+            settings.error_backoff,
+            1,
+            3_600,
+        ),
+        ("remote_keys.timeout_ms", settings.timeout_ms, 100, 30_000),
+    ];
+    for (field, value, min, max) in checks {
+        if !(min..=max).contains(&value) {
+            errors.push(field, format!("must be between {min} and {max}"));
+        }
+    }
+    if !(1024..=4 * 1024 * 1024).contains(&settings.max_bytes) {
+        errors.push("remote_keys.max_bytes", "must be between 1024 and 4194304");
+    }
+    settings
 }
 
 fn signing_key(

@@ -177,6 +177,9 @@ pub enum SelectError {
         candidates: usize,
         max: usize,
     },
+    /// The issuer's keys come from a URL and no usable set is loaded (never fetched, or the provider has
+    /// been failing for longer than the grace period). Adapters answer 503 with `Retry-After`.
+    KeysUnavailable,
 }
 
 /// The signature check.
@@ -263,6 +266,7 @@ pub const ERROR_CODES: &[&str] = &[
     "audience_mismatch",
     "typ_mismatch",
     "binding_mismatch",
+    "keys_unavailable",
 ];
 
 impl ParseError {
@@ -294,6 +298,7 @@ impl SelectError {
             SelectError::AlgNotAllowed { .. } => "alg_not_allowed",
             SelectError::KeyNotFound { .. } => "key_not_found",
             SelectError::KeyAmbiguous { .. } => "key_ambiguous",
+            SelectError::KeysUnavailable => "keys_unavailable",
         }
     }
 }
@@ -474,6 +479,9 @@ impl fmt::Display for SelectError {
             } => write!(f, "no key with kid {} for {alg}", quoted_short(kid)),
             SelectError::KeyNotFound { kid: None, alg } => write!(f, "no key for {alg}"),
             SelectError::IssuerUnknown => f.write_str("no issuer is configured for the token's iss"),
+            SelectError::KeysUnavailable => {
+                f.write_str("the issuer's keys are not available (remote key set not loaded)")
+            }
             SelectError::IssuerNotString => f.write_str("claim `iss` must be a string"),
             SelectError::KeyAmbiguous {
                 kid: None,

@@ -53,7 +53,8 @@ pub use backend::{Es384, Es512, RustCrypto, SignatureBackend, SignatureCheck};
 pub use cache::TokenCache;
 pub use claims::{RegisteredClaims, UnixTime};
 pub use config::{
-    AssertionConfig, CacheSettings, ConfigError, ConfigErrors, GateConfig, SecretSource,
+    AssertionConfig, CacheSettings, ConfigError, ConfigErrors, GateConfig, RemoteSource,
+    SecretSource,
 };
 pub use error::{
     ClaimsError, KeyError, KeyLoadError, ParseError, Part, SelectError, SignatureError,
@@ -74,8 +75,8 @@ pub use remote::{
 pub use sign::{attach_signature, mint, signing_input, MintOptions};
 pub use token::{decode_unverified, Header, Limits, PayloadKind, UntrustedToken, Unverified};
 pub use verifier::{
-    IssuerPolicy, IssuerPolicyBuilder, Pending, PolicyError, SignatureVerified, SignatureVerifier,
-    SignedToken, VerifiedToken, Verifier, DEFAULT_LEEWAY, MAX_LEEWAY,
+    IssuerPolicy, IssuerPolicyBuilder, Pending, PolicyError, Routed, SignatureVerified,
+    SignatureVerifier, SignedToken, VerifiedToken, Verifier, DEFAULT_LEEWAY, MAX_LEEWAY,
 };
 pub use web::{
     is_safe_method, origin_of, CorsPolicy, CorsRefusal, CsrfFacts, CsrfPolicy, CsrfRefusal,

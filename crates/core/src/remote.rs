@@ -315,6 +315,11 @@ impl KeyState {
         }
     }
 
+    /// Whether a fetch is running (requests needing keys wait for it).
+    pub fn fetching(&self) -> bool {
+        self.in_flight
+    }
+
     /// A fetch begins (single flight: [`lookup`](Self::lookup) and
     /// [`unknown_kid_refetch`](Self::unknown_kid_refetch) start no other until it ends).
     pub fn start_fetch(&mut self, now: u64) {

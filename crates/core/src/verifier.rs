@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::alg::{AlgSet, Algorithm};
@@ -82,6 +84,8 @@ pub struct IssuerPolicy {
     issuer: IssuerMatch,
     algorithms: AlgSet,
     keys: KeySet,
+    /// The keys come from a URL at run time ([`Routed::select_from`]); `keys` is empty.
+    remote: bool,
     rules: ClaimRules,
     mapping: ClaimMapping,
 }
@@ -95,6 +99,7 @@ pub struct IssuerPolicyBuilder {
     keys: KeySet,
     audiences: Option<Vec<String>>,
     audiences_waived: bool,
+    remote: bool,
     rules: ClaimRules,
     mapping: ClaimMapping,
 }
@@ -112,6 +117,7 @@ impl IssuerPolicy {
             keys,
             audiences: None,
             audiences_waived: false,
+            remote: false,
             rules: ClaimRules {
                 audiences: None,
                 leeway: DEFAULT_LEEWAY,
@@ -139,6 +145,28 @@ impl IssuerPolicy {
 
     pub fn keys(&self) -> &KeySet {
         &self.keys
+    }
+
+    /// Starts a policy whose keys are fetched at run time (a JWKS URL or OIDC discovery); the adapter
+    /// loads them with [`adopt`](Self::adopt) and verifies with [`Routed::select_from`].
+    pub fn builder_remote(
+        issuer: impl Into<String>,
+        algorithms: impl IntoIterator<Item = Algorithm>,
+    ) -> IssuerPolicyBuilder {
+        let mut builder = IssuerPolicy::builder(issuer, algorithms, KeySet::empty());
+        builder.remote = true;
+        builder
+    }
+
+    /// Whether the keys come from a URL.
+    pub fn is_remote(&self) -> bool {
+        self.remote
+    }
+
+    /// A fetched key set, restricted to this issuer's algorithms (keys that fit none are skipped; a set
+    /// left with no key is an error).
+    pub fn adopt(&self, keys: KeySet) -> Result<KeySet, KeyLoadError> {
+        keys.restrict(self.algorithms)
     }
 }
 
@@ -252,14 +280,18 @@ impl IssuerPolicyBuilder {
                 return Err(policy_error("typ", "must not be empty"));
             }
         }
-        let keys = self
-            .keys
-            .restrict(algorithms)
-            .map_err(|e: KeyLoadError| policy_error("jwks", e.to_string()))?;
+        let keys = if self.remote {
+            self.keys
+        } else {
+            self.keys
+                .restrict(algorithms)
+                .map_err(|e: KeyLoadError| policy_error("jwks", e.to_string()))?
+        };
         Ok(IssuerPolicy {
             issuer: self.issuer,
             algorithms,
             keys,
+            remote: self.remote,
             rules,
             mapping: self.mapping,
         })
@@ -312,13 +344,13 @@ impl Verifier {
 
     /// The policy for an `iss` (exact match, or the any-issuer policy).
     fn policy_for(&self, iss: Option<&str>) -> Result<&IssuerPolicy, SelectError> {
-        self.issuers
-            .iter()
-            .find(|p| match &p.issuer {
-                IssuerMatch::Any => true,
-                IssuerMatch::Exact(expected) => Some(expected.as_str()) == iss,
-            })
-            .ok_or(SelectError::IssuerUnknown)
+        self.index_for(iss)
+            .and_then(|i| self.issuers.get(i).ok_or(SelectError::IssuerUnknown))
+    }
+
+    /// The issuer policy at a configuration position.
+    pub fn issuer_at(&self, index: usize) -> Option<&IssuerPolicy> {
+        self.issuers.get(index)
     }
 
     /// Re-checks a cached verification at `now`: the issuer's time rules (`exp`, `nbf`, `iat`, maximum
@@ -349,21 +381,107 @@ impl Verifier {
     /// Parses the token, picks the issuer by its exact `iss`, and selects the candidate keys. Nothing is
     /// trusted yet: the `iss` used here is only a lookup key, confirmed by the signature.
     pub fn begin<'v, 't>(&'v self, token: &'t str) -> Result<Pending<'v, 't>, VerifyError> {
+        self.route(token)?.select()
+    }
+
+    /// The first half of [`begin`](Self::begin): parse, and find the issuer policy by exact `iss`. For
+    /// an issuer whose keys come from a URL, the adapter then loads them and calls
+    /// [`Routed::select_from`].
+    pub fn route<'v, 't>(&'v self, token: &'t str) -> Result<Routed<'v, 't>, VerifyError> {
         let token = UntrustedToken::parse(token, &self.limits, PayloadKind::JwtClaims)?;
         let iss = match token.claims().and_then(|c| c.get("iss")) {
             None => None,
             Some(Value::String(s)) => Some(s.as_str()),
             Some(_) => return Err(SelectError::IssuerNotString.into()),
         };
-        let policy = self.policy_for(iss)?;
-        let selection = policy
-            .keys
-            .select(token.header(), policy.algorithms, &self.limits)?;
-        Ok(Pending {
+        let index = self.index_for(iss)?;
+        let policy = self.issuers.get(index).ok_or(SelectError::IssuerUnknown)?;
+        Ok(Routed {
             policy,
+            index,
             token,
-            selection,
+            limits: &self.limits,
         })
+    }
+
+    fn index_for(&self, iss: Option<&str>) -> Result<usize, SelectError> {
+        self.issuers
+            .iter()
+            .position(|p| match &p.issuer {
+                IssuerMatch::Any => true,
+                IssuerMatch::Exact(expected) => Some(expected.as_str()) == iss,
+            })
+            .ok_or(SelectError::IssuerUnknown)
+    }
+}
+
+/// A parsed token and its issuer policy, before key selection.
+#[derive(Debug)]
+pub struct Routed<'v, 't> {
+    policy: &'v IssuerPolicy,
+    index: usize,
+    token: UntrustedToken<'t>,
+    limits: &'v Limits,
+}
+
+impl<'v, 't> Routed<'v, 't> {
+    /// The issuer's position in the configuration.
+    pub fn issuer_index(&self) -> usize {
+        self.index
+    }
+
+    pub fn policy(&self) -> &'v IssuerPolicy {
+        self.policy
+    }
+
+    /// The token's `kid` (untrusted; a lookup key).
+    pub fn kid(&self) -> Option<&str> {
+        self.token.header().kid()
+    }
+
+    /// Selects keys from the policy's own (inline) set. A remote-keys policy has none:
+    /// `keys_unavailable`.
+    pub fn select(self) -> Result<Pending<'v, 't>, VerifyError> {
+        if self.policy.remote {
+            return Err(SelectError::KeysUnavailable.into());
+        }
+        let selection =
+            self.policy
+                .keys
+                .select(self.token.header(), self.policy.algorithms, self.limits)?;
+        Ok(Pending {
+            policy: self.policy,
+            token: self.token,
+            selection,
+            keys: SetRef::Policy(&self.policy.keys),
+        })
+    }
+
+    /// Selects keys from a set fetched for this issuer (already [`IssuerPolicy::adopt`]ed).
+    pub fn select_from(self, keys: Arc<KeySet>) -> Result<Pending<'v, 't>, VerifyError> {
+        let selection = keys.select(self.token.header(), self.policy.algorithms, self.limits)?;
+        Ok(Pending {
+            policy: self.policy,
+            token: self.token,
+            selection,
+            keys: SetRef::Fetched(keys),
+        })
+    }
+}
+
+/// The key set a verification selected from.
+#[derive(Debug)]
+enum SetRef<'v> {
+    Policy(&'v KeySet),
+    Fetched(Arc<KeySet>),
+}
+
+impl SetRef<'_> {
+    fn get(&self) -> &KeySet {
+        match self {
+            SetRef::Policy(keys) => keys,
+            SetRef::Fetched(keys) => keys,
+        }
     }
 }
 
@@ -373,16 +491,25 @@ pub struct Pending<'v, 't> {
     policy: &'v IssuerPolicy,
     token: UntrustedToken<'t>,
     selection: Selection,
+    keys: SetRef<'v>,
 }
 
 impl<'v> Pending<'v, '_> {
     /// The signature checks to run, in order; the first that passes wins.
     pub fn checks(&self) -> impl Iterator<Item = SignatureCheck<'_>> {
-        checks(&self.policy.keys, &self.selection, &self.token)
+        checks(self.keys.get(), &self.selection, &self.token)
     }
 
     pub fn policy(&self) -> &'v IssuerPolicy {
         self.policy
+    }
+
+    /// The fetched key set the checks come from (`None` for the policy's inline keys).
+    pub fn fetched_keys(&self) -> Option<Arc<KeySet>> {
+        match &self.keys {
+            SetRef::Fetched(keys) => Some(Arc::clone(keys)),
+            SetRef::Policy(_) => None,
+        }
     }
 
     /// Runs the checks on `backend`.

@@ -54,6 +54,27 @@ fn base() -> Value {
     })
 }
 
+/// The ES256 issuer with its inline `jwks` replaced by a remote source (`jwks_uri` or `discovery`);
+/// its issuer is made `http://` so that discovery's URL rule shows.
+fn with_remote(field: &str, value: Value) -> Value {
+    let mut config = base();
+    let issuer = config["issuers"][0].as_object_mut().unwrap();
+    issuer.remove("jwks");
+    issuer.insert(field.into(), value);
+    if field == "discovery" {
+        issuer.insert("issuer".into(), json!("http://idp.example/"));
+    }
+    config
+}
+
+fn with_remote_hs() -> Value {
+    let mut config = base();
+    let issuer = config["issuers"][1].as_object_mut().unwrap();
+    issuer.remove("hmac_secret");
+    issuer.insert("jwks_uri".into(), json!("https://hs.example/jwks"));
+    config
+}
+
 /// Applies `patch` (a JSON pointer and a value, or `null` to delete) to the base config.
 fn with(pointer: &str, value: Option<Value>) -> Value {
     let mut config = base();
@@ -124,8 +145,15 @@ fn configuration_mistakes_name_their_field() {
         ("jwks without keys", with("/issuers/0/jwks", Some(json!({}))), vec![("issuers[0].jwks", "keys")]),
         ("jwks key unfit for the algorithms", with("/issuers/0/algorithms", Some(json!(["RS256"]))), vec![("issuers[0].jwks", "cannot be used with any allowed algorithm")]),
         ("neither jwks nor hmac_secret", with("/issuers/0/jwks", None), vec![("issuers[0].jwks", "missing")]),
-        ("both jwks and hmac_secret", with("/issuers/0/hmac_secret", Some(json!("HMAC_SECRET"))), vec![("issuers[0].jwks", "not both")]),
-        ("HS key inline", with("/issuers/1/jwks", Some(json!({"keys": [{"kty": "oct", "k": b64(&[1; 32])}]}))), vec![("issuers[1].jwks", "not both")]),
+        ("both jwks and hmac_secret", with("/issuers/0/hmac_secret", Some(json!("HMAC_SECRET"))), vec![("issuers[0].jwks", "not several")]),
+        ("both jwks and jwks_uri", with("/issuers/0/jwks_uri", Some(json!("https://idp.example/jwks"))), vec![("issuers[0].jwks", "not several")]),
+        ("jwks_uri over http", with_remote("jwks_uri", json!("http://idp.example/jwks")), vec![("issuers[0].jwks_uri", "only https")]),
+        ("jwks_uri on loopback http", with_remote("jwks_uri", json!("http://127.0.0.1:9000/jwks")), vec![]),
+        ("discovery of an http issuer", with_remote("discovery", json!(true)), vec![("issuers[0].discovery", "only https")]),
+        ("remote keys for HS256", with_remote_hs(), vec![("issuers[1].algorithms", "cannot come from a URL")]),
+        ("remote timeout too long", with("/remote_keys", Some(json!({"timeout_ms": 60_000}))), vec![("remote_keys.timeout_ms", "between 100 and 30000")]),
+        ("remote max below min", with("/remote_keys", Some(json!({"min_ttl_seconds": 600, "max_ttl_seconds": 60}))), vec![("remote_keys.max_ttl_seconds", "between 600")]),
+        ("HS key inline", with("/issuers/1/jwks", Some(json!({"keys": [{"kty": "oct", "k": b64(&[1; 32])}]}))), vec![("issuers[1].jwks", "not several")]),
         ("hmac secret missing", with("/issuers/1/hmac_secret", Some(json!("NOPE"))), vec![("issuers[1].hmac_secret", "\"NOPE\" is not set")]),
         ("hmac secret too short", with("/issuers/1/hmac_secret", Some(json!("SHORT_SECRET"))), vec![("issuers[1].hmac_secret", "at least 32")]),
         ("same issuer twice", with("/issuers/1/issuer", Some(json!(ISS))), vec![("issuers[1].issuer", "configured twice")]),

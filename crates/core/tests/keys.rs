@@ -473,3 +473,67 @@ fn unknown_key_type_with_its_own_alg_is_skipped() {
         &loaded!(1, skipped: [(1, KeyError::UnsupportedCurve { .. })]),
     );
 }
+
+/// Remote-key issuers: no keys until the adapter loads a set; `adopt` restricts it to the issuer's
+/// algorithms; `route` + `select_from` verify with it.
+#[test]
+fn remote_key_issuers() {
+    use edge_auth_core::{IssuerPolicy, Limits, UnixTime, Verifier};
+    use std::sync::Arc;
+    let key = SigningKey::generate(Algorithm::Es256, None, &mut rand_core::OsRng).unwrap();
+    let other = SigningKey::generate(Algorithm::EdDsa, None, &mut rand_core::OsRng).unwrap();
+    let policy = IssuerPolicy::builder_remote("https://idp.example/", [Algorithm::Es256])
+        .audiences(["api"])
+        .build()
+        .unwrap();
+    assert!(policy.is_remote());
+    let verifier = Verifier::new(vec![policy], Limits::default()).unwrap();
+    let claims =
+        serde_json::json!({"iss": "https://idp.example/", "aud": "api", "exp": 4_000_000_000u64});
+    let token = edge_auth_core::mint(&key, claims.as_object().unwrap(), &Default::default());
+    let now = UnixTime(1_700_000_000);
+    assert_eq!(
+        verifier.verify(&token, now).unwrap_err().code(),
+        "keys_unavailable"
+    );
+    let jwks = serde_json::json!({"keys": [
+        serde_json::Value::Object(key.public_key().to_jwk()),
+        serde_json::Value::Object(other.public_key().to_jwk()),
+    ]})
+    .to_string();
+    let fetched = KeySet::from_jwks_json(jwks.as_bytes()).unwrap();
+    let routed = verifier.route(&token).unwrap();
+    assert_eq!(routed.issuer_index(), 0);
+    let adopted = Arc::new(routed.policy().adopt(fetched).unwrap());
+    // The EdDSA key fits no allowed algorithm: skipped, reported.
+    assert_eq!(adopted.keys().len(), 1);
+    assert_eq!(adopted.skipped().len(), 1);
+    let verified = routed
+        .select_from(Arc::clone(&adopted))
+        .unwrap()
+        .verify_signature(&edge_auth_core::RustCrypto)
+        .unwrap()
+        .check_claims(now)
+        .unwrap();
+    assert_eq!(
+        verified.registered().iss.as_deref(),
+        Some("https://idp.example/")
+    );
+    // A token signed by a key the set does not hold is key_not_found (the adapter's cue to refetch).
+    let stranger =
+        SigningKey::generate(Algorithm::Es256, Some("new".into()), &mut rand_core::OsRng).unwrap();
+    let token = edge_auth_core::mint(
+        &stranger,
+        claims.as_object().unwrap(),
+        &edge_auth_core::MintOptions {
+            kid: Some("new"),
+            typ: None,
+        },
+    );
+    let err = verifier
+        .route(&token)
+        .unwrap()
+        .select_from(adopted)
+        .unwrap_err();
+    assert_eq!(err.code(), "key_not_found");
+}

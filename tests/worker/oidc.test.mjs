@@ -1,0 +1,177 @@
+// The built Worker (workerd) against a real OpenID provider on loopback: `oidc-provider` (a certified
+// implementation) with a client-credentials client issuing JWT access tokens (RFC 9068, ES256). The
+// Worker finds the keys by discovery. Covers: tokens pass; wrong audience and expiry are refused; key
+// rotation mid-test (new key verified through the unknown-kid refetch, old tokens keep verifying while
+// published); an outage (cached keys keep serving, a cold isolate answers 503 with Retry-After).
+// Run: bash scripts/build-worker.sh && node --test tests/worker/
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, request } from "node:http";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import * as jose from "jose";
+import Provider from "oidc-provider";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const AUD = "https://api.example.com";
+const CLIENT = { client_id: "orders-service", client_secret: "a-client-secret-for-the-loopback-provider-only" };
+let port, ISS, httpServer, origin, edgeKey;
+const workers = [];
+let fetches = { discovery: 0, jwks: 0 };
+
+async function signingKey(kid) {
+  const { privateKey } = await jose.generateKeyPair("ES256", { extractable: true });
+  return { ...(await jose.exportJWK(privateKey)), kid, alg: "ES256", use: "sig" };
+}
+
+// (Re)starts the provider on the same port with these signing keys (the first one signs).
+async function startProvider(keys) {
+  const provider = new Provider(ISS, {
+    clients: [{ ...CLIENT, grant_types: ["client_credentials"], redirect_uris: [], response_types: [], id_token_signed_response_alg: "ES256" }],
+    jwks: { keys },
+    scopes: ["orders:read"],
+    features: {
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => AUD,
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({
+          scope: "orders:read", audience: AUD, accessTokenTTL: 300,
+          accessTokenFormat: "jwt", jwt: { sign: { alg: "ES256" } },
+        }),
+      },
+    },
+  });
+  const callback = provider.callback();
+  httpServer = createServer((req, res) => {
+    if (req.url === "/.well-known/openid-configuration") fetches.discovery++;
+    if (req.url.startsWith("/jwks")) fetches.jwks++;
+    callback(req, res);
+  });
+  await new Promise((resolve) => httpServer.listen(port, "127.0.0.1", resolve));
+}
+
+async function stopProvider() {
+  httpServer.closeAllConnections?.();
+  await new Promise((resolve) => httpServer.close(resolve));
+}
+
+// The token endpoint, over a fresh connection each time (the provider restarts during the test).
+function accessToken(resource = AUD) {
+  const form = new URLSearchParams({ grant_type: "client_credentials", scope: "orders:read", resource }).toString();
+  return new Promise((resolve, reject) => {
+    const req = request(`${ISS}/token`, {
+      method: "POST",
+      agent: false,
+      headers: {
+        authorization: `Basic ${Buffer.from(`${CLIENT.client_id}:${CLIENT.client_secret}`).toString("base64")}`,
+        "content-type": "application/x-www-form-urlencoded",
+        "content-length": Buffer.byteLength(form),
+      },
+    }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString());
+        if (res.statusCode !== 200) reject(new Error(`token endpoint ${res.statusCode}: ${JSON.stringify(body)}`));
+        else resolve(body.access_token);
+      });
+    });
+    req.on("error", reject);
+    req.end(form);
+  });
+}
+
+before(async () => {
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  port = probe.address().port;
+  await new Promise((resolve) => probe.close(resolve));
+  ISS = `http://127.0.0.1:${port}`;
+  origin = await new Promise((resolve) => {
+    const s = createServer((req, res) => { req.resume(); req.on("end", () => res.end("origin")); });
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  edgeKey = await jose.exportJWK((await jose.generateKeyPair("EdDSA", { extractable: true })).privateKey);
+});
+
+after(async () => {
+  for (const w of workers) await w.dispose();
+  if (httpServer?.listening) await stopProvider();
+  origin?.close();
+});
+
+async function worker() {
+  const config = {
+    issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], discovery: true, typ: "at+jwt" }],
+    assertion: { issuer: "https://edge.example.com", audience: "https://origin.example.com", signing_key_secret: "SIGNING" },
+    routes: [{ path: "/orders/*", scopes: ["orders:read"] }],
+  };
+  const mf = new Miniflare({
+    rootPath: root,
+    modules: [
+      { type: "ESModule", path: "build/index.js" },
+      { type: "CompiledWasm", path: "build/index_bg.wasm" },
+    ],
+    compatibilityDate: "2026-04-26",
+    bindings: { EDGE_AUTH: JSON.stringify(config), ORIGIN: `http://127.0.0.1:${origin.address().port}`, SIGNING: JSON.stringify(edgeKey) },
+  });
+  await mf.ready;
+  workers.push(mf);
+  return mf;
+}
+
+async function call(mf, token) {
+  const res = await mf.dispatchFetch("https://api.example.com/orders/1", { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  let code;
+  try { code = JSON.parse(text).code; } catch { code = undefined; }
+  return { status: res.status, code, retryAfter: res.headers.get("retry-after") };
+}
+
+test("oidc-provider: discovery, rotation and outage", async () => {
+  const k1 = await signingKey("k1");
+  await startProvider([k1]);
+  const mf = await worker();
+
+  // Tokens from the provider pass; one discovery and one JWKS fetch; then keys from memory.
+  const t1 = await accessToken();
+  assert.equal(jose.decodeProtectedHeader(t1).kid, "k1");
+  assert.equal((await call(mf, t1)).status, 200);
+  assert.equal((await call(mf, await accessToken())).status, 200);
+  assert.deepEqual(fetches, { discovery: 1, jwks: 1 });
+
+  // A token for another resource (wrong audience) and an expired token are refused.
+  const claims = jose.decodeJwt(t1);
+  assert.equal(claims.aud, AUD);
+  const forged = await new jose.SignJWT({ ...claims, exp: claims.iat - 3600, jti: "x" })
+    .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "at+jwt" })
+    .sign(await jose.importJWK(k1, "ES256"));
+  assert.equal((await call(mf, forged)).code, "token_expired");
+  const otherAud = await new jose.SignJWT({ ...claims, aud: "https://other.example.com", jti: "y" })
+    .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "at+jwt" })
+    .sign(await jose.importJWK(k1, "ES256"));
+  assert.equal((await call(mf, otherAud)).code, "audience_mismatch");
+
+  // Rotation: the provider restarts signing with k2 and still publishes k1.
+  const k2 = await signingKey("k2");
+  await stopProvider();
+  await startProvider([k2, k1]);
+  const t2 = await accessToken();
+  assert.equal(jose.decodeProtectedHeader(t2).kid, "k2");
+  assert.equal((await call(mf, t2)).status, 200, "the new key, through one unknown-kid refetch");
+  assert.equal(fetches.jwks, 2);
+  assert.equal((await call(mf, t1)).status, 200, "old tokens keep verifying while k1 is published");
+  assert.equal(fetches.jwks, 2);
+
+  // Outage: the provider stops. Cached keys keep serving; a cold isolate answers 503 with Retry-After.
+  await stopProvider();
+  assert.equal((await call(mf, await new jose.SignJWT({ ...jose.decodeJwt(t2), jti: "z" })
+    .setProtectedHeader({ alg: "ES256", kid: "k2", typ: "at+jwt" }).sign(await jose.importJWK(k2, "ES256")))).status, 200);
+  const cold = await worker();
+  const refused = await call(cold, t2);
+  assert.equal(refused.status, 503);
+  assert.equal(refused.code, "keys_unavailable");
+  assert.ok(Number(refused.retryAfter) >= 1);
+});
