@@ -32,6 +32,7 @@ node -e '
   fs.writeFileSync(`${work}/signing.jwk`, JSON.stringify(edge.jwk));
   fs.writeFileSync(`${work}/edge-auth.json`, JSON.stringify({
     realm: "edge-auth-demo",
+    status_endpoint: true,
     issuers: [{ issuer: "https://demo-issuer.edge-auth.invalid/", audiences: ["demo-api"], algorithms: ["ES256"], jwks: issuer.jwks }],
     assertion: { issuer: "http://127.0.0.1:8787", audience: "http://127.0.0.1:8788", signing_key_secret: "EDGE_AUTH_SIGNING_KEY" },
     routes: [
@@ -81,6 +82,7 @@ curl -si http://127.0.0.1:8787/orders/42                  # no token: 401 with W
 curl -si -X POST -H "Authorization: Bearer $token" http://127.0.0.1:8787/orders/42   # 403: needs orders:write
 curl -si -H "Authorization: Bearer $token" http://127.0.0.1:8787/admin/users         # 403: needs the admin role
 curl -s http://127.0.0.1:8787/.well-known/edge-auth/jwks.json
+curl -s http://127.0.0.1:8787/.well-known/edge-auth/status     # key sources (enabled in the demo)
 MSG
 
 if $check; then
@@ -91,6 +93,8 @@ if $check; then
   [ "$status" = 401 ] || { echo "demo check: expected 401 without a token, got $status" >&2; exit 1; }
   status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" http://127.0.0.1:8787/admin/users)
   [ "$status" = 403 ] || { echo "demo check: expected 403 on /admin without the admin role, got $status" >&2; exit 1; }
+  status=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8787/.well-known/edge-auth/status)
+  [ "$status" = 200 ] || { echo "demo check: expected the status endpoint, got $status" >&2; exit 1; }
   echo "demo check: ok"
   exit 0
 fi

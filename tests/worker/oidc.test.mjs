@@ -2,7 +2,8 @@
 // implementation) with a client-credentials client issuing JWT access tokens (RFC 9068, ES256). The
 // Worker finds the keys by discovery. Covers: tokens pass; wrong audience and expiry are refused; key
 // rotation mid-test (new key verified through the unknown-kid refetch, old tokens keep verifying while
-// published); an outage (cached keys keep serving, a cold isolate answers 503 with Retry-After).
+// published); a random-kid burst (bounded fetches); a slow provider (cut off at the timeout); an outage
+// (cached keys keep serving, a cold isolate answers 503 with Retry-After).
 // Run: bash scripts/build-worker.sh && node --test tests/worker/
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -18,6 +19,7 @@ const CLIENT = { client_id: "orders-service", client_secret: "a-client-secret-fo
 let port, ISS, httpServer, origin, edgeKey;
 const workers = [];
 let fetches = { discovery: 0, jwks: 0 };
+let delayMs = 0;
 
 async function signingKey(kid) {
   const { privateKey } = await jose.generateKeyPair("ES256", { extractable: true });
@@ -47,7 +49,8 @@ async function startProvider(keys) {
   httpServer = createServer((req, res) => {
     if (req.url === "/.well-known/openid-configuration") fetches.discovery++;
     if (req.url.startsWith("/jwks")) fetches.jwks++;
-    callback(req, res);
+    if (delayMs && req.url !== "/token") setTimeout(() => callback(req, res), delayMs);
+    else callback(req, res);
   });
   await new Promise((resolve) => httpServer.listen(port, "127.0.0.1", resolve));
 }
@@ -102,11 +105,12 @@ after(async () => {
   origin?.close();
 });
 
-async function worker() {
+async function worker(remote = {}) {
   const config = {
     issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], discovery: true, typ: "at+jwt" }],
     assertion: { issuer: "https://edge.example.com", audience: "https://origin.example.com", signing_key_secret: "SIGNING" },
     routes: [{ path: "/orders/*", scopes: ["orders:read"] }],
+    remote_keys: remote,
   };
   const mf = new Miniflare({
     rootPath: root,
@@ -130,7 +134,7 @@ async function call(mf, token) {
   return { status: res.status, code, retryAfter: res.headers.get("retry-after") };
 }
 
-test("oidc-provider: discovery, rotation and outage", async () => {
+test("oidc-provider: discovery, audience and expiry, rotation, random-kid burst, slow provider, outage", async () => {
   const k1 = await signingKey("k1");
   await startProvider([k1]);
   const mf = await worker();
@@ -164,6 +168,28 @@ test("oidc-provider: discovery, rotation and outage", async () => {
   assert.equal(fetches.jwks, 2);
   assert.equal((await call(mf, t1)).status, 200, "old tokens keep verifying while k1 is published");
   assert.equal(fetches.jwks, 2);
+
+  // Amplification: 100 tokens with random kids (inside the cooldown after the rotation refetch) cause
+  // no fetch; a fresh isolate under the same burst fetches at most twice (load + one kid refetch).
+  const stranger = await signingKey("x");
+  const strangerKey = await jose.importJWK(stranger, "ES256");
+  const randomKid = (i) => new jose.SignJWT({ ...claims, jti: `r${i}` })
+    .setProtectedHeader({ alg: "ES256", kid: `random-${i}`, typ: "at+jwt" }).sign(strangerKey);
+  let before = fetches.jwks;
+  for (let i = 0; i < 100; i++) assert.equal((await call(mf, await randomKid(i))).code, "key_not_found");
+  assert.equal(fetches.jwks, before);
+  const burst = await worker();
+  before = fetches.jwks;
+  for (let i = 0; i < 100; i++) assert.equal((await call(burst, await randomKid(i))).code, "key_not_found");
+  assert.ok(fetches.jwks - before <= 2, `fetches: ${fetches.jwks - before}`);
+
+  // A slow provider (beyond the timeout) is cut off and counted as an error: 503 on a cold isolate.
+  delayMs = 1500;
+  const slow = await worker({ timeout_ms: 300 });
+  const t0 = Date.now();
+  assert.equal((await call(slow, t2)).code, "keys_unavailable");
+  assert.ok(Date.now() - t0 < 1200, `answered after ${Date.now() - t0} ms`);
+  delayMs = 0;
 
   // Outage: the provider stops. Cached keys keep serving; a cold isolate answers 503 with Retry-After.
   await stopProvider();
