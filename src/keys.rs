@@ -16,6 +16,7 @@ use edge_auth_core::{
     discovery_jwks_uri, load_jwks, GateConfig, KeySet, KeyState, Lookup, RemoteSource,
 };
 use futures_util::future::{select, Either};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use worker::{
     AbortController, Cache, Context, Delay, Fetch, Headers, Method, Request, RequestInit,
@@ -207,9 +208,52 @@ async fn fetch_and_store(
 /// The shared-cache entry for an issuer (a URL that is never fetched; only a cache key).
 fn shared_key(config: &GateConfig, index: usize) -> Option<String> {
     let issuer = config.verifier.issuer_at(index)?.issuer()?;
-    let digest = Sha256::digest(issuer.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    Some(format!("https://edge-auth-keys.invalid/{hex}"))
+    Some(format!(
+        "https://edge-auth-keys.invalid/{}",
+        hex(&Sha256::digest(issuer.as_bytes()))
+    ))
+}
+
+/// The MAC over a shared-cache entry. `caches.default` is shared by every Worker of the zone, so an
+/// entry is only trusted when it carries a MAC under a key only this Worker has: derived from its
+/// assertion signing key (a secret), never from configuration or the request.
+fn entry_mac(
+    config: &GateConfig,
+    key: &str,
+    fresh_until: u64,
+    body: &[u8],
+) -> Option<Hmac<Sha256>> {
+    let secret =
+        serde_json::Value::Object(config.assertion.signing_key.to_private_jwk()).to_string();
+    let mac_key = Sha256::new()
+        .chain_update(b"edge-auth shared key cache v1\0")
+        .chain_update(secret.as_bytes())
+        .finalize();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&mac_key).ok()?;
+    mac.update(key.as_bytes());
+    mac.update(b"\0");
+    mac.update(fresh_until.to_string().as_bytes());
+    mac.update(b"\0");
+    mac.update(body);
+    Some(mac)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    bytes
+        .chunks_exact(2)
+        .map(|pair| {
+            let pair = std::str::from_utf8(pair).ok()?;
+            u8::from_str_radix(pair, 16).ok()
+        })
+        .collect()
 }
 
 /// Keys another isolate fetched, while still fresh: the JWKS as the provider sent it, re-checked and
@@ -227,8 +271,13 @@ async fn shared_get(
         .flatten()?
         .parse()
         .ok()?;
+    let tag = unhex(&headers.get("edge-auth-mac").ok().flatten()?)?;
     let remaining = fresh_until.checked_sub(now().0).filter(|r| *r > 0)?;
     let body = response.bytes().await.ok()?;
+    // Constant-time comparison; an entry without a valid MAC is ignored (the keys are fetched).
+    entry_mac(config, &key, fresh_until, &body)?
+        .verify_slice(&tag)
+        .ok()?;
     let keys = load_jwks(&body, &config.remote).ok()?;
     let keys = config.verifier.issuer_at(index)?.adopt(keys).ok()?;
     // The JWKS URL stays whatever this isolate knows (configured, or discovered on its next fetch).
@@ -247,14 +296,17 @@ async fn shared_put(config: &GateConfig, index: usize, keys: &KeySet, cache_cont
         .collect();
     let ttl = config.remote.freshness(cache_control);
     let body = serde_json::json!({ "keys": jwks }).to_string();
+    let fresh_until = now().0.saturating_add(ttl);
+    let Some(mac) = entry_mac(config, &key, fresh_until, body.as_bytes()) else {
+        return;
+    };
+    let tag = hex(&mac.finalize().into_bytes());
     let headers = Headers::new();
     let stored = (|| -> worker::Result<Response> {
         headers.set("content-type", "application/json")?;
         headers.set("cache-control", &format!("max-age={ttl}"))?;
-        headers.set(
-            "edge-auth-fresh-until",
-            &now().0.saturating_add(ttl).to_string(),
-        )?;
+        headers.set("edge-auth-fresh-until", &fresh_until.to_string())?;
+        headers.set("edge-auth-mac", &tag)?;
         Ok(Response::ok(body)?.with_headers(headers.clone()))
     })();
     if let Ok(response) = stored {

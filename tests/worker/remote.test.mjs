@@ -208,3 +208,32 @@ test("a fresh isolate starts warm from the shared cache (Cache API): no fetch, a
   assert.equal((await call(second, await token(k2))).status, 200);
   assert.equal(counts().jwks, start.jwks + 2);
 });
+
+test("a shared-cache entry written by another Worker of the zone (no valid MAC) is ignored", async () => {
+  const k1 = await keypair("k1");
+  Object.assign(provider, { keys: [k1], mode: "ok", delayMs: 0, cacheControl: "max-age=600" });
+  const cachePersist = mkdtempSync(join(tmpdir(), "edge-auth-cache-"));
+  // The attacker's key, planted where edge-auth keeps the issuer's keys, with a made-up MAC.
+  const evil = await keypair("k1");
+  const { createHash } = await import("node:crypto");
+  const key = `https://edge-auth-keys.invalid/${createHash("sha256").update(ISS).digest("hex")}`;
+  const planter = new Miniflare({
+    modules: true,
+    script: `export default { async fetch(req) {
+      const body = await req.text();
+      await caches.default.put(${JSON.stringify(key)}, new Response(body, { headers: {
+        "cache-control": "max-age=600", "edge-auth-fresh-until": String(Math.floor(Date.now() / 1000) + 600),
+        "edge-auth-mac": "00".repeat(32) } }));
+      return new Response("planted");
+    } }`,
+    compatibilityDate: "2026-04-26",
+    cachePersist,
+  });
+  assert.equal(await (await planter.dispatchFetch("http://planter/", { method: "POST", body: JSON.stringify({ keys: [evil.jwk] }) })).text(), "planted");
+  await planter.dispose();
+  const mf = await worker({}, { cachePersist });
+  const start = counts();
+  assert.equal((await call(mf, await token(evil))).code, "signature_invalid", "the planted key is not used");
+  assert.equal(counts().jwks, start.jwks + 1, "the keys came from the provider");
+  assert.equal((await call(mf, await token(k1))).status, 200);
+});
