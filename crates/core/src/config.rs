@@ -215,6 +215,10 @@ struct RawRoute {
     all: Option<Vec<RawRequirement>>,
 }
 
+// `RawRoute`, `RawDefault` and `RawRequirement` repeat the requirement fields on purpose: serde's
+// `deny_unknown_fields` does not work together with `flatten`, and a typo in a requirement must be an
+// error naming the field, never a silently ignored (and so absent) requirement.
+
 /// The rule for requests no route matches.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -381,27 +381,23 @@ impl Requirement {
         depth: usize,
         report: &mut dyn FnMut(ExplainStep),
     ) -> Result<(), Unmet> {
-        if !self.scopes.is_empty() {
-            let held = self.scopes.holds(caller.scopes);
-            let unmet = Unmet::Scopes {
-                all: self.scopes.all.clone(),
-                any: self.scopes.any.clone(),
-            };
-            report(ExplainStep {
-                depth,
-                text: unmet.to_string(),
-                held,
-            });
-            if !held {
-                return Err(unmet);
+        type Make = fn(Vec<String>, Vec<String>) -> Unmet;
+        let sets: [(&NeedSet, &[String], Make); 2] = [
+            (&self.scopes, caller.scopes, |all, any| Unmet::Scopes {
+                all,
+                any,
+            }),
+            (&self.roles, caller.roles, |all, any| Unmet::Roles {
+                all,
+                any,
+            }),
+        ];
+        for (need, held_by_caller, make) in sets {
+            if need.is_empty() {
+                continue;
             }
-        }
-        if !self.roles.is_empty() {
-            let held = self.roles.holds(caller.roles);
-            let unmet = Unmet::Roles {
-                all: self.roles.all.clone(),
-                any: self.roles.any.clone(),
-            };
+            let held = need.holds(held_by_caller);
+            let unmet = make(need.all.clone(), need.any.clone());
             report(ExplainStep {
                 depth,
                 text: unmet.to_string(),
