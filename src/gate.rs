@@ -2,8 +2,9 @@
 //! token, refuse), and, once a token is verified, the assertion and header changes to forward with.
 
 use edge_auth_core::{
-    assertion_signing_input, attach_signature, normalize_path, origin_of, AssertionRequest, Auth,
-    Caller, CsrfFacts, Denial, GateConfig, Preflight, Route, UnixTime, VerifiedToken,
+    assertion_signing_input, attach_signature, is_loopback_url as is_loopback, is_safe_method,
+    normalize_path, origin_of, AssertionRequest, Auth, Caller, CsrfFacts, Denial, GateConfig,
+    Preflight, Route, UnixTime, VerifiedToken,
 };
 
 use crate::extract::{extract_token, strip_cookie, Extracted};
@@ -82,23 +83,6 @@ pub enum Plan {
     Refuse(Refusal),
 }
 
-/// Whether a URL's host is loopback (`localhost`, `127.0.0.0/8`, `[::1]`).
-fn is_loopback(url: &str) -> bool {
-    let Some((_, rest)) = url.split_once("://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host == "::1"
-        || host.strip_prefix("127.").is_some_and(|rest| {
-            rest.split('.').count() == 3 && rest.split('.').all(|o| o.parse::<u8>().is_ok())
-        })
-}
-
 /// Decides what to do with a request, before any cryptography.
 pub fn plan(config: &GateConfig, request: &RequestHead<'_>) -> Plan {
     if config.demo && !is_loopback(request.url) {
@@ -146,7 +130,12 @@ pub fn plan(config: &GateConfig, request: &RequestHead<'_>) -> Plan {
             Ok(found) => found,
         }
     };
-    let own_origin = origin_of(request.url).unwrap_or_default();
+    // The request's own origin matters only to the CSRF rule, which only looks at state-changing methods.
+    let own_origin = if is_safe_method(request.method) {
+        String::new()
+    } else {
+        origin_of(request.url).unwrap_or_default()
+    };
     let csrf = CsrfFacts {
         method: request.method,
         own_origin: &own_origin,

@@ -69,8 +69,8 @@ pub use policy::{
     Matched, NeedSet, ParamBinding, PathPattern, Requirement, Route, RouteTable, Unmet,
 };
 pub use remote::{
-    check_url, discovery_jwks_uri, load_jwks, max_age, KeyState, Lookup, RemoteError,
-    RemoteSettings,
+    check_url, discovery_jwks_uri, is_loopback_url, load_jwks, max_age, KeyState, Lookup,
+    RemoteError, RemoteSettings,
 };
 pub use sign::{attach_signature, mint, signing_input, MintOptions};
 pub use token::{decode_unverified, Header, Limits, PayloadKind, UntrustedToken, Unverified};

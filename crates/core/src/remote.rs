@@ -99,6 +99,32 @@ impl core::fmt::Display for RemoteError {
 
 impl std::error::Error for RemoteError {}
 
+/// The host of an authority (`host[:port]`, `[v6][:port]`).
+fn host_of(authority: &str) -> &str {
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || host.strip_prefix("127.").is_some_and(|rest| {
+            rest.split('.').count() == 3 && rest.split('.').all(|o| o.parse::<u8>().is_ok())
+        })
+}
+
+/// Whether an absolute URL's host is loopback (`localhost`, `127.0.0.0/8`, `[::1]`).
+pub fn is_loopback_url(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    is_loopback_host(host_of(authority))
+}
+
 /// Accepts `https://host/...`, and `http://` only for loopback hosts when `allow_loopback_http`.
 /// Userinfo (`user@host`) and fragments are refused.
 pub fn check_url(url: &str, allow_loopback_http: bool) -> Result<(), RemoteError> {
@@ -122,15 +148,7 @@ pub fn check_url(url: &str, allow_loopback_http: bool) -> Result<(), RemoteError
     {
         return refuse("spaces or control characters");
     }
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host == "::1"
-        || host.strip_prefix("127.").is_some_and(|rest| {
-            rest.split('.').count() == 3 && rest.split('.').all(|o| o.parse::<u8>().is_ok())
-        });
+    let loopback = is_loopback_host(host_of(authority));
     match scheme.to_ascii_lowercase().as_str() {
         "https" => Ok(()),
         "http" if loopback && allow_loopback_http => Ok(()),
