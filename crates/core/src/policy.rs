@@ -397,30 +397,24 @@ impl Requirement {
                 continue;
             }
             let held = need.holds(held_by_caller);
-            let unmet = make(need.all.clone(), need.any.clone());
-            report(ExplainStep {
+            step(
+                report,
                 depth,
-                text: unmet.to_string(),
                 held,
-            });
-            if !held {
-                return Err(unmet);
-            }
+                make(need.all.clone(), need.any.clone()),
+            )?;
         }
         for rule in &self.claims {
             let held = rule.condition.holds(rule.path.lookup(caller.claims));
-            let unmet = Unmet::Claim {
-                path: rule.path.to_string(),
-                condition: rule.condition.to_string(),
-            };
-            report(ExplainStep {
+            step(
+                report,
                 depth,
-                text: unmet.to_string(),
                 held,
-            });
-            if !held {
-                return Err(unmet);
-            }
+                Unmet::Claim {
+                    path: rule.path.to_string(),
+                    condition: rule.condition.to_string(),
+                },
+            )?;
         }
         for part in &self.all {
             report(ExplainStep {
@@ -450,6 +444,25 @@ impl Requirement {
             }
         }
         Ok(())
+    }
+}
+
+/// Reports one evaluated part of a requirement; its description is the refusal when it did not hold.
+fn step(
+    report: &mut dyn FnMut(ExplainStep),
+    depth: usize,
+    held: bool,
+    unmet: Unmet,
+) -> Result<(), Unmet> {
+    report(ExplainStep {
+        depth,
+        text: unmet.to_string(),
+        held,
+    });
+    if held {
+        Ok(())
+    } else {
+        Err(unmet)
     }
 }
 
