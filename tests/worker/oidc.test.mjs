@@ -8,12 +8,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request } from "node:http";
-import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { builtWorker } from "./built-worker.mjs";
 import * as jose from "jose";
 import Provider from "oidc-provider";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const AUD = "https://api.example.com";
 const CLIENT = { client_id: "orders-service", client_secret: "a-client-secret-for-the-loopback-provider-only" };
 let port, ISS, httpServer, origin, edgeKey;
@@ -112,16 +110,9 @@ async function worker(remote = {}) {
     routes: [{ path: "/orders/*", scopes: ["orders:read"] }],
     remote_keys: remote,
   };
-  const mf = new Miniflare({
-    rootPath: root,
-    modules: [
-      { type: "ESModule", path: "build/index.js" },
-      { type: "CompiledWasm", path: "build/index_bg.wasm" },
-    ],
-    compatibilityDate: "2026-04-26",
-    bindings: { EDGE_AUTH: JSON.stringify(config), ORIGIN: `http://127.0.0.1:${origin.address().port}`, SIGNING: JSON.stringify(edgeKey) },
+  const mf = await builtWorker({
+    EDGE_AUTH: JSON.stringify(config), ORIGIN: `http://127.0.0.1:${origin.address().port}`, SIGNING: JSON.stringify(edgeKey),
   });
-  await mf.ready;
   workers.push(mf);
   return mf;
 }

@@ -6,11 +6,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { builtWorker } from "./built-worker.mjs";
 import * as jose from "jose";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const table = JSON.parse(readFileSync(new URL("../policy/cases.json", import.meta.url), "utf8"));
 const AUD = "https://api.example.com";
 const received = [];
@@ -38,20 +36,11 @@ before(async () => {
   config.assertion = { issuer: "https://edge.example.com", audience: "https://origin.example.com",
     signing_key_secret: "SIGNING" };
   const edge = await jose.generateKeyPair("EdDSA", { extractable: true });
-  mf = new Miniflare({
-    rootPath: root,
-    modules: [
-      { type: "ESModule", path: "build/index.js" },
-      { type: "CompiledWasm", path: "build/index_bg.wasm" },
-    ],
-    compatibilityDate: "2026-04-26",
-    bindings: {
-      EDGE_AUTH: JSON.stringify(config),
-      ORIGIN: `http://127.0.0.1:${origin.address().port}`,
-      SIGNING: JSON.stringify(await jose.exportJWK(edge.privateKey)),
-    },
+  mf = await builtWorker({
+    EDGE_AUTH: JSON.stringify(config),
+    ORIGIN: `http://127.0.0.1:${origin.address().port}`,
+    SIGNING: JSON.stringify(await jose.exportJWK(edge.privateKey)),
   });
-  await mf.ready;
 });
 
 after(async () => {

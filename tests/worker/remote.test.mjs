@@ -4,14 +4,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { fileURLToPath } from "node:url";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
+import { builtWorker, collectLogs } from "./built-worker.mjs";
 import * as jose from "jose";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const AUD = "https://api.example.com";
 const provider = { keys: [], mode: "ok", delayMs: 0, cacheControl: "max-age=600", counts: { discovery: 0, jwks: 0 } };
 let server, ISS, origin, edgeKey;
@@ -65,20 +64,10 @@ async function worker(remote = {}, extra = {}) {
     remote_keys: remote,
     status_endpoint: true,
   };
-  const mf = new Miniflare({
-    rootPath: root,
-    modules: [
-      { type: "ESModule", path: "build/index.js" },
-      { type: "CompiledWasm", path: "build/index_bg.wasm" },
-    ],
-    compatibilityDate: "2026-04-26",
-    bindings: { EDGE_AUTH: JSON.stringify(config), ORIGIN: `http://127.0.0.1:${origin.address().port}`, SIGNING: JSON.stringify(edgeKey) },
-    handleRuntimeStdio(stdout, stderr) {
-      for (const stream of [stdout, stderr]) stream.on("data", (d) => logs.push(...d.toString().split("\n").filter(Boolean)));
-    },
-    ...extra,
-  });
-  await mf.ready;
+  const mf = await builtWorker(
+    { EDGE_AUTH: JSON.stringify(config), ORIGIN: `http://127.0.0.1:${origin.address().port}`, SIGNING: JSON.stringify(edgeKey) },
+    { handleRuntimeStdio: collectLogs(logs), ...extra },
+  );
   workers.push(mf);
   return mf;
 }

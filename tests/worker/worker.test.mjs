@@ -11,10 +11,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { builtWorker, collectLogs } from "./built-worker.mjs";
 import * as jose from "jose";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const ISS = "https://idp.example.com/";
 const HS_ISS = "https://hs.example.com/";
 const K1_ISS = "https://k1.example.com/";
@@ -66,27 +65,10 @@ function config(extra = {}) {
 }
 
 async function worker(edgeAuth, origin = originUrl) {
-  const instance = new Miniflare({
-    rootPath: root,
-    modules: [
-      { type: "ESModule", path: "build/index.js" },
-      { type: "CompiledWasm", path: "build/index_bg.wasm" },
-    ],
-    compatibilityDate: "2026-04-26",
-    bindings: {
-      EDGE_AUTH: edgeAuth,
-      ORIGIN: origin,
-      EDGE_AUTH_SIGNING_KEY: JSON.stringify(keys.edge),
-      IDP_HMAC_SECRET: HS_SECRET,
-    },
-    handleRuntimeStdio(stdout, stderr) {
-      for (const stream of [stdout, stderr]) {
-        stream.on("data", (d) => logs.push(...d.toString().split("\n").filter(Boolean)));
-      }
-    },
-  });
-  await instance.ready;
-  return instance;
+  return builtWorker(
+    { EDGE_AUTH: edgeAuth, ORIGIN: origin, EDGE_AUTH_SIGNING_KEY: JSON.stringify(keys.edge), IDP_HMAC_SECRET: HS_SECRET },
+    { handleRuntimeStdio: collectLogs(logs) },
+  );
 }
 
 before(async () => {

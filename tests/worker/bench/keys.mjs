@@ -9,12 +9,10 @@ import { createServer } from "node:http";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { builtWorker } from "../built-worker.mjs";
 import * as jose from "jose";
 
 const SAMPLES = Number(process.argv[2] ?? 15);
-const root = fileURLToPath(new URL("../../..", import.meta.url));
 const AUD = "https://api.example.com";
 const { privateKey, publicKey } = await jose.generateKeyPair("ES256", { extractable: true });
 const jwk = { ...(await jose.exportJWK(publicKey)), kid: "k1", alg: "ES256" };
@@ -42,13 +40,10 @@ const remoteConfig = configOf({ discovery: true });
 const inlineConfig = configOf({ jwks: { keys: [jwk] } });
 
 function worker(cachePersist, config = remoteConfig) {
-  return new Miniflare({
-    rootPath: root,
-    modules: [{ type: "ESModule", path: "build/index.js" }, { type: "CompiledWasm", path: "build/index_bg.wasm" }],
-    compatibilityDate: "2026-04-26",
-    bindings: { EDGE_AUTH: config, S: JSON.stringify(edge), ORIGIN: `http://127.0.0.1:${originServer.address().port}` },
-    cachePersist,
-  });
+  return builtWorker(
+    { EDGE_AUTH: config, S: JSON.stringify(edge), ORIGIN: `http://127.0.0.1:${originServer.address().port}` },
+    { cachePersist },
+  );
 }
 
 let n = 0;
@@ -74,8 +69,7 @@ const counts = { memory: 0, shared: 0, fetch: 0, cold: 0 };
 for (let i = 0; i < SAMPLES; i++) {
   const dir = mkdtempSync(join(tmpdir(), "edge-auth-keys-bench-"));
   // (c) a fresh isolate over an empty shared cache: discovery + JWKS fetch, stored in the shared cache.
-  const a = worker(dir);
-  await a.ready;
+  const a = await worker(dir);
   let before = fetches;
   samples.fetch.push(await timed(a));
   counts.fetch += fetches - before;
@@ -86,16 +80,14 @@ for (let i = 0; i < SAMPLES; i++) {
   counts.memory += fetches - before;
   await a.dispose();
   // (b) a fresh isolate over the same shared cache.
-  const b = worker(dir);
-  await b.ready;
+  const b = await worker(dir);
   before = fetches;
   samples.shared.push(await timed(b));
   counts.shared += fetches - before;
   await b.dispose();
   // (d) the baseline for (b) and (c): a fresh isolate's first request with inline keys (wasm start,
   // config compilation, key import), in the same run.
-  const d = worker(dir, inlineConfig);
-  await d.ready;
+  const d = await worker(dir, inlineConfig);
   before = fetches;
   samples.cold.push(await timed(d));
   counts.cold += fetches - before;

@@ -1,0 +1,31 @@
+// The built Worker (build/index.js + build/index_bg.wasm, from scripts/build-worker.sh) in a workerd
+// instance through miniflare: one definition for the tests and benchmarks that run it.
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+
+export const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/// Collects the Worker's log lines into `lines` (for `handleRuntimeStdio`).
+export function collectLogs(lines) {
+  return (stdout, stderr) => {
+    for (const stream of [stdout, stderr]) {
+      stream.on("data", (d) => lines.push(...d.toString().split("\n").filter(Boolean)));
+    }
+  };
+}
+
+/// A ready instance of the built Worker with these bindings; `options` go to Miniflare as they are.
+export async function builtWorker(bindings, options = {}) {
+  const mf = new Miniflare({
+    rootPath: root,
+    modules: [
+      { type: "ESModule", path: "build/index.js" },
+      { type: "CompiledWasm", path: "build/index_bg.wasm" },
+    ],
+    compatibilityDate: "2026-04-26",
+    bindings,
+    ...options,
+  });
+  await mf.ready;
+  return mf;
+}
