@@ -156,7 +156,10 @@ fn log_decision(
 ) {
     let sub_hash = verified
         .and_then(|v| v.registered().sub.as_deref())
-        .map(|sub| hex16(&Sha256::digest(sub.as_bytes())));
+        .map(|sub| {
+            let digest = Sha256::digest(sub.as_bytes());
+            keys::hex(digest.get(..8).unwrap_or_default())
+        });
     console_log!(
         "{}",
         serde_json::json!({
@@ -171,10 +174,6 @@ fn log_decision(
             "latency_ms": Date::now().as_millis() as f64 - started,
         })
     );
-}
-
-fn hex16(bytes: &[u8]) -> String {
-    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 #[event(fetch)]
