@@ -36,7 +36,10 @@ pub fn bench_setup(config: String, secrets: String) -> Result<(), JsValue> {
         serde_json::from_str(&secrets).map_err(|e| JsValue::from_str(&e.to_string()))?;
     let config = GateConfig::from_value(&serde_json::Value::String(config), &secrets)
         .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    BENCH.with(|b| *b.borrow_mut() = Some(Rc::new(RefCell::new(Isolate::new(Ok(config))))));
+    let mut seed = [0u8; 16];
+    getrandom::getrandom(&mut seed).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let isolate = Isolate::new(Ok((config, None)), seed);
+    BENCH.with(|b| *b.borrow_mut() = Some(Rc::new(RefCell::new(isolate))));
     Ok(())
 }
 
@@ -100,10 +103,13 @@ pub async fn bench_request(authorization: String) -> Result<bool, JsValue> {
     }
     let mut jti = [0u8; 16];
     getrandom::getrandom(&mut jti).map_err(|e| JsValue::from_str(&e.to_string()))?;
-    let Some(input) = gate::assertion_input(&config, &head, &verified, &token, now, jti) else {
+    let Some(input) = gate::assertion_input(&config, &head, &path, &verified, &token, now, jti)
+    else {
         return Ok(false);
     };
-    let assertion = sign_assertion(&isolate, &config, input).await;
+    let assertion = sign_assertion(&isolate, &config, input)
+        .await
+        .map_err(|e| JsValue::from_str(&e))?;
     Ok(gate::forward_verified(&config, &head, path, assertion)
         .assertion
         .is_some())

@@ -13,7 +13,6 @@ use edge_auth_core::{
     UnixTime, VerifiedToken, VerifyError,
 };
 use js_sys::{Object, Reflect, Uint8Array};
-use sha2::{Digest, Sha256};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CryptoKey, SubtleCrypto, WorkerGlobalScope};
 use worker::{
@@ -21,7 +20,7 @@ use worker::{
     RequestInit, RequestRedirect, Response, Url,
 };
 
-use crate::gate::{self, Forward, Plan, RequestHead};
+use crate::gate::{self, Forward, Plan, RequestHead, Upstream};
 use crate::http::Refusal;
 use crate::keys::{self, RemoteMap};
 use crate::promise::Settled;
@@ -29,10 +28,12 @@ use crate::promise::Settled;
 /// An imported verification key, its verify parameters, and the fetched set that holds the key.
 type ImportedKey = (CryptoKey, Object, Option<Arc<KeySet>>);
 
-/// What one isolate keeps between requests: the compiled config (or why it failed), the verified-token
-/// cache and the imported WebCrypto keys.
+/// What one isolate keeps between requests: the compiled config (or why it failed), where requests go,
+/// the verified-token cache and the imported WebCrypto keys.
 pub(crate) struct Isolate {
     pub(crate) config: Result<Rc<GateConfig>, ()>,
+    /// `ORIGIN`, compiled (`None`: forward to the request's own URL).
+    upstream: Option<Upstream>,
     cache: TokenCache,
     /// Imported verification keys and their verify parameters, per (key address, algorithm). A fetched
     /// key set is held by its entries, so that its addresses cannot be reused while they are cached.
@@ -44,13 +45,24 @@ pub(crate) struct Isolate {
 }
 
 impl Isolate {
-    pub(crate) fn new(config: Result<GateConfig, ()>) -> Isolate {
+    /// `seed` keys the token cache's hash: 16 random bytes (std's `RandomState` has no randomness on
+    /// wasm32, so its keys would be the same in every isolate, and tokens could be chosen to share one
+    /// bucket).
+    pub(crate) fn new(
+        loaded: Result<(GateConfig, Option<Upstream>), ()>,
+        seed: [u8; 16],
+    ) -> Isolate {
+        let (config, upstream) = match loaded {
+            Ok((config, upstream)) => (Ok(config), upstream),
+            Err(()) => (Err(()), None),
+        };
         let cache = match &config {
-            Ok(c) => TokenCache::new(c.cache.max_entries, c.cache.max_ttl_seconds),
-            Err(()) => TokenCache::new(1, 0),
+            Ok(c) => TokenCache::new(c.cache.max_entries, c.cache.max_ttl_seconds, seed),
+            Err(()) => TokenCache::new(1, 0, seed),
         };
         Isolate {
             config: config.map(Rc::new),
+            upstream,
             cache,
             crypto_keys: HashMap::new(),
             remote: RemoteMap::new(),
@@ -95,24 +107,46 @@ fn load_config(env: &Env) -> Result<GateConfig, ConfigErrors> {
     GateConfig::from_value(&value, &EnvSecrets(env))
 }
 
-fn isolate(env: &Env) -> Rc<RefCell<Isolate>> {
+/// `ORIGIN`, if set; a value that cannot be an origin is a configuration error (logged, never echoed).
+fn load_upstream(env: &Env) -> Result<Option<Upstream>, String> {
+    match env.var("ORIGIN") {
+        Ok(origin) => Upstream::parse(&origin.to_string())
+            .map(Some)
+            .map_err(|why| format!("ORIGIN: {why}")),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The isolate's state, made on its first request. `Err`: no randomness for the cache's hash seed; the
+/// request gets a 500 and the next one tries again.
+fn isolate(env: &Env) -> Result<Rc<RefCell<Isolate>>, getrandom::Error> {
     ISOLATE.with(|cell| {
         let mut slot = cell.borrow_mut();
         if let Some(isolate) = slot.as_ref() {
-            return Rc::clone(isolate);
+            return Ok(Rc::clone(isolate));
         }
+        let mut seed = [0u8; 16];
+        getrandom::getrandom(&mut seed)?;
+        // Logged once per isolate, with field paths; never the config itself.
+        let log = |error: String| {
+            console_error!(
+                "{}",
+                serde_json::json!({"event": "config_error", "error": error})
+            );
+        };
         let config = load_config(env).map_err(|errors| {
-            // Logged once per isolate, with field paths; never the config itself.
             for error in &errors.0 {
-                console_error!(
-                    "{}",
-                    serde_json::json!({"event": "config_error", "error": error.to_string()})
-                );
+                log(error.to_string());
             }
         });
-        let isolate = Rc::new(RefCell::new(Isolate::new(config)));
+        let upstream = load_upstream(env).map_err(log);
+        let loaded = match (config, upstream) {
+            (Ok(config), Ok(upstream)) => Ok((config, upstream)),
+            _ => Err(()),
+        };
+        let isolate = Rc::new(RefCell::new(Isolate::new(loaded, seed)));
         *slot = Some(Rc::clone(&isolate));
-        isolate
+        Ok(isolate)
     })
 }
 
@@ -145,8 +179,13 @@ fn problem_with_retry(
         .with_headers(headers))
 }
 
-/// One structured log line per decision. Never the token; the subject only as a short hash.
+/// One structured log line per decision. Never the token; the subject only as a keyed hash (HMAC under
+/// a per-deployment key, so that a log reader cannot confirm a guessed subject). `io_wait_ms` is the
+/// time from the request's arrival to the decision as `Date.now()` sees it: the Workers runtime
+/// advances that clock only while the isolate awaits I/O (key fetches, WebCrypto), so it measures
+/// waiting, not computation.
 fn log_decision(
+    config: Option<&GateConfig>,
     started: f64,
     route: Option<usize>,
     decision: &str,
@@ -156,9 +195,10 @@ fn log_decision(
 ) {
     let sub_hash = verified
         .and_then(|v| v.registered().sub.as_deref())
-        .map(|sub| {
-            let digest = Sha256::digest(sub.as_bytes());
-            keys::hex(digest.get(..8).unwrap_or_default())
+        .zip(config)
+        .map(|(sub, config)| {
+            let tag = config.decision_log_key.mac(&[sub.as_bytes()]);
+            keys::hex(tag.get(..8).unwrap_or_default())
         });
     console_log!(
         "{}",
@@ -171,7 +211,7 @@ fn log_decision(
             "sub_hash": sub_hash,
             "cache": sources.map(|s| s.cache),
             "keys": sources.and_then(|s| s.keys),
-            "latency_ms": Date::now().as_millis() as f64 - started,
+            "io_wait_ms": Date::now().as_millis() as f64 - started,
         })
     );
 }
@@ -193,9 +233,35 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
 
 async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Response> {
     let started = Date::now().as_millis() as f64;
-    let isolate = isolate(env);
+    let isolate = match isolate(env) {
+        Ok(isolate) => isolate,
+        Err(error) => {
+            console_error!(
+                "{}",
+                serde_json::json!({"event": "internal_error", "error": format!("getrandom: {error}")})
+            );
+            log_decision(
+                None,
+                started,
+                None,
+                "refuse",
+                Some("internal_error"),
+                None,
+                None,
+            );
+            return problem(&Refusal::Internal, "edge-auth");
+        }
+    };
     let Ok(config) = isolate.borrow().config.clone() else {
-        log_decision(started, None, "refuse", Some("config_invalid"), None, None);
+        log_decision(
+            None,
+            started,
+            None,
+            "refuse",
+            Some("config_invalid"),
+            None,
+            None,
+        );
         return problem(&Refusal::ConfigInvalid, "edge-auth");
     };
     let url = req.url()?;
@@ -229,38 +295,22 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Respon
         cors_method: cors_method.as_deref(),
         cors_headers: cors_headers.as_deref(),
     };
-    let response = decide(&req, env, ctx, &isolate, &config, &url, &head, started).await?;
-    let extra = gate::cors_response_headers(&config, &head);
-    if extra.is_empty() {
-        Ok(response)
-    } else {
-        with_headers(response, &extra)
-    }
-}
-
-/// Appends headers to a response (its headers may be immutable: the response is rebuilt around them).
-fn with_headers(response: Response, extra: &[(&'static str, String)]) -> worker::Result<Response> {
-    let headers = Headers::new();
-    for (name, value) in response.headers().entries() {
-        headers.append(&name, &value)?;
-    }
-    for (name, value) in extra {
-        if *name == "vary" {
-            headers.append(name, value)?;
-        } else {
-            headers.set(name, value)?;
+    let response = decide(&req, ctx, &isolate, &config, &url, &head, started).await?;
+    match gate::response_headers(&config, &head, response.headers().entries()) {
+        None => Ok(response),
+        Some(list) => {
+            // The response's own headers may be immutable: it is rebuilt around the new list.
+            let headers = Headers::new();
+            for (name, value) in &list {
+                headers.append(name, value)?;
+            }
+            Ok(response.with_headers(headers))
         }
     }
-    Ok(response.with_headers(headers))
 }
 
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the request's parts, borrowed once by the handler; bundling them would only rename them"
-)]
 async fn decide(
     req: &Request,
-    env: &Env,
     ctx: &Context,
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
@@ -273,14 +323,14 @@ async fn decide(
             let headers = Headers::new();
             headers.set("content-type", "application/jwk-set+json")?;
             headers.set("cache-control", "public, max-age=300")?;
-            log_decision(started, None, "jwks", None, None, None);
+            log_decision(Some(config), started, None, "jwks", None, None, None);
             Ok(Response::ok(config.assertion.jwks_json.clone())?.with_headers(headers))
         }
         Plan::ServeStatus => {
             let headers = Headers::new();
             headers.set("content-type", "application/json")?;
             headers.set("cache-control", "no-store")?;
-            log_decision(started, None, "status", None, None, None);
+            log_decision(Some(config), started, None, "status", None, None, None);
             Ok(Response::ok(keys::status(isolate, config).to_string())?.with_headers(headers))
         }
         Plan::Preflight(extra) => {
@@ -288,16 +338,33 @@ async fn decide(
             for (name, value) in &extra {
                 headers.set(name, value)?;
             }
-            log_decision(started, None, "preflight", None, None, None);
+            log_decision(Some(config), started, None, "preflight", None, None, None);
             Ok(Response::empty()?.with_status(204).with_headers(headers))
         }
         Plan::Refuse(refusal) => {
-            log_decision(started, None, "refuse", Some(refusal.code()), None, None);
+            log_decision(
+                Some(config),
+                started,
+                None,
+                "refuse",
+                Some(refusal.code()),
+                None,
+                None,
+            );
             problem(&refusal, &config.realm)
         }
         Plan::ForwardAnonymous { route, path } => {
-            log_decision(started, route, "forward_anonymous", None, None, None);
-            forward(req, env, config, url, gate::forward_anonymous(path)).await
+            log_decision(
+                Some(config),
+                started,
+                route,
+                "forward_anonymous",
+                None,
+                None,
+                None,
+            );
+            let how = gate::forward_anonymous(config, head, path);
+            forward(req, isolate, config, url, how).await
         }
         Plan::Verify {
             token,
@@ -313,6 +380,7 @@ async fn decide(
                 Ok(verified) => verified,
                 Err(refusal) => {
                     log_decision(
+                        Some(config),
                         started,
                         route,
                         "refuse",
@@ -323,24 +391,38 @@ async fn decide(
                     return problem_with_retry(&refusal, &config.realm, sources.retry_after);
                 }
             };
+            // Neither can fail for a request the runtime parsed; if one does, it is our fault (500),
+            // not the configuration's.
             let mut jti = [0u8; 16];
-            let input = getrandom::getrandom(&mut jti)
-                .ok()
-                .and_then(|()| gate::assertion_input(config, head, &verified, &token, now, jti));
-            let Some(input) = input else {
-                log_decision(
-                    started,
-                    route,
-                    "refuse",
-                    Some("internal_error"),
-                    Some(&verified),
-                    Some(&sources),
-                );
-                return problem(&Refusal::ConfigInvalid, &config.realm);
+            let input = getrandom::getrandom(&mut jti).ok().and_then(|()| {
+                gate::assertion_input(config, head, &path, &verified, &token, now, jti)
+            });
+            let assertion = match input {
+                Some(input) => sign_assertion(isolate, config, input).await,
+                None => Err("no jti or htu for the assertion".to_owned()),
             };
-            let assertion = sign_assertion(isolate, config, input).await;
+            let assertion = match assertion {
+                Ok(assertion) => assertion,
+                Err(error) => {
+                    console_error!(
+                        "{}",
+                        serde_json::json!({"event": "assertion_sign_error", "error": error})
+                    );
+                    log_decision(
+                        Some(config),
+                        started,
+                        route,
+                        "refuse",
+                        Some(Refusal::Internal.code()),
+                        Some(&verified),
+                        Some(&sources),
+                    );
+                    return problem(&Refusal::Internal, &config.realm);
+                }
+            };
             let instructions = gate::forward_verified(config, head, path, assertion);
             log_decision(
+                Some(config),
                 started,
                 route,
                 "forward",
@@ -348,7 +430,7 @@ async fn decide(
                 Some(&verified),
                 Some(&sources),
             );
-            forward(req, env, config, url, instructions).await
+            forward(req, isolate, config, url, instructions).await
         }
     }
 }
@@ -376,13 +458,22 @@ pub(crate) async fn verify(
         keys: None,
         retry_after: None,
     };
-    let cached = isolate.borrow_mut().cache.get(token, now);
+    let (cached, generation) = {
+        let mut isolate = isolate.borrow_mut();
+        (isolate.cache.get(token, now), isolate.cache.generation())
+    };
     if let Some(hit) = cached {
         return (config.verifier.recheck(&hit, now).map(|()| hit), sources);
     }
     sources.cache = "miss";
     let result = verify_uncached(isolate, config, token, now, ctx, &mut sources).await;
-    let result = result.map(|verified| isolate.borrow_mut().cache.insert(token, verified, now));
+    // Not cached when the keys changed while it verified (the cache was cleared in between).
+    let result = result.map(|verified| {
+        isolate
+            .borrow_mut()
+            .cache
+            .insert(token, verified, now, generation)
+    });
     (result, sources)
 }
 
@@ -576,36 +667,55 @@ async fn webcrypto_verify(
     Ok(Settled::new(&promise).await?.as_bool() == Some(true))
 }
 
-/// Signs the assertion with WebCrypto (EdDSA, ES256: native code, imported once per isolate); HS256,
-/// and any WebCrypto failure, sign in Rust.
+/// Signs the assertion: EdDSA and ES256 with WebCrypto (native code, the key imported once per
+/// isolate), HS256 in Rust (cheaper than a round trip to JS). A WebCrypto failure is an error the
+/// caller answers with 500 and logs: there is no silent second signer.
 pub(crate) async fn sign_assertion(
     isolate: &Rc<RefCell<Isolate>>,
     config: &GateConfig,
     input: String,
-) -> String {
-    match webcrypto_sign(isolate, config, &input).await {
-        Ok(signature) => attach_signature(input, &signature),
-        Err(_) => gate::sign_in_rust(config, input),
+) -> Result<String, String> {
+    let key = &config.assertion.signing_key;
+    let params = match key.algorithm() {
+        Algorithm::EdDsa => SignParams::Ed25519,
+        Algorithm::Es256 => SignParams::EcdsaP256,
+        // Config admits only EdDSA, ES256 and HS256 assertion keys.
+        _ => return Ok(gate::sign_in_rust(config, input)),
+    };
+    match webcrypto_sign(isolate, config, params, &input).await {
+        Ok(signature) => Ok(attach_signature(input, &signature)),
+        Err(error) => Err(format!(
+            "WebCrypto {} signing failed: {}",
+            key.algorithm(),
+            error.as_string().unwrap_or_else(|| format!("{error:?}"))
+        )),
     }
+}
+
+/// The WebCrypto algorithms assertions are signed with.
+#[derive(Clone, Copy)]
+enum SignParams {
+    Ed25519,
+    EcdsaP256,
 }
 
 async fn webcrypto_sign(
     isolate: &Rc<RefCell<Isolate>>,
     config: &GateConfig,
+    params: SignParams,
     input: &str,
 ) -> Result<Vec<u8>, JsValue> {
     let s = |v: &str| JsValue::from_str(v);
     let key = &config.assertion.signing_key;
-    let (import, params) = match key.algorithm() {
-        Algorithm::EdDsa => (
+    let (import, params) = match params {
+        SignParams::Ed25519 => (
             object(&[("name", s("Ed25519"))])?,
             object(&[("name", s("Ed25519"))])?,
         ),
-        Algorithm::Es256 => (
+        SignParams::EcdsaP256 => (
             object(&[("name", s("ECDSA")), ("namedCurve", s("P-256"))])?,
             object(&[("name", s("ECDSA")), ("hash", s("SHA-256"))])?,
         ),
-        _ => return Err(s("signed in Rust")),
     };
     let cached = isolate.borrow().signing_key.clone();
     let crypto_key = match cached {
@@ -623,25 +733,17 @@ async fn webcrypto_sign(
     Ok(Uint8Array::new(&signature).to_vec())
 }
 
-/// Forwards to the origin (`ORIGIN`, or the request's own URL) with the inbound assertion headers
-/// removed, the instructed header changes, the method and the streamed body.
+/// Forwards to the origin (`ORIGIN` with its path prefix, or the request's own URL) with the inbound
+/// assertion headers removed, the instructed header changes, the method and the streamed body.
 async fn forward(
     req: &Request,
-    env: &Env,
+    isolate: &Rc<RefCell<Isolate>>,
     config: &GateConfig,
     url: &Url,
     how: Forward,
 ) -> worker::Result<Response> {
-    let mut target = match env.var("ORIGIN") {
-        Ok(origin) => {
-            let mut target = Url::parse(&origin.to_string())?;
-            target.set_query(url.query());
-            target
-        }
-        Err(_) => url.clone(),
-    };
     // The origin gets the normalized path the rules matched, not the one received.
-    target.set_path(&how.path);
+    let target = gate::forward_url(isolate.borrow().upstream.as_ref(), url, &how.path);
     let headers = Headers::new();
     for (name, value) in req.headers().entries() {
         headers.append(&name, &value)?;

@@ -1,5 +1,9 @@
 //! Finding the bearer token: `Authorization: Bearer <token>` (scheme case-insensitive, RFC 6750 §2.1) and
 //! optionally a named cookie. Two different tokens in one request are refused.
+//!
+//! A credential whose scheme is `Bearer` is a bearer attempt whatever follows the scheme: it is either
+//! exactly `Bearer`, one or more spaces and a `token68`, or it is refused as malformed. Never ignored: an
+//! ignored attempt (`Bearer<TAB>token`) would let an unverified token ride along to the origin.
 
 use crate::http::Refusal;
 
@@ -12,17 +16,31 @@ fn is_token68(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
+/// RFC 9110 §5.6.2 `tchar`: the characters of an authentication scheme name.
+fn is_tchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
 /// Bearer tokens in one `Authorization` value. Runtimes join repeated headers with `, `, and a `token68`
 /// never holds a comma, so each comma-separated credential is examined on its own.
 fn bearer_tokens(value: &str, out: &mut Vec<String>) -> Result<(), Refusal> {
-    for credential in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-        let (scheme, rest) = credential.split_once(' ').unwrap_or((credential, ""));
+    for credential in value
+        .split(',')
+        .map(|c| c.trim_matches([' ', '\t']))
+        .filter(|c| !c.is_empty())
+    {
+        // The scheme is the leading run of token characters; anything else ends it.
+        let end = credential
+            .find(|c: char| !is_tchar(c))
+            .unwrap_or(credential.len());
+        let (scheme, rest) = credential.split_at(end);
         if !scheme.eq_ignore_ascii_case("bearer") {
             // Another scheme (Basic, DPoP, …) carries no bearer token.
             continue;
         }
+        // RFC 6750 §2.1: `Bearer 1*SP b64token`. A tab, another separator, or nothing at all is malformed.
         let token = rest.trim_start_matches(' ');
-        if !is_token68(token) {
+        if token.len() == rest.len() || !is_token68(token) {
             return Err(Refusal::AuthorizationMalformed);
         }
         out.push(token.to_owned());
@@ -125,6 +143,21 @@ mod tests {
         check(Some("Bearer abc, Bearer abc"), None, Ok(Some("abc")));
         check(Some("Bearer abc, Bearer xyz"), None, Err("multiple_tokens"));
         check(Some("Basic dXNlcg==, Bearer abc"), None, Ok(Some("abc")));
+        // Whatever follows the scheme, a bearer attempt is never ignored (an ignored one would reach
+        // the origin unverified on an optional route).
+        check(Some("Bearer\tabc"), None, Err("authorization_malformed"));
+        check(Some("bearer\t\tabc"), None, Err("authorization_malformed"));
+        check(Some("Bearer \tabc"), None, Err("authorization_malformed"));
+        check(
+            Some("Bearer\u{a0}abc"),
+            None,
+            Err("authorization_malformed"),
+        );
+        check(Some("Bearer\"abc\""), None, Err("authorization_malformed"));
+        check(Some("Bearer=abc"), None, Err("authorization_malformed"));
+        check(Some("\tBearer abc\t"), None, Ok(Some("abc")));
+        check(Some("Bearerabc"), None, Ok(None));
+        check(Some("Basic\tdXNlcg=="), None, Ok(None));
         check(None, Some("a=1; at=tok; b=2"), Ok(Some("tok")));
         check(None, Some("at=\"tok\""), Ok(Some("tok")));
         check(None, Some("xat=tok"), Ok(None));

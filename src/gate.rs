@@ -3,9 +3,10 @@
 
 use edge_auth_core::{
     assertion_signing_input, attach_signature, is_loopback_url as is_loopback, is_safe_method,
-    normalize_path, origin_of, AssertionRequest, Auth, Caller, CsrfFacts, Denial, GateConfig,
+    normalize_with, origin_of, AssertionRequest, Auth, Caller, CsrfFacts, Denial, GateConfig,
     Preflight, Route, UnixTime, VerifiedToken,
 };
+use url::Url;
 
 use crate::extract::{extract_token, strip_cookie, Extracted};
 use crate::http::Refusal;
@@ -64,7 +65,8 @@ pub enum Plan {
     ServeStatus,
     /// Answer a CORS preflight with `204` and these headers (never forwarded).
     Preflight(Vec<(&'static str, String)>),
-    /// Forward without identity (inbound assertion headers are still removed): an `auth = "none"` route,
+    /// Forward without identity (inbound assertion headers are still removed, and so are the
+    /// `Authorization` header and the token cookie unless `forward_token`): an `auth = "none"` route,
     /// or an `auth = "optional"` route without a token.
     ForwardAnonymous {
         /// The matched rule (`None`: the default rule).
@@ -112,11 +114,14 @@ pub fn plan(config: &GateConfig, request: &RequestHead<'_>) -> Plan {
             Err(refusal) => Plan::Refuse(Refusal::Cors(refusal)),
         };
     }
-    let path = match normalize_path(request.path) {
-        Ok(path) => path,
+    let normal = match normalize_with(request.path, &config.routes.paths) {
+        Ok(normal) => normal,
         Err(error) => return Plan::Refuse(Refusal::Path(error)),
     };
-    let matched = config.routes.route(request.method, request.host, &path);
+    let matched = config
+        .routes
+        .route(request.method, request.host, normal.matched());
+    let path = normal.forwarded().to_owned();
     let route = matched.route.index;
     let extracted = if matched.route.auth == Auth::None {
         None
@@ -159,18 +164,33 @@ pub fn plan(config: &GateConfig, request: &RequestHead<'_>) -> Plan {
     }
 }
 
-/// CORS headers for an actual (non-preflight) answer, forwarded or refused, so that a browser app can
-/// read a 401 or 403 too. Empty without a `cors` section; preflight answers carry their own.
-pub fn cors_response_headers(
+/// The headers of an actual (non-preflight) answer, forwarded or refused, when the edge owns CORS (a
+/// `cors` section): the answer's own headers without any `access-control-*` one (an origin's
+/// `Access-Control-Allow-Origin: *` must not reach a foreign page), then the edge's CORS headers, so
+/// that an allowed browser app can read a 401 or 403 too; `Vary: Origin` is added to the answer's own
+/// `Vary`. `None`: the answer's headers stay as they are (no `cors` section, or a preflight the edge
+/// answered itself).
+pub fn response_headers(
     config: &GateConfig,
     request: &RequestHead<'_>,
-) -> Vec<(&'static str, String)> {
-    match &config.cors {
-        Some(cors) if !(request.method == "OPTIONS" && request.cors_method.is_some()) => {
-            cors.response_headers(request.origin)
-        }
-        _ => Vec::new(),
+    own: impl IntoIterator<Item = (String, String)>,
+) -> Option<Vec<(String, String)>> {
+    let cors = config.cors.as_ref()?;
+    if request.method == "OPTIONS" && request.cors_method.is_some() {
+        return None;
     }
+    let mut out: Vec<(String, String)> = own
+        .into_iter()
+        .filter(|(name, _)| {
+            !name
+                .get(..15)
+                .is_some_and(|p| p.eq_ignore_ascii_case("access-control-"))
+        })
+        .collect();
+    for (name, value) in cors.response_headers(request.origin) {
+        out.push((name.to_owned(), value));
+    }
+    Some(out)
 }
 
 /// The rule a plan named (`None`: the default rule).
@@ -218,33 +238,53 @@ pub struct Forward {
     pub cookie: Option<Option<String>>,
 }
 
-/// The forwarding instructions for an anonymous route: only the spoofed assertion headers go.
-pub fn forward_anonymous(path: String) -> Forward {
+/// The forwarding instructions for an anonymous request: the spoofed assertion headers go, and so do
+/// the credentials the edge did not verify (`Authorization`, the token cookie) unless `forward_token`.
+pub fn forward_anonymous(config: &GateConfig, request: &RequestHead<'_>, path: String) -> Forward {
     Forward {
         path,
         assertion: None,
-        remove_authorization: false,
-        cookie: None,
+        ..without_credentials(config, request)
     }
 }
 
-/// The assertion's signing input for a verified caller. `None` when the request URL cannot be bound
-/// (not an absolute http(s) URL), which the caller treats as a refusal.
+/// The credential changes every forward makes: `Authorization` and the token cookie are removed
+/// unless `forward_token`.
+fn without_credentials(config: &GateConfig, request: &RequestHead<'_>) -> Forward {
+    let cookie = match (&config.token_cookie, request.cookie) {
+        (Some(name), Some(header)) if !config.forward_token => Some(strip_cookie(header, name)),
+        _ => None,
+    };
+    Forward {
+        path: String::new(),
+        assertion: None,
+        remove_authorization: !config.forward_token,
+        cookie,
+    }
+}
+
+/// The assertion's signing input for a verified caller whose request is forwarded to `path` (the
+/// normalized path). Its `htu` names the public URL the origin is asked for: the request's scheme and
+/// host with that path — not the path as received, which the origin never sees. `None` when the
+/// request URL has no origin (not an absolute http(s) URL), which the caller treats as an internal
+/// error.
 pub fn assertion_input(
     config: &GateConfig,
     request: &RequestHead<'_>,
+    path: &str,
     verified: &VerifiedToken,
     token: &str,
     now: UnixTime,
     jti: [u8; 16],
 ) -> Option<String> {
+    let public = format!("{}{path}", origin_of(request.url)?);
     assertion_signing_input(
         &config.assertion.signing_key,
         &config.assertion.settings,
         verified,
         &AssertionRequest {
             method: request.method,
-            url: request.url,
+            url: &public,
             access_token: token,
             now,
             jti,
@@ -265,16 +305,65 @@ pub fn forward_verified(
     path: String,
     assertion: String,
 ) -> Forward {
-    let cookie = match (&config.token_cookie, request.cookie) {
-        (Some(name), Some(header)) if !config.forward_token => Some(strip_cookie(header, name)),
-        _ => None,
-    };
     Forward {
         path,
         assertion: Some(assertion),
-        remove_authorization: !config.forward_token,
-        cookie,
+        ..without_credentials(config, request)
     }
+}
+
+/// Where requests are forwarded: the `ORIGIN` variable (`https://host[:port][/prefix]`), compiled once
+/// per isolate. Without it, each request goes to its own URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    base: Url,
+    /// The path prefix, without a trailing `/` (empty for none).
+    prefix: String,
+}
+
+impl Upstream {
+    /// Parses `ORIGIN`. A path is kept as a prefix of every forwarded path; a query, a fragment,
+    /// userinfo or another scheme than http(s) is refused (the message names what is wrong).
+    pub fn parse(text: &str) -> Result<Upstream, String> {
+        // Messages never repeat the value: it may hold credentials by mistake.
+        let base = Url::parse(text).map_err(|e| format!("not an absolute URL ({e})"))?;
+        if !matches!(base.scheme(), "https" | "http") {
+            return Err("only http and https origins".into());
+        }
+        if base.host_str().is_none_or(str::is_empty) {
+            return Err("no host".into());
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err("userinfo (`user@`) is not allowed".into());
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(
+                "a query or fragment is not allowed (the request's own query is forwarded)".into(),
+            );
+        }
+        let prefix = base.path().trim_end_matches('/').to_owned();
+        Ok(Upstream { base, prefix })
+    }
+}
+
+/// The URL a request is forwarded to: `ORIGIN`'s scheme, host and path prefix (or, without `ORIGIN`,
+/// the request's own scheme and host), then the normalized `path`, then the query as received.
+pub fn forward_url(upstream: Option<&Upstream>, request: &Url, path: &str) -> Url {
+    let mut url = match upstream {
+        Some(upstream) => {
+            let mut url = upstream.base.clone();
+            url.set_path(&format!("{}{path}", upstream.prefix));
+            url
+        }
+        None => {
+            let mut url = request.clone();
+            url.set_path(path);
+            url
+        }
+    };
+    url.set_query(request.query());
+    url.set_fragment(None);
+    url
 }
 
 #[cfg(test)]
@@ -283,7 +372,8 @@ mod tests {
         clippy::unwrap_used,
         clippy::expect_used,
         clippy::indexing_slicing,
-        reason = "tests"
+        clippy::panic,
+        reason = "tests: a panic is a test failure"
     )]
 
     use std::collections::HashMap;
@@ -421,6 +511,7 @@ mod tests {
             let input = assertion_input(
                 &f.config,
                 &request,
+                "/orders/7",
                 &verified,
                 &token,
                 UnixTime(NOW),
@@ -462,6 +553,264 @@ mod tests {
             assert_eq!(assertion.claims()["sub"], "alice");
             assert_eq!(assertion.claims()["src_iss"], "https://idp.example/");
             assert_eq!(assertion.claims()["scope"], "a b");
+        }
+    }
+
+    /// The assertion a verified request to `raw_path` is forwarded with, and the path it goes to.
+    fn forwarded(
+        f: &Fixture,
+        url: &str,
+        raw_path: &str,
+    ) -> (String, serde_json::Map<String, Value>) {
+        let claims =
+            json!({"iss": "https://idp.example/", "aud": "api", "sub": "alice", "exp": NOW + 60});
+        let token = mint(&f.idp, claims.as_object().unwrap(), &MintOptions::default());
+        let bearer = format!("Bearer {token}");
+        let request = RequestHead {
+            authorization: Some(&bearer),
+            ..RequestHead::simple("GET", url, raw_path, "api.example")
+        };
+        let Plan::Verify { path, .. } = plan(&f.config, &request) else {
+            panic!("{raw_path}: not a verify plan")
+        };
+        let verified = f.config.verifier.verify(&token, UnixTime(NOW)).unwrap();
+        let input = assertion_input(
+            &f.config,
+            &request,
+            &path,
+            &verified,
+            &token,
+            UnixTime(NOW),
+            [2; 16],
+        )
+        .unwrap();
+        let assertion = sign_in_rust(&f.config, input);
+        let payload = assertion.split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(
+            &<base64ct::Base64UrlUnpadded as base64ct::Encoding>::decode_vec(payload).unwrap(),
+        )
+        .unwrap();
+        (path, claims.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn htu_names_the_normalized_path_the_origin_receives() {
+        let f = fixture(json!({}));
+        for raw in [
+            "/orders/7",
+            "//orders/7",
+            "/orders/%37",
+            "/orders/./7",
+            "/x/../orders/7",
+        ] {
+            let url = format!("HTTPS://API.example:443{raw}?x=1");
+            let (path, claims) = forwarded(&f, &url, raw);
+            assert_eq!(path, "/orders/7", "{raw}");
+            assert_eq!(claims["htu"], "https://api.example/orders/7", "{raw}");
+        }
+        // A non-default port stays; the query never enters htu.
+        let (_, claims) = forwarded(&f, "http://127.0.0.1:8787//a?b=1", "//a");
+        assert_eq!(claims["htu"], "http://127.0.0.1:8787/a");
+    }
+
+    #[test]
+    fn path_parameters_and_mounts() {
+        let f = fixture(json!({
+            "routes": [{"path": "/public/*", "auth": "none"}, {"path": "/admin/*", "roles": ["admin"]}],
+            "default": {"auth": "none"},
+        }));
+        let get = |path: &str| plan(&f.config, &head("GET", path, None, None));
+        // Tomcat, Jetty and Spring resolve `/public/..;/admin/x` to `/admin/x`: refused, not public.
+        for ambiguous in ["/public/..;/admin/x", "/public/x;a=b", "/public/%3B"] {
+            assert_eq!(
+                get(ambiguous),
+                Plan::Refuse(Refusal::Path(edge_auth_core::PathError::PathParameter)),
+                "{ambiguous}"
+            );
+        }
+        // `/admin/*` guards `/admin` and `/admin/` too, even with a permissive default rule.
+        for mount in ["/admin", "/admin/", "/admin/x", "//admin"] {
+            assert_eq!(get(mount), Plan::Refuse(Refusal::TokenMissing), "{mount}");
+        }
+        // Case: by default `/ADMIN` is another path (it falls to the default rule) …
+        assert!(matches!(
+            get("/ADMIN/x"),
+            Plan::ForwardAnonymous { route: None, .. }
+        ));
+        // … and with case-insensitive matching it is guarded by `/admin/*`.
+        let ci = fixture(json!({
+            "routes": [{"path": "/admin/*", "roles": ["admin"]}],
+            "default": {"auth": "none"},
+            "paths": {"case_insensitive": true},
+        }));
+        assert_eq!(
+            plan(&ci.config, &head("GET", "/ADMIN/x", None, None)),
+            Plan::Refuse(Refusal::TokenMissing)
+        );
+        // Matrix parameters, when allowed, are ignored for matching and kept for the origin.
+        let matrix = fixture(json!({
+            "routes": [{"path": "/public/*", "auth": "none"}, {"path": "/admin/*", "roles": ["admin"]}],
+            "default": {"auth": "none"},
+            "paths": {"allow_matrix_parameters": true},
+        }));
+        let get = |path: &str| plan(&matrix.config, &head("GET", path, None, None));
+        assert_eq!(
+            get("/public/..;/admin/x"),
+            Plan::Refuse(Refusal::TokenMissing)
+        );
+        assert_eq!(
+            get("/public/a;v=1/b"),
+            Plan::ForwardAnonymous {
+                route: Some(0),
+                path: "/public/a;v=1/b".into()
+            }
+        );
+    }
+
+    #[test]
+    fn anonymous_forwards_carry_no_unverified_credentials() {
+        let cases = [
+            // (forward_token, expected remove_authorization, expected cookie change)
+            (false, true, Some(Some("x=1".to_owned()))),
+            (true, false, None),
+        ];
+        for (forward_token, remove, cookie) in cases {
+            let f = fixture(json!({
+                "routes": [{"path": "/public/*", "auth": "none"}, {"path": "/opt/*", "auth": "optional"}],
+                "forward_token": forward_token,
+            }));
+            for path in ["/public/a", "/opt/a"] {
+                // A header that carries no bearer token (another scheme) on an optional route, and a
+                // token nobody verified on a `none` route: neither reaches the origin.
+                // (On the optional route a token cookie would be verified, so it carries only others.)
+                let (authorization, sent_cookie) = if path == "/opt/a" {
+                    ("Basic dXNlcg==", "x=1")
+                } else {
+                    ("Bearer unverified", "x=1; at=zzz")
+                };
+                let request = head("GET", path, Some(authorization), Some(sent_cookie));
+                let Plan::ForwardAnonymous { path: to, .. } = plan(&f.config, &request) else {
+                    panic!("{path}: not anonymous")
+                };
+                let how = forward_anonymous(&f.config, &request, to);
+                assert_eq!(how.assertion, None);
+                assert_eq!(how.remove_authorization, remove, "{path} {forward_token}");
+                assert_eq!(how.cookie, cookie, "{path} {forward_token}");
+            }
+        }
+        // A bearer attempt with a tab is refused, never forwarded anonymously.
+        let f = fixture(json!({"routes": [{"path": "/opt/*", "auth": "optional"}]}));
+        assert_eq!(
+            plan(&f.config, &head("GET", "/opt/a", Some("Bearer\tabc"), None)),
+            Plan::Refuse(Refusal::AuthorizationMalformed)
+        );
+    }
+
+    #[test]
+    fn the_edge_owns_cors_response_headers() {
+        let f = fixture(
+            json!({"cors": {"allowed_origins": ["https://app.example"], "allow_credentials": true}}),
+        );
+        let own = || {
+            vec![
+                ("content-type".to_owned(), "text/plain".to_owned()),
+                ("Access-Control-Allow-Origin".to_owned(), "*".to_owned()),
+                (
+                    "access-control-allow-credentials".to_owned(),
+                    "true".to_owned(),
+                ),
+                (
+                    "ACCESS-CONTROL-EXPOSE-HEADERS".to_owned(),
+                    "x-secret".to_owned(),
+                ),
+                ("vary".to_owned(), "Accept-Encoding".to_owned()),
+            ]
+        };
+        let answer = |origin: Option<&'static str>| {
+            let request = RequestHead {
+                origin,
+                ..head("GET", "/orders", None, None)
+            };
+            response_headers(&f.config, &request, own()).unwrap()
+        };
+        let names = |headers: &[(String, String)]| -> Vec<String> {
+            headers
+                .iter()
+                .map(|(n, v)| format!("{}: {v}", n.to_ascii_lowercase()))
+                .collect()
+        };
+        assert_eq!(
+            names(&answer(Some("https://evil.example"))),
+            [
+                "content-type: text/plain",
+                "vary: Accept-Encoding",
+                "vary: Origin"
+            ]
+        );
+        assert_eq!(
+            names(&answer(Some("https://app.example"))),
+            [
+                "content-type: text/plain",
+                "vary: Accept-Encoding",
+                "vary: Origin",
+                "access-control-allow-origin: https://app.example",
+                "access-control-allow-credentials: true",
+            ]
+        );
+        // Without a `cors` section the origin's headers are the origin's business.
+        let plain = fixture(json!({}));
+        assert_eq!(
+            response_headers(&plain.config, &head("GET", "/", None, None), own()),
+            None
+        );
+    }
+
+    #[test]
+    fn origin_variable() {
+        let request = Url::parse("https://api.example/orders/%37?q=1#frag").unwrap();
+        let check = |origin: &str, path: &str, expected: &str| {
+            let upstream = Upstream::parse(origin).unwrap();
+            assert_eq!(
+                forward_url(Some(&upstream), &request, path).as_str(),
+                expected,
+                "{origin}"
+            );
+        };
+        check(
+            "https://origin.example",
+            "/orders/7",
+            "https://origin.example/orders/7?q=1",
+        );
+        check(
+            "https://origin.example/",
+            "/orders/7",
+            "https://origin.example/orders/7?q=1",
+        );
+        // A path in ORIGIN is a prefix, never dropped.
+        check(
+            "https://h.example/api",
+            "/orders/7",
+            "https://h.example/api/orders/7?q=1",
+        );
+        check(
+            "http://127.0.0.1:8788/api/",
+            "/",
+            "http://127.0.0.1:8788/api/?q=1",
+        );
+        assert_eq!(
+            forward_url(None, &request, "/orders/7").as_str(),
+            "https://api.example/orders/7?q=1"
+        );
+        for bad in [
+            "origin.example",
+            "ftp://origin.example",
+            "https://user:pw@origin.example",
+            "https://origin.example/?a=1",
+            "https://origin.example/#x",
+            "not a url",
+        ] {
+            let error = Upstream::parse(bad).unwrap_err();
+            assert!(!error.contains("pw"), "{error}");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! `application/problem+json` body (RFC 9457). Bodies carry the stable code and a fixed sentence per
 //! code, never the token's contents nor an internal error text.
 
-use edge_auth_core::{CorsRefusal, CsrfRefusal, PathError, Unmet, VerifyError};
+use edge_auth_core::{CorsRefusal, CsrfRefusal, PathError, SelectError, Unmet, VerifyError};
 
 /// Why a request is refused before reaching the origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,7 @@ impl Refusal {
             ),
             Refusal::Path(_) => (400, None),
             // The issuer's keys could not be loaded: the service is unavailable, not the token invalid.
-            Refusal::Token(e) if e.code() == "keys_unavailable" => (503, None),
+            Refusal::Token(VerifyError::Select(SelectError::KeysUnavailable)) => (503, None),
             Refusal::Forbidden(unmet) => {
                 // RFC 6750 §3.1: `insufficient_scope`, with the scopes that would do when scopes are
                 // what is missing.
@@ -161,7 +161,9 @@ fn detail(code: &str) -> &'static str {
         "typ_mismatch" => "The token is not of the required type.",
         "binding_mismatch" => "The token is bound to another request.",
         "keys_unavailable" => "The token issuer's keys are unavailable; try again later.",
-        "path_ambiguous" => "The request path encodes a separator or NUL inside a segment.",
+        "path_ambiguous" => {
+            "The request path has no single meaning: an encoded separator or NUL, or a `;` parameter."
+        }
         "path_malformed" => "The request path is not well-formed.",
         "issuer_not_allowed" => "Tokens from this issuer are not accepted for this resource.",
         "insufficient_scope" => "The token lacks a scope this resource requires.",

@@ -13,14 +13,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use edge_auth_core::{
-    discovery_jwks_uri, load_jwks, GateConfig, KeySet, KeyState, Lookup, RemoteSource,
+    discovery_jwks_uri, load_jwks, FetchTicket, GateConfig, KeySet, KeyState, Lookup, RemoteSource,
 };
 use futures_util::future::{select, Either};
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use futures_util::StreamExt;
 use worker::{
-    AbortController, Cache, Context, Delay, Fetch, Headers, Method, Request, RequestInit,
-    RequestRedirect, Response,
+    AbortController, AbortSignal, Cache, Context, Delay, Fetch, Headers, Method, Request,
+    RequestInit, RequestRedirect, Response,
 };
 
 use crate::entry::{now, Isolate};
@@ -54,11 +53,14 @@ fn with_issuer<R>(
 /// and the JWKS). It polls with short timers created in this request's own context: waking this request
 /// from the fetching request's promise would run it in the other request's context, which workerd
 /// cancels ("cross-request promise resolution").
-async fn wait_for_fetch(isolate: &Rc<RefCell<Isolate>>, index: usize, timeout_ms: u64) {
+async fn wait_for_fetch(isolate: &Rc<RefCell<Isolate>>, config: &GateConfig, index: usize) {
     const STEP_MS: u64 = 5;
-    let rounds = timeout_ms.saturating_mul(2) / STEP_MS + 1;
+    let rounds = config.remote.timeout_ms.saturating_mul(2) / STEP_MS + 1;
     for _ in 0..rounds {
-        if !with_issuer(isolate, index, |issuer| issuer.state.fetching()) {
+        let now = now().0;
+        if !with_issuer(isolate, index, |issuer| {
+            issuer.state.fetching(now, &config.remote)
+        }) {
             return;
         }
         Delay::from(Duration::from_millis(STEP_MS)).await;
@@ -80,17 +82,18 @@ pub(crate) async fn keys_for(
         let (lookup, fetching) = with_issuer(isolate, index, |issuer| {
             (
                 issuer.state.lookup(now, &config.remote),
-                issuer.state.fetching(),
+                issuer.state.fetching(now, &config.remote),
             )
         });
         match lookup {
             Lookup::Fresh(keys) => return Ok((keys, from)),
             Lookup::Stale { keys, refresh } => {
                 if refresh {
-                    with_issuer(isolate, index, |issuer| issuer.state.start_fetch(now));
+                    let ticket =
+                        with_issuer(isolate, index, |issuer| issuer.state.start_fetch(now));
                     let (isolate, config) = (Rc::clone(isolate), Rc::clone(config));
                     let task = async move {
-                        fetch_and_store(&isolate, &config, index, false).await;
+                        fetch_and_store(&isolate, &config, index, false, ticket).await;
                     };
                     match ctx {
                         Some(ctx) => ctx.wait_until(task),
@@ -100,12 +103,12 @@ pub(crate) async fn keys_for(
                 return Ok((keys, "memory-stale"));
             }
             Lookup::Fetch if fetching => {
-                wait_for_fetch(isolate, index, config.remote.timeout_ms).await;
+                wait_for_fetch(isolate, config, index).await;
                 from = "fetch-wait";
             }
             Lookup::Fetch => {
-                with_issuer(isolate, index, |issuer| issuer.state.start_fetch(now));
-                from = fetch_and_store(isolate, config, index, false).await;
+                let ticket = with_issuer(isolate, index, |issuer| issuer.state.start_fetch(now));
+                from = fetch_and_store(isolate, config, index, false, ticket).await;
             }
             Lookup::Unavailable { retry_after } => return Err(Unavailable { retry_after }),
         }
@@ -122,31 +125,34 @@ pub(crate) async fn refetch_for_kid(
     config: &Rc<GateConfig>,
     index: usize,
 ) -> Option<Arc<KeySet>> {
-    let now = now().0;
+    let at = now().0;
     let allowed = with_issuer(isolate, index, |issuer| {
-        issuer.state.unknown_kid_refetch(now, &config.remote)
+        issuer.state.unknown_kid_refetch(at, &config.remote)
     });
     if !allowed {
         return None;
     }
-    with_issuer(isolate, index, |issuer| issuer.state.start_fetch(now));
+    let ticket = with_issuer(isolate, index, |issuer| issuer.state.start_fetch(at));
     // A rotation is what an unknown kid suggests: the provider, not another isolate's copy.
-    fetch_and_store(isolate, config, index, true).await;
+    fetch_and_store(isolate, config, index, true, ticket).await;
+    let after = now().0;
     match with_issuer(isolate, index, |issuer| {
-        issuer.state.lookup(now, &config.remote)
+        issuer.state.lookup(after, &config.remote)
     }) {
         Lookup::Fresh(keys) | Lookup::Stale { keys, .. } => Some(keys),
         _ => None,
     }
 }
 
-/// Runs one fetch (the caller has called `start_fetch`), records its outcome, drops the caches that
-/// depend on the keys when they changed. Waiting requests see the outcome on their next poll.
+/// Runs one fetch (the caller has called `start_fetch` and holds its ticket), records its outcome,
+/// drops the caches that depend on the keys when they changed. Waiting requests see the outcome on
+/// their next poll. An outcome that arrives after the flight's deadline is ignored by the state.
 async fn fetch_and_store(
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
     index: usize,
     network_only: bool,
+    ticket: FetchTicket,
 ) -> KeysFrom {
     let mut from = "fetch";
     let shared = if network_only {
@@ -155,19 +161,20 @@ async fn fetch_and_store(
         shared_get(config, index).await
     };
     let outcome = match shared {
-        Some(found) => {
+        Some((keys, fresh_until)) => {
             from = "shared-cache";
-            Ok(found)
+            Ok((keys, Freshness::Until(fresh_until), None))
         }
         None => {
             let cached_uri = with_issuer(isolate, index, |issuer| issuer.jwks_uri.clone());
-            let fetched = fetch_keys(config, index, cached_uri)
-                .await
-                .map(|(keys, cache_control, uri)| (keys, cache_control, Some(uri)));
-            if let Ok((keys, cache_control, _)) = &fetched {
-                shared_put(config, index, keys, cache_control.as_deref()).await;
+            let fetched = fetch_keys(config, index, cached_uri).await;
+            match fetched {
+                Ok((keys, cache_control, uri)) => {
+                    shared_put(config, index, &keys, cache_control.as_deref()).await;
+                    Ok((keys, Freshness::CacheControl(cache_control), Some(uri)))
+                }
+                Err(why) => Err(why),
             }
-            fetched
         }
     };
     let now = now().0;
@@ -176,21 +183,27 @@ async fn fetch_and_store(
         let isolate_ref = &mut *guard;
         let issuer = isolate_ref.remote.entry(index).or_default();
         let changed = match outcome {
-            Ok((keys, cache_control, uri)) => {
+            Ok((keys, freshness, uri)) => {
                 if uri.is_some() {
                     issuer.jwks_uri = uri;
                 }
-                issuer
-                    .state
-                    .fetched(now, keys, cache_control.as_deref(), &config.remote)
+                let state = &mut issuer.state;
+                match freshness {
+                    Freshness::CacheControl(cache_control) => {
+                        state.fetched(ticket, now, keys, cache_control.as_deref(), &config.remote)
+                    }
+                    Freshness::Until(until) => {
+                        state.fetched_until(ticket, now, keys, until, &config.remote)
+                    }
+                }
             }
             Err(why) => {
                 log_fetch_error(index, &why);
-                issuer.state.failed(now, why);
+                issuer.state.failed(ticket, now, why);
                 // Discovery is redone on the next attempt (the provider may have moved its JWKS).
                 if matches!(
                     config.remote_sources.get(index),
-                    Some(Some(RemoteSource::Discovery))
+                    Some(Some(remote)) if matches!(remote.source, RemoteSource::Discovery(_))
                 ) {
                     issuer.jwks_uri = None;
                 }
@@ -205,37 +218,26 @@ async fn fetch_and_store(
     from
 }
 
-/// The shared-cache entry for an issuer (a URL that is never fetched; only a cache key).
-fn shared_key(config: &GateConfig, index: usize) -> Option<String> {
-    let issuer = config.verifier.issuer_at(index)?.issuer()?;
-    Some(format!(
-        "https://edge-auth-keys.invalid/{}",
-        hex(&Sha256::digest(issuer.as_bytes()))
-    ))
+/// How long a set obtained by [`fetch_and_store`] stays fresh.
+enum Freshness {
+    /// Fetched from the provider: its `Cache-Control`, clamped to the configured bounds.
+    CacheControl(Option<String>),
+    /// From the shared cache: the remaining freshness of another isolate's fetch, as it is.
+    Until(u64),
 }
 
-/// The MAC over a shared-cache entry. `caches.default` is shared by every Worker of the zone, so an
-/// entry is only trusted when it carries a MAC under a key only this Worker has: derived from its
-/// assertion signing key (a secret), never from configuration or the request.
-fn entry_mac(
-    config: &GateConfig,
-    key: &str,
-    fresh_until: u64,
-    body: &[u8],
-) -> Option<Hmac<Sha256>> {
-    let secret =
-        serde_json::Value::Object(config.assertion.signing_key.to_private_jwk()).to_string();
-    let mac_key = Sha256::new()
-        .chain_update(b"edge-auth shared key cache v1\0")
-        .chain_update(secret.as_bytes())
-        .finalize();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&mac_key).ok()?;
-    mac.update(key.as_bytes());
-    mac.update(b"\0");
-    mac.update(fresh_until.to_string().as_bytes());
-    mac.update(b"\0");
-    mac.update(body);
-    Some(mac)
+/// The shared-cache entry for an issuer (a URL that is never fetched; only a cache key), computed when
+/// the configuration compiled from the issuer, its source URL and its whole configuration.
+fn shared_key(config: &GateConfig, index: usize) -> Option<&str> {
+    let remote = config.remote_sources.get(index)?.as_ref()?;
+    Some(&remote.shared_cache_key)
+}
+
+/// The MAC of a shared-cache entry, over its key, its end of freshness and its body. `caches.default`
+/// is shared by every Worker of the zone, so an entry is only trusted when it carries a MAC under a key
+/// only this Worker has: derived (HKDF, once per isolate) from its assertion signing key.
+fn entry_parts<'a>(key: &'a str, fresh_until: &'a str, body: &'a [u8]) -> [&'a [u8]; 3] {
+    [key.as_bytes(), fresh_until.as_bytes(), body]
 }
 
 /// Lower-case hex.
@@ -258,31 +260,27 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 }
 
 /// Keys another isolate fetched, while still fresh: the JWKS as the provider sent it, re-checked and
-/// adopted like a fetched one, with its remaining freshness.
-async fn shared_get(
-    config: &GateConfig,
-    index: usize,
-) -> Option<(KeySet, Option<String>, Option<String>)> {
+/// adopted like a fetched one, with its end of freshness.
+async fn shared_get(config: &GateConfig, index: usize) -> Option<(KeySet, u64)> {
     let key = shared_key(config, index)?;
-    let mut response = Cache::default().get(key.as_str(), false).await.ok()??;
+    let response = Cache::default().get(key, false).await.ok()??;
     let headers = response.headers();
-    let fresh_until: u64 = headers
-        .get("edge-auth-fresh-until")
-        .ok()
-        .flatten()?
-        .parse()
-        .ok()?;
+    let fresh_text = headers.get("edge-auth-fresh-until").ok().flatten()?;
+    let fresh_until: u64 = fresh_text.parse().ok()?;
     let tag = unhex(&headers.get("edge-auth-mac").ok().flatten()?)?;
-    let remaining = fresh_until.checked_sub(now().0).filter(|r| *r > 0)?;
-    let body = response.bytes().await.ok()?;
+    fresh_until.checked_sub(now().0).filter(|r| *r > 0)?;
+    let body = read_capped(response, config.remote.max_bytes).await.ok()?;
     // Constant-time comparison; an entry without a valid MAC is ignored (the keys are fetched).
-    entry_mac(config, &key, fresh_until, &body)?
-        .verify_slice(&tag)
-        .ok()?;
+    if !config
+        .shared_cache_mac
+        .verify(&entry_parts(key, &fresh_text, &body), &tag)
+    {
+        return None;
+    }
     let keys = load_jwks(&body, &config.remote).ok()?;
     let keys = config.verifier.issuer_at(index)?.adopt(keys).ok()?;
     // The JWKS URL stays whatever this isolate knows (configured, or discovered on its next fetch).
-    Some((keys, Some(format!("max-age={remaining}")), None))
+    Some((keys, fresh_until))
 }
 
 /// Shares a fetched set with the other isolates for its freshness. Failures only cost a fetch later.
@@ -297,21 +295,20 @@ async fn shared_put(config: &GateConfig, index: usize, keys: &KeySet, cache_cont
         .collect();
     let ttl = config.remote.freshness(cache_control);
     let body = serde_json::json!({ "keys": jwks }).to_string();
-    let fresh_until = now().0.saturating_add(ttl);
-    let Some(mac) = entry_mac(config, &key, fresh_until, body.as_bytes()) else {
-        return;
-    };
-    let tag = hex(&mac.finalize().into_bytes());
+    let fresh_until = now().0.saturating_add(ttl).to_string();
+    let tag = hex(&config
+        .shared_cache_mac
+        .mac(&entry_parts(key, &fresh_until, body.as_bytes())));
     let headers = Headers::new();
     let stored = (|| -> worker::Result<Response> {
         headers.set("content-type", "application/json")?;
         headers.set("cache-control", &format!("max-age={ttl}"))?;
-        headers.set("edge-auth-fresh-until", &fresh_until.to_string())?;
+        headers.set("edge-auth-fresh-until", &fresh_until)?;
         headers.set("edge-auth-mac", &tag)?;
         Ok(Response::ok(body)?.with_headers(headers.clone()))
     })();
     if let Ok(response) = stored {
-        let _ = Cache::default().put(key.as_str(), response).await;
+        let _ = Cache::default().put(key, response).await;
     }
 }
 
@@ -322,27 +319,40 @@ fn log_fetch_error(index: usize, why: &str) {
     );
 }
 
-/// GETs `url` with the timeout, no redirects, and the size limit. Returns the body and `Cache-Control`.
+/// GETs `url` with no redirects and the size limit, within `timeout_ms` for the whole answer: the
+/// response head and every byte of the body (a provider that sends its headers and then stalls must
+/// not hold the fetch open). Returns the body and `Cache-Control`.
 async fn get(config: &GateConfig, url: &str) -> Result<(Vec<u8>, Option<String>), String> {
     let controller = AbortController::default();
+    let limit = config.remote.timeout_ms;
+    let answer = Box::pin(get_answer(config, url, controller.signal()));
+    let deadline = Box::pin(Delay::from(Duration::from_millis(limit)));
+    let outcome = match select(answer, deadline).await {
+        Either::Left((outcome, _)) => outcome,
+        Either::Right(((), _)) => Err(format!(
+            "fetch {url}: no answer within {limit} ms (head and body)"
+        )),
+    };
+    if outcome.is_err() {
+        // Whatever is still open (a stalled body, a large one) is cancelled.
+        controller.abort();
+    }
+    outcome
+}
+
+async fn get_answer(
+    config: &GateConfig,
+    url: &str,
+    signal: AbortSignal,
+) -> Result<(Vec<u8>, Option<String>), String> {
     let mut init = RequestInit::new();
     init.with_method(Method::Get)
         .with_redirect(RequestRedirect::Manual);
     let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
-    let signal = controller.signal();
-    let fetch = Fetch::Request(request);
-    let send = Box::pin(fetch.send_with_signal(&signal));
-    let timeout = Box::pin(Delay::from(Duration::from_millis(config.remote.timeout_ms)));
-    let mut response = match select(send, timeout).await {
-        Either::Left((result, _)) => result.map_err(|e| format!("fetch {url}: {e}"))?,
-        Either::Right(((), _)) => {
-            controller.abort();
-            return Err(format!(
-                "fetch {url}: no answer within {} ms",
-                config.remote.timeout_ms
-            ));
-        }
-    };
+    let response = Fetch::Request(request)
+        .send_with_signal(&signal)
+        .await
+        .map_err(|e| format!("fetch {url}: {e}"))?;
     let status = response.status_code();
     if status != 200 {
         return Err(format!(
@@ -367,17 +377,25 @@ async fn get(config: &GateConfig, url: &str) -> Result<(Vec<u8>, Option<String>)
         }
     }
     let cache_control = headers.get("cache-control").ok().flatten();
-    let body = response
-        .bytes()
+    let body = read_capped(response, max)
         .await
         .map_err(|e| format!("fetch {url}: {e}"))?;
-    if body.len() > max {
-        return Err(format!(
-            "fetch {url}: {} bytes is more than {max}",
-            body.len()
-        ));
-    }
     Ok((body, cache_control))
+}
+
+/// A response body read as a stream, refused as soon as it passes `max` bytes (whether or not a
+/// `Content-Length` announced it).
+async fn read_capped(mut response: Response, max: usize) -> Result<Vec<u8>, String> {
+    let mut stream = response.stream().map_err(|e| e.to_string())?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        if body.len().saturating_add(chunk.len()) > max {
+            return Err(format!("the body is more than {max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The issuer's JWKS (discovering its URL first when needed), adopted by its policy.
@@ -387,20 +405,26 @@ async fn fetch_keys(
     cached_uri: Option<String>,
 ) -> Result<(KeySet, Option<String>, String), String> {
     let policy = config.verifier.issuer_at(index).ok_or("no such issuer")?;
-    let uri = match (config.remote_sources.get(index), cached_uri) {
+    let source = config
+        .remote_sources
+        .get(index)
+        .and_then(Option::as_ref)
+        .map(|remote| &remote.source);
+    let uri = match (source, cached_uri) {
         (_, Some(uri)) => uri,
-        (Some(Some(RemoteSource::JwksUri(uri))), None) => uri.clone(),
-        (Some(Some(RemoteSource::Discovery)), None) => {
+        (Some(RemoteSource::JwksUri(uri)), None) => uri.clone(),
+        (Some(RemoteSource::Discovery(url)), None) => {
             let issuer = policy.issuer().ok_or("discovery needs an exact issuer")?;
-            let url = format!(
-                "{}/.well-known/openid-configuration",
-                issuer.trim_end_matches('/')
-            );
-            let (body, _) = get(config, &url).await?;
-            discovery_jwks_uri(&body, issuer, &config.remote, true)
-                .map_err(|e| format!("discovery {url}: {e}"))?
+            let (body, _) = get(config, url).await?;
+            discovery_jwks_uri(
+                &body,
+                issuer,
+                &config.remote,
+                config.remote.allow_loopback_http,
+            )
+            .map_err(|e| format!("discovery {url}: {e}"))?
         }
-        _ => return Err("the issuer has no remote key source".into()),
+        (None, None) => return Err("the issuer has no remote key source".into()),
     };
     let (body, cache_control) = get(config, &uri).await?;
     let keys = load_jwks(&body, &config.remote).map_err(|e| format!("{uri}: {e}"))?;
@@ -419,14 +443,21 @@ pub(crate) fn status(isolate: &Rc<RefCell<Isolate>>, config: &GateConfig) -> ser
         .issuers()
         .enumerate()
         .map(|(i, policy)| {
-            let source = match config.remote_sources.get(i) {
-                Some(Some(RemoteSource::JwksUri(_))) => "jwks_uri",
-                Some(Some(RemoteSource::Discovery)) => "discovery",
-                _ => "inline",
+            let remote = config.remote_sources.get(i).and_then(Option::as_ref);
+            let source = match remote.map(|r| &r.source) {
+                Some(RemoteSource::JwksUri(_)) => "jwks_uri",
+                Some(RemoteSource::Discovery(_)) => "discovery",
+                None => "inline",
             };
             let mut entry = serde_json::Map::new();
             entry.insert("issuer".into(), policy.issuer().into());
             entry.insert("source".into(), source.into());
+            if let Some(remote) = remote {
+                entry.insert(
+                    "shared_cache_key".into(),
+                    remote.shared_cache_key.as_str().into(),
+                );
+            }
             if source == "inline" {
                 let kids: Vec<&str> = policy
                     .keys()

@@ -60,6 +60,8 @@ struct Answer {
     scope: Option<String>,
     path: Option<String>,
     headers: Vec<(String, String)>,
+    /// For forwarded requests: the `Cookie` and `Authorization` the origin receives.
+    forwarded_headers: Vec<(&'static str, Option<String>)>,
 }
 
 /// `scope="…"` from a challenge.
@@ -105,11 +107,17 @@ fn run(table: &Table, case: &Value) -> Answer {
     let authorization = token
         .as_ref()
         .filter(|(_, cookie)| !cookie)
-        .map(|(t, _)| format!("Bearer {t}"));
-    let cookie = token
-        .as_ref()
-        .filter(|(_, cookie)| *cookie)
-        .map(|(t, _)| format!("at={t}"));
+        .map(|(t, _)| format!("Bearer {t}"))
+        .or_else(|| header("authorization").map(str::to_owned));
+    // A cookie token is appended to the case's own cookies.
+    let cookie = match (
+        header("cookie"),
+        token.as_ref().filter(|(_, cookie)| *cookie),
+    ) {
+        (Some(own), Some((t, _))) => Some(format!("{own}; at={t}")),
+        (None, Some((t, _))) => Some(format!("at={t}")),
+        (own, None) => own.map(str::to_owned),
+    };
     let head = RequestHead {
         authorization: authorization.as_deref(),
         cookie: cookie.as_deref(),
@@ -121,10 +129,9 @@ fn run(table: &Table, case: &Value) -> Answer {
         ..RequestHead::simple(method, url, path, host)
     };
     let config = &table.config;
-    let mut headers: Vec<(String, String)> = gate::cors_response_headers(config, &head)
-        .into_iter()
-        .map(|(n, v)| (n.to_owned(), v))
-        .collect();
+    // The answer's own headers are not the table's business: only what the edge adds.
+    let mut headers: Vec<(String, String)> =
+        gate::response_headers(config, &head, Vec::new()).unwrap_or_default();
     let forwarded = |path: String| {
         Some(match query {
             Some(q) => format!("{path}?{q}"),
@@ -139,7 +146,21 @@ fn run(table: &Table, case: &Value) -> Answer {
             scope: http.www_authenticate.as_deref().and_then(scope_of),
             path: None,
             headers,
+            forwarded_headers: Vec::new(),
         }
+    };
+    // What the origin receives of the request's credentials, per the forwarding instructions.
+    let sent = |how: &gate::Forward| {
+        let cookie = match &how.cookie {
+            Some(replaced) => replaced.clone(),
+            None => cookie.clone(),
+        };
+        let authorization = if how.remove_authorization {
+            None
+        } else {
+            authorization.clone()
+        };
+        vec![("cookie", cookie), ("authorization", authorization)]
     };
     match gate::plan(config, &head) {
         Plan::ServeJwks | Plan::ServeStatus => panic!("no case asks for the JWKS or the status"),
@@ -151,16 +172,21 @@ fn run(table: &Table, case: &Value) -> Answer {
                 scope: None,
                 path: None,
                 headers,
+                forwarded_headers: Vec::new(),
             }
         }
         Plan::Refuse(refusal) => refused(refusal, headers),
-        Plan::ForwardAnonymous { path, .. } => Answer {
-            status: 200,
-            code: None,
-            scope: None,
-            path: forwarded(path),
-            headers,
-        },
+        Plan::ForwardAnonymous { path, .. } => {
+            let how = gate::forward_anonymous(config, &head, path.clone());
+            Answer {
+                status: 200,
+                code: None,
+                scope: None,
+                path: forwarded(path),
+                headers,
+                forwarded_headers: sent(&how),
+            }
+        }
         Plan::Verify {
             token,
             route,
@@ -174,12 +200,14 @@ fn run(table: &Table, case: &Value) -> Answer {
             if let Err(refusal) = gate::authorize(config, route, &params, &verified) {
                 return refused(refusal, headers);
             }
+            let how = gate::forward_verified(config, &head, path.clone(), String::new());
             Answer {
                 status: 200,
                 code: None,
                 scope: None,
                 path: forwarded(path),
                 headers,
+                forwarded_headers: sent(&how),
             }
         }
     }
@@ -210,6 +238,20 @@ fn policy_table() {
         if let Some(path) = expect["path"].as_str() {
             if answer.path.as_deref() != Some(path) {
                 wrong.push(format!("path {:?}", answer.path));
+            }
+        }
+        for (name, value) in expect["forwarded_headers"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            let got = answer
+                .forwarded_headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_deref());
+            if got != Some(value.as_str()) {
+                wrong.push(format!("forwarded {name}: {got:?}"));
             }
         }
         for (name, value) in expect["headers"].as_object().into_iter().flatten() {

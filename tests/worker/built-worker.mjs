@@ -1,9 +1,12 @@
 // The built Worker (build/index.js + build/index_bg.wasm, from scripts/build-worker.sh) in a workerd
 // instance through miniflare: one definition for the tests and benchmarks that run it.
+// EDGE_AUTH_BUILD=<dir> runs another build (for example a copy of the build before a fix, to see a
+// regression test fail against it); the default is build/.
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
+export const buildDir = process.env.EDGE_AUTH_BUILD ?? "build";
 
 /// Collects the Worker's log lines into `lines` (for `handleRuntimeStdio`).
 export function collectLogs(lines) {
@@ -19,8 +22,8 @@ export async function builtWorker(bindings, options = {}) {
   const mf = new Miniflare({
     rootPath: root,
     modules: [
-      { type: "ESModule", path: "build/index.js" },
-      { type: "CompiledWasm", path: "build/index_bg.wasm" },
+      { type: "ESModule", path: `${buildDir}/index.js` },
+      { type: "CompiledWasm", path: `${buildDir}/index_bg.wasm` },
     ],
     compatibilityDate: "2026-04-26",
     bindings,

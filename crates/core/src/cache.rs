@@ -6,14 +6,19 @@
 //!   one and the previous old one is dropped).
 //! - An entry lives until the token's `exp` or `max_ttl` after insertion, whichever is first.
 //! - The caller re-checks time-based claims on every hit ([`Verifier::recheck`](crate::Verifier::recheck)),
-//!   and calls [`TokenCache::clear`] whenever an issuer's keys change.
+//!   and calls [`TokenCache::clear`] whenever an issuer's keys change. A verification that started
+//!   before a `clear` is not inserted after it: [`TokenCache::generation`] is read before verifying and
+//!   handed to [`TokenCache::insert`], which drops the entry when a `clear` came in between (a token
+//!   verified under a key set that a concurrent refetch replaced must not outlive that set).
 //!
-//! The cache reads no clock: `now` is an argument, as everywhere in the core.
+//! The cache reads no clock and draws no randomness: `now` and the hash seed are arguments, as
+//! everywhere in the core (on wasm32, std's `RandomState` has no OS source of randomness).
 
-use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
+
+use siphasher::sip::SipHasher13;
 
 use crate::claims::UnixTime;
 use crate::verifier::VerifiedToken;
@@ -27,24 +32,34 @@ struct Entry {
 /// How many trailing bytes of a token its hash covers.
 const HASHED_TAIL: usize = 48;
 
-/// Hashes only the last [`HASHED_TAIL`] bytes of what it is given, with a per-cache random SipHash key.
+/// Hashes only the last [`HASHED_TAIL`] bytes of what it is given, with SipHash-1-3 under the per-cache
+/// random key the adapter seeds the cache with.
 ///
 /// A token ends with its signature, so the tail already tells tokens apart; hashing all of a 1 KiB token
 /// four times per first sight (two lookups, two inserts) was a measurable part of it in wasm. Equality is
 /// still decided on the whole token string, so two tokens sharing a tail only share a bucket. Only
 /// verified tokens are ever inserted, and their signatures differ, so such sharing cannot be forced.
-#[derive(Debug, Clone)]
-struct TailHash(RandomState);
+#[derive(Clone)]
+struct TailHash {
+    k0: u64,
+    k1: u64,
+}
+
+impl std::fmt::Debug for TailHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TailHash(..)")
+    }
+}
 
 impl BuildHasher for TailHash {
     type Hasher = TailHasher;
 
     fn build_hasher(&self) -> TailHasher {
-        TailHasher(self.0.build_hasher())
+        TailHasher(SipHasher13::new_with_keys(self.k0, self.k1))
     }
 }
 
-struct TailHasher(std::collections::hash_map::DefaultHasher);
+struct TailHasher(SipHasher13);
 
 impl Hasher for TailHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -66,18 +81,42 @@ pub struct TokenCache {
     old: HashMap<Box<str>, Entry, TailHash>,
     capacity: usize,
     max_ttl: u64,
+    /// Bumped by every [`clear`](Self::clear).
+    generation: u64,
 }
 
+/// What [`TokenCache::generation`] returns: the cache's state before a verification started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheGeneration(u64);
+
 impl TokenCache {
-    /// At most `2 × capacity` entries, each kept at most `max_ttl_seconds`.
-    pub fn new(capacity: usize, max_ttl_seconds: u64) -> TokenCache {
-        let hash = TailHash(RandomState::new());
+    /// At most `2 × capacity` entries, each kept at most `max_ttl_seconds`. `seed` keys the hash (16
+    /// random bytes from the adapter: `getrandom` in the Worker, the OS elsewhere), so that bucket
+    /// sharing cannot be planned from outside.
+    pub fn new(capacity: usize, max_ttl_seconds: u64, seed: [u8; 16]) -> TokenCache {
+        let (k0, k1) = seed.split_at(8);
+        let word = |half: &[u8]| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(half);
+            u64::from_le_bytes(bytes)
+        };
+        let hash = TailHash {
+            k0: word(k0),
+            k1: word(k1),
+        };
         TokenCache {
             young: HashMap::with_hasher(hash.clone()),
             old: HashMap::with_hasher(hash),
             capacity: capacity.max(1),
             max_ttl: max_ttl_seconds,
+            generation: 0,
         }
+    }
+
+    /// The cache's generation, read before verifying a token that is then handed to
+    /// [`insert`](Self::insert).
+    pub fn generation(&self) -> CacheGeneration {
+        CacheGeneration(self.generation)
     }
 
     /// The cached verification of exactly this token string, if still fresh at `now`.
@@ -98,12 +137,14 @@ impl TokenCache {
         Some(verified)
     }
 
-    /// Caches a verification. Tokens already expired (by `exp` alone) at `now` are not kept.
+    /// Caches a verification. Tokens already expired (by `exp` alone) at `now` are not kept, nor a
+    /// verification that started (at `since`) before the last [`clear`](Self::clear).
     pub fn insert(
         &mut self,
         token: &str,
         verified: VerifiedToken,
         now: UnixTime,
+        since: CacheGeneration,
     ) -> Arc<VerifiedToken> {
         let by_ttl = now.0.saturating_add(self.max_ttl);
         let expires_at = match verified.registered().exp {
@@ -111,7 +152,7 @@ impl TokenCache {
             None => by_ttl,
         };
         let verified = Arc::new(verified);
-        if expires_at > now.0 {
+        if expires_at > now.0 && since.0 == self.generation {
             self.old.remove(token);
             self.put(
                 token.into(),
@@ -132,10 +173,12 @@ impl TokenCache {
         self.young.insert(key, entry);
     }
 
-    /// Drops everything (call when an issuer's keys change).
+    /// Drops everything (call when an issuer's keys change); verifications in progress will not be
+    /// inserted.
     pub fn clear(&mut self) {
         self.young.clear();
         self.old.clear();
+        self.generation = self.generation.wrapping_add(1);
     }
 
     pub fn len(&self) -> usize {
@@ -144,5 +187,27 @@ impl TokenCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash_of(cache: &TokenCache, token: &str) -> u64 {
+        cache.young.hasher().hash_one(token)
+    }
+
+    #[test]
+    fn the_seed_keys_the_hash() {
+        let token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbi1pcy1sb25nZXItdGhhbi00OA";
+        let a = TokenCache::new(4, 60, [1; 16]);
+        let b = TokenCache::new(4, 60, [2; 16]);
+        let a_again = TokenCache::new(4, 60, [1; 16]);
+        assert_ne!(hash_of(&a, token), hash_of(&b, token));
+        assert_eq!(hash_of(&a, token), hash_of(&a_again, token));
+        // Only the tail is hashed: a different head with the same 48-byte tail shares the hash.
+        let other_head = format!("x{token}");
+        assert_eq!(hash_of(&a, token), hash_of(&a, &other_head));
     }
 }

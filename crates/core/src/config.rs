@@ -4,15 +4,18 @@
 
 use core::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::alg::Algorithm;
 use crate::assertion::AssertionSettings;
 use crate::b64;
+use crate::derive::{DerivedKey, DECISION_LOG_INFO, SHARED_CACHE_INFO};
 use crate::jwk::SigningKey;
 use crate::keyset::KeySet;
+use crate::path::PathRules;
 use crate::policy::{
     Auth, ClaimMapping, ClaimPath, ClaimRule, Condition, HostPattern, NeedSet, ParamBinding,
     PathPattern, Requirement, Route, RouteTable,
@@ -99,6 +102,17 @@ struct RawConfig {
     remote_keys: Option<RawRemote>,
     #[serde(default)]
     status_endpoint: bool,
+    #[serde(default)]
+    paths: Option<RawPaths>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPaths {
+    #[serde(default)]
+    allow_matrix_parameters: bool,
+    #[serde(default)]
+    case_insensitive: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,6 +125,8 @@ struct RawRemote {
     error_backoff_seconds: Option<u64>,
     timeout_ms: Option<u64>,
     max_bytes: Option<usize>,
+    #[serde(default)]
+    allow_loopback_http: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,7 +161,8 @@ struct RawCache {
     max_ttl_seconds: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
+// `Serialize`: the issuer's configuration, serialized, is part of its shared key-cache entry's name.
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawIssuer {
     issuer: String,
@@ -322,8 +339,28 @@ pub struct AssertionConfig {
 pub enum RemoteSource {
     /// `jwks_uri = "https://…"`.
     JwksUri(String),
-    /// `discovery = true`: `<issuer>/.well-known/openid-configuration` names it.
-    Discovery,
+    /// `discovery = true`: the document at this URL (`<issuer>/.well-known/openid-configuration`)
+    /// names it.
+    Discovery(String),
+}
+
+impl RemoteSource {
+    /// The URL the Worker fetches first: the JWKS, or the discovery document.
+    pub fn url(&self) -> &str {
+        match self {
+            RemoteSource::JwksUri(url) | RemoteSource::Discovery(url) => url,
+        }
+    }
+}
+
+/// A remote-keys issuer's source, and where its fetched set is shared with other isolates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteKeys {
+    pub source: RemoteSource,
+    /// The Workers Cache API key of the shared set: a URL that is never fetched, naming a SHA-256 of
+    /// the issuer, the source URL and the issuer's whole configuration, so that a set is only ever
+    /// reused by an isolate whose configuration of that issuer is the same.
+    pub shared_cache_key: String,
 }
 
 /// The issuer of the embedded demo (`scripts/demo.sh`). A configuration that names it is a demo
@@ -342,7 +379,7 @@ pub struct GateConfig {
     pub cors: Option<CorsPolicy>,
     pub csrf: CsrfPolicy,
     /// Per issuer (configuration order): where its keys are fetched, for remote-keys issuers.
-    pub remote_sources: Vec<Option<RemoteSource>>,
+    pub remote_sources: Vec<Option<RemoteKeys>>,
     pub remote: RemoteSettings,
     /// Serve `GET /.well-known/edge-auth/status` (per issuer key ids, age, last fetch error).
     pub status_endpoint: bool,
@@ -350,6 +387,10 @@ pub struct GateConfig {
     pub forward_token: bool,
     pub token_cookie: Option<String>,
     pub cache: CacheSettings,
+    /// Authenticates shared key-cache entries (derived from the assertion signing key).
+    pub shared_cache_mac: DerivedKey,
+    /// Keys the decision log's `sub_hash` (derived from the assertion signing key).
+    pub decision_log_key: DerivedKey,
 }
 
 impl GateConfig {
@@ -417,10 +458,13 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
     }
     let demo = raw.issuers.iter().any(|i| i.issuer == DEMO_ISSUER);
     let issuer_names: Vec<String> = raw.issuers.iter().map(|i| i.issuer.clone()).collect();
+    let remote = compile_remote(raw.remote_keys, &mut errors);
     let mut policies = Vec::new();
     let mut remote_sources = Vec::new();
     for (i, issuer) in raw.issuers.into_iter().enumerate() {
-        if let Some((policy, source)) = compile_issuer(i, issuer, leeway, secrets, &mut errors) {
+        if let Some((policy, source)) =
+            compile_issuer(i, issuer, leeway, &remote, secrets, &mut errors)
+        {
             policies.push(policy);
             remote_sources.push(source);
         }
@@ -434,10 +478,13 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
     };
 
     let assertion = compile_assertion(raw.assertion, secrets, &mut errors);
-    let routes = compile_routes(raw.routes, raw.default, &issuer_names, &mut errors);
+    let paths = raw.paths.map_or_else(PathRules::default, |p| PathRules {
+        allow_matrix_parameters: p.allow_matrix_parameters,
+        case_insensitive: p.case_insensitive,
+    });
+    let routes = compile_routes(raw.routes, raw.default, &issuer_names, paths, &mut errors);
     let cors = raw.cors.and_then(|c| compile_cors(c, &mut errors));
     let csrf = compile_csrf(raw.csrf, &mut errors);
-    let remote = compile_remote(raw.remote_keys, &mut errors);
     let realm = raw.realm.unwrap_or_else(|| "edge-auth".to_owned());
     if !is_quotable(&realm) {
         errors.push("realm", "must be printable ASCII without `\"` or `\\`");
@@ -467,6 +514,14 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
     }
     match (verifier, assertion, errors.0.is_empty()) {
         (Some(verifier), Some(assertion), true) => Ok(GateConfig {
+            shared_cache_mac: DerivedKey::from_signing_key(
+                &assertion.signing_key,
+                SHARED_CACHE_INFO,
+            ),
+            decision_log_key: DerivedKey::from_signing_key(
+                &assertion.signing_key,
+                DECISION_LOG_INFO,
+            ),
             demo,
             verifier,
             routes,
@@ -489,9 +544,10 @@ fn compile_issuer(
     i: usize,
     raw: RawIssuer,
     leeway: u64,
+    remote_settings: &RemoteSettings,
     secrets: &dyn SecretSource,
     errors: &mut Errors,
-) -> Option<(IssuerPolicy, Option<RemoteSource>)> {
+) -> Option<(IssuerPolicy, Option<RemoteKeys>)> {
     let at = |field: &str| format!("issuers[{i}].{field}");
     let before = errors.0.len();
     let mut algorithms = Vec::new();
@@ -525,12 +581,18 @@ fn compile_issuer(
                 "HS* keys are secrets: they cannot come from a URL (use `hmac_secret`)",
             );
         }
+        let loopback = remote_settings.allow_loopback_http;
         let source = match &raw.jwks_uri {
-            Some(url) => check_url(url, true)
+            Some(url) => check_url(url, loopback)
                 .map(|()| RemoteSource::JwksUri(url.clone()))
                 .map_err(|e| errors.push(at("jwks_uri"), format!("{url:?}: {e}"))),
-            None => check_url(&raw.issuer, true)
-                .map(|()| RemoteSource::Discovery)
+            None => check_url(&raw.issuer, loopback)
+                .map(|()| {
+                    RemoteSource::Discovery(format!(
+                        "{}/.well-known/openid-configuration",
+                        raw.issuer.trim_end_matches('/')
+                    ))
+                })
                 .map_err(|e| {
                     errors.push(
                         at("discovery"),
@@ -538,7 +600,10 @@ fn compile_issuer(
                     )
                 }),
         };
-        remote = source.ok();
+        remote = source.ok().map(|source| RemoteKeys {
+            shared_cache_key: shared_cache_key(&raw, &source),
+            source,
+        });
         Some(KeySet::empty())
     } else {
         match (raw.jwks, raw.hmac_secret) {
@@ -638,6 +703,22 @@ fn compile_issuer(
         .map(|policy| (policy, remote))
 }
 
+/// See [`RemoteKeys::shared_cache_key`].
+fn shared_cache_key(raw: &RawIssuer, source: &RemoteSource) -> String {
+    // Serializing plain strings, numbers and JSON values cannot fail; were it to, the empty text still
+    // names the issuer and its source.
+    let config = serde_json::to_string(raw).unwrap_or_default();
+    let digest = Sha256::new()
+        .chain_update(raw.issuer.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(source.url().as_bytes())
+        .chain_update(b"\0")
+        .chain_update(config.as_bytes())
+        .finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("https://edge-auth-keys.invalid/v2/{hex}")
+}
+
 fn compile_remote(raw: Option<RawRemote>, errors: &mut Errors) -> RemoteSettings {
     let d = RemoteSettings::default();
     let Some(raw) = raw else {
@@ -651,6 +732,7 @@ fn compile_remote(raw: Option<RawRemote>, errors: &mut Errors) -> RemoteSettings
         error_backoff: raw.error_backoff_seconds.unwrap_or(d.error_backoff),
         timeout_ms: raw.timeout_ms.unwrap_or(d.timeout_ms),
         max_bytes: raw.max_bytes.unwrap_or(d.max_bytes),
+        allow_loopback_http: raw.allow_loopback_http,
     };
     let checks: [(&str, u64, u64, u64); 6] = [
         ("remote_keys.min_ttl_seconds", settings.min_ttl, 1, 86_400),
@@ -783,20 +865,33 @@ fn compile_assertion(
         )
     });
     let current = current?;
-    let mut keys = vec![Value::Object(current.public_key().to_jwk())];
     if let Some(previous) = &previous {
-        if previous.kid() == current.kid() {
+        // Kids are compared only when both keys have one: an HS256 key has none of its own.
+        let same_kid = previous.kid().is_some() && previous.kid() == current.kid();
+        if same_kid || previous.public_key().same_material(current.public_key()) {
             errors.push(
                 "assertion.previous_signing_key_secret",
                 "holds the same key (or kid) as signing_key_secret",
             );
         }
-        keys.push(Value::Object(previous.public_key().to_jwk()));
+        // A symmetric key is never published, so across the two slots it would either not be
+        // announced (origins verifying with the JWKS refuse what it signed) or announce nothing the
+        // other kind of origin can use. Rotating between a shared secret and a key pair is done by
+        // configuring origins with both, then switching `signing_key_secret` alone.
+        if previous.algorithm().is_symmetric() != current.algorithm().is_symmetric() {
+            errors.push(
+                "assertion.previous_signing_key_secret",
+                format!(
+                    "holds a {} key while signing_key_secret holds a {} key: a rotation keeps both \
+                     symmetric (HS256) or both asymmetric; to move between the two, give origins \
+                     both keys first and switch signing_key_secret without a previous key",
+                    previous.algorithm(),
+                    current.algorithm()
+                ),
+            );
+        }
     }
-    // An HS256 assertion key is a shared secret with the origin: it is never published.
-    if current.algorithm().is_symmetric() {
-        keys.clear();
-    }
+    let keys = published_jwks(&current, previous.as_ref());
     Some(AssertionConfig {
         header,
         settings: AssertionSettings {
@@ -807,6 +902,22 @@ fn compile_assertion(
         signing_key: current,
         jwks_json: serde_json::json!({ "keys": keys }).to_string(),
     })
+}
+
+/// The assertion JWKS the Worker serves: the public keys of the asymmetric slots, current first. A
+/// symmetric key is the origin's shared secret and is never published, whichever slot holds it; and
+/// the published members are checked to be public ones, so that no change elsewhere can leak `k` or
+/// `d` through this document.
+fn published_jwks(current: &SigningKey, previous: Option<&SigningKey>) -> Vec<Value> {
+    const PRIVATE_MEMBERS: [&str; 7] = ["k", "d", "p", "q", "dp", "dq", "qi"];
+    [Some(current), previous]
+        .into_iter()
+        .flatten()
+        .filter(|key| !key.algorithm().is_symmetric())
+        .map(|key| key.public_key().to_jwk())
+        .filter(|jwk| !PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)))
+        .map(Value::Object)
+        .collect()
 }
 
 fn claim_paths(at: &str, given: &[String], errors: &mut Errors) -> Vec<ClaimPath> {
@@ -1008,6 +1119,7 @@ fn compile_routes(
     raw: Vec<RawRoute>,
     default: Option<RawDefault>,
     known_issuers: &[String],
+    paths: PathRules,
     errors: &mut Errors,
 ) -> RouteTable {
     let mut routes = Vec::with_capacity(raw.len());
@@ -1110,6 +1222,7 @@ fn compile_routes(
     );
     RouteTable {
         routes,
+        paths,
         default: Route {
             // Matches nothing by itself: the table falls back to it.
             path: PathPattern::any(),

@@ -268,6 +268,11 @@ impl Key {
         Ok(self)
     }
 
+    /// Whether `other` is the same key material (whatever its `kid`, `alg` or `use`).
+    pub fn same_material(&self, other: &Key) -> bool {
+        self.public.thumbprint_members() == other.public.thumbprint_members()
+    }
+
     /// The public JWK (for an oct key this is the secret itself), with `kid`, `alg` and `use: sig`.
     pub fn to_jwk(&self) -> Map<String, Value> {
         let mut map = Map::new();
@@ -439,7 +444,41 @@ fn rsa_public(jwk: &Jwk<'_>) -> Result<RsaPublicKey, KeyError> {
     if !odd(&n) {
         return Err(KeyError::RsaInvalid);
     }
+    if roca_fingerprint(&n.to_bytes_be()) {
+        return Err(KeyError::RsaRoca);
+    }
     RsaPublicKey::new_with_max_size(n, e, RSA_MAX_BITS).map_err(|_| KeyError::RsaInvalid)
+}
+
+/// The small primes of the ROCA detector (Nemec et al., "The Return of Coppersmith's Attack", CCS 2017,
+/// and its reference `roca` tool) modulo which 65537 does not generate the whole multiplicative
+/// group; for the detector's other primes the test holds for every modulus and tells nothing.
+const ROCA_PRIMES: [u32; 17] = [
+    11, 13, 17, 19, 37, 53, 61, 71, 73, 79, 97, 103, 107, 109, 127, 151, 157,
+];
+
+/// Whether an RSA modulus (big-endian) has the ROCA fingerprint (CVE-2017-15361): Infineon RSALib built
+/// primes as `k·M + (65537^a mod M)` with `M` a primorial, so `n mod p` lies in the subgroup generated
+/// by 65537 modulo every small prime `p`. A random modulus passes all 17 tests with a probability of
+/// about 2⁻²⁸; such keys can be factored, so they are refused at load.
+fn roca_fingerprint(modulus: &[u8]) -> bool {
+    ROCA_PRIMES.iter().all(|&p| {
+        let residue = modulus
+            .iter()
+            .fold(0u32, |r, &byte| (r * 256 + u32::from(byte)) % p);
+        let generator = 65_537 % p;
+        // Walk the subgroup 1, g, g², … (at most p − 1 steps) looking for the residue.
+        let mut power = 1;
+        loop {
+            if power == residue {
+                break true;
+            }
+            power = power * generator % p;
+            if power == 1 {
+                break false;
+            }
+        }
+    })
 }
 
 fn sec1_uncompressed(x: &[u8], y: &[u8]) -> Vec<u8> {
@@ -663,6 +702,23 @@ impl SigningKey {
     /// The verification key matching this signing key.
     pub fn public_key(&self) -> &Key {
         &self.public
+    }
+
+    /// The key's secret bytes: `k` of an HMAC key, else the private scalar or exponent `d` (big-endian,
+    /// as in the JWK). Only for deriving other keys from it ([`crate::DerivedKey`]).
+    pub(crate) fn secret_bytes(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(match &self.private {
+            PrivateKey::Hmac(k) => k.to_vec(),
+            PrivateKey::Rsa(k) => {
+                use rsa::traits::PrivateKeyParts;
+                k.d().to_bytes_be()
+            }
+            PrivateKey::P256(k) => k.to_bytes().to_vec(),
+            PrivateKey::P384(k) => k.to_bytes().to_vec(),
+            PrivateKey::P521(k) => k.to_bytes().to_vec(),
+            PrivateKey::K256(k) => k.to_bytes().to_vec(),
+            PrivateKey::Ed25519(k) => k.as_bytes().to_vec(),
+        })
     }
 
     /// The private JWK (with `kid`, `alg`, `use: sig`).

@@ -31,6 +31,7 @@ mod backend;
 mod cache;
 mod claims;
 mod config;
+mod derive;
 mod error;
 mod json;
 mod jwk;
@@ -50,12 +51,13 @@ pub use assertion::{
     DEFAULT_ASSERTION_LEEWAY,
 };
 pub use backend::{Es384, Es512, RustCrypto, SignatureBackend, SignatureCheck};
-pub use cache::TokenCache;
+pub use cache::{CacheGeneration, TokenCache};
 pub use claims::{RegisteredClaims, UnixTime};
 pub use config::{
-    AssertionConfig, CacheSettings, ConfigError, ConfigErrors, GateConfig, RemoteSource,
-    SecretSource,
+    AssertionConfig, CacheSettings, ConfigError, ConfigErrors, GateConfig, RemoteKeys,
+    RemoteSource, SecretSource,
 };
+pub use derive::{DerivedKey, DECISION_LOG_INFO, DERIVE_SALT, SHARED_CACHE_INFO};
 pub use error::{
     ClaimsError, KeyError, KeyLoadError, ParseError, Part, SelectError, SignatureError,
     VerifyError, ERROR_CODES,
@@ -63,14 +65,14 @@ pub use error::{
 pub use json::JsonError;
 pub use jwk::{Key, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use keyset::{KeySet, Selection, SkippedKey, MAX_KEYS};
-pub use path::{normalize as normalize_path, PathError};
+pub use path::{normalize as normalize_path, normalize_with, NormalPath, PathError, PathRules};
 pub use policy::{
     Auth, Caller, ClaimMapping, ClaimPath, ClaimRule, Condition, Denial, ExplainStep, HostPattern,
     Matched, NeedSet, ParamBinding, PathPattern, Requirement, Route, RouteTable, Unmet,
 };
 pub use remote::{
-    check_url, discovery_jwks_uri, is_loopback_url, load_jwks, max_age, KeyState, Lookup,
-    RemoteError, RemoteSettings,
+    check_url, discovery_jwks_uri, is_loopback_url, load_jwks, max_age, FetchTicket, KeyState,
+    Lookup, RemoteError, RemoteSettings,
 };
 pub use sign::{attach_signature, mint, signing_input, MintOptions};
 pub use token::{decode_unverified, Header, Limits, PayloadKind, UntrustedToken, Unverified};

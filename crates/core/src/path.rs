@@ -1,24 +1,62 @@
 //! Request paths as route rules see them: one normal form per resource, so that `/admin/../admin/x`,
-//! `//admin/x` or `/%61dmin/x` cannot slip past a rule written for `/admin/*`.
+//! `//admin/x`, `/%61dmin/x` or `/public/..;/admin/x` cannot slip past a rule written for `/admin/*`.
 //!
-//! [`normalize`] takes the path as received (still percent-encoded, no query) and:
+//! [`normalize_with`] takes the path as received (still percent-encoded, no query) and:
 //! 1. decodes percent-escapes of unreserved characters (RFC 3986 §2.3: `A-Z a-z 0-9 - . _ ~`) and
 //!    upper-cases the hex digits of every other escape (§6.2.2.1);
 //! 2. refuses escapes that change the path's structure or meaning for some servers and not others:
 //!    `%2F` (`/`), `%5C` (`\`) and `%00`; a malformed escape (`%zz`, a lone `%`), a raw `\`, and
 //!    control characters are refused too;
-//! 3. collapses empty segments (`//`) and resolves `.` and `..` segments (§5.2.4; `..` never climbs above
+//! 3. refuses `;` path parameters (raw `;` or `%3B`): Tomcat, Jetty and Spring strip `;…` from a
+//!    segment before resolving dot segments, so `/public/..;/admin/x` is `/admin/x` to them while it
+//!    looks like a child of `/public/` here. With [`PathRules::allow_matrix_parameters`], a segment's
+//!    parameters are allowed instead: routes match the path without them (dot segments resolved the way
+//!    those servers resolve them), and the origin receives each kept segment with its parameters;
+//! 4. collapses empty segments (`//`) and resolves `.` and `..` segments (§5.2.4; `..` never climbs above
 //!    the root), keeping a trailing `/`.
 //!
 //! The Worker forwards the normalized path, so the origin serves exactly what the rules matched.
 
 use core::fmt;
 
+/// How request paths are read (the `paths` section of the configuration).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathRules {
+    /// Allow `;` parameters in path segments (matrix parameters). Off by default: see the module docs.
+    pub allow_matrix_parameters: bool,
+    /// Route patterns match paths ignoring ASCII case (`/ADMIN/x` is guarded by `/admin/*`), for origins
+    /// that route case-insensitively. Off by default.
+    pub case_insensitive: bool,
+}
+
+/// A request path in normal form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NormalPath {
+    /// What route rules match: the normal form, without `;` parameters.
+    matched: String,
+    /// What the origin receives when it differs from `matched` (segments keeping their parameters).
+    forwarded: Option<String>,
+}
+
+impl NormalPath {
+    /// The path route rules match.
+    pub fn matched(&self) -> &str {
+        &self.matched
+    }
+
+    /// The path the origin receives (and the assertion's `htu` names).
+    pub fn forwarded(&self) -> &str {
+        self.forwarded.as_deref().unwrap_or(&self.matched)
+    }
+}
+
 /// Why a path has no single meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathError {
     /// `%2F`, `%5C` or `%00`: an encoded separator or NUL inside a segment.
     AmbiguousEncoding,
+    /// A `;` (or `%3B`) path parameter, while matrix parameters are not allowed.
+    PathParameter,
     /// A `%` not followed by two hex digits.
     MalformedEscape,
     /// A raw `\`, a control character, or a path not starting with `/`.
@@ -29,7 +67,7 @@ impl PathError {
     /// The stable code.
     pub fn code(self) -> &'static str {
         match self {
-            PathError::AmbiguousEncoding => "path_ambiguous",
+            PathError::AmbiguousEncoding | PathError::PathParameter => "path_ambiguous",
             PathError::MalformedEscape | PathError::InvalidCharacter => "path_malformed",
         }
     }
@@ -39,6 +77,9 @@ impl fmt::Display for PathError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             PathError::AmbiguousEncoding => "the path encodes `/`, `\\` or NUL inside a segment",
+            PathError::PathParameter => {
+                "the path has a `;` parameter (allowed only with paths.allow_matrix_parameters)"
+            }
             PathError::MalformedEscape => "the path has a malformed percent-escape",
             PathError::InvalidCharacter => "the path has a character that is not allowed",
         })
@@ -60,8 +101,10 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-/// Decodes unreserved escapes and upper-cases the others, in one segment.
-fn normalize_segment(segment: &str) -> Result<String, PathError> {
+/// Decodes unreserved escapes and upper-cases the others, in one segment (or one segment's parameters).
+/// `;`, raw or escaped, is refused unless `semicolons` (matrix parameters allowed: the caller split
+/// them off, and an escaped `;` stays an escaped literal).
+fn normalize_segment(segment: &str, semicolons: bool) -> Result<String, PathError> {
     let mut out = Vec::with_capacity(segment.len());
     let mut bytes = segment.bytes();
     while let Some(b) = bytes.next() {
@@ -77,6 +120,9 @@ fn normalize_segment(segment: &str) -> Result<String, PathError> {
                 if matches!(decoded, b'/' | b'\\' | 0) {
                     return Err(PathError::AmbiguousEncoding);
                 }
+                if decoded == b';' && !semicolons {
+                    return Err(PathError::PathParameter);
+                }
                 if is_unreserved(decoded) {
                     out.push(decoded);
                 } else {
@@ -87,6 +133,7 @@ fn normalize_segment(segment: &str) -> Result<String, PathError> {
                     ]);
                 }
             }
+            b';' if !semicolons => return Err(PathError::PathParameter),
             b'\\' => return Err(PathError::InvalidCharacter),
             b if b.is_ascii_control() => return Err(PathError::InvalidCharacter),
             // Everything else, including the bytes of non-ASCII text, is kept as it is.
@@ -97,16 +144,30 @@ fn normalize_segment(segment: &str) -> Result<String, PathError> {
     String::from_utf8(out).map_err(|_| PathError::InvalidCharacter)
 }
 
-/// The normal form of a request path. See the module documentation.
+/// The normal form of a request path under the default rules (no `;` parameters). See the module
+/// documentation.
 pub fn normalize(raw: &str) -> Result<String, PathError> {
+    normalize_with(raw, &PathRules::default()).map(|path| path.matched)
+}
+
+/// The normal form of a request path under `rules`. See the module documentation.
+pub fn normalize_with(raw: &str, rules: &PathRules) -> Result<NormalPath, PathError> {
     if !raw.starts_with('/') {
         return Err(PathError::InvalidCharacter);
     }
-    let mut segments: Vec<String> = Vec::new();
+    let matrix = rules.allow_matrix_parameters;
+    // (segment, its `;…` parameters as received but normalized), for the segments that stay.
+    let mut segments: Vec<(String, Option<String>)> = Vec::new();
     let mut directory = false;
     for segment in raw.split('/') {
-        let decoded = normalize_segment(segment)?;
-        // `/a/b/`, `/a/.` and `/a/..` name a directory: the result keeps a trailing `/`.
+        let (name, params) = match segment.split_once(';') {
+            Some((name, params)) if matrix => (name, Some(params)),
+            _ => (segment, None),
+        };
+        let decoded = normalize_segment(name, matrix)?;
+        let params = params.map(|p| normalize_segment(p, true)).transpose()?;
+        // `/a/b/`, `/a/.` and `/a/..` name a directory: the result keeps a trailing `/`. Parameters of
+        // an empty or dot segment go with it (the servers that allow them do the same).
         directory = true;
         match decoded.as_str() {
             "" | "." => {}
@@ -114,20 +175,35 @@ pub fn normalize(raw: &str) -> Result<String, PathError> {
                 segments.pop();
             }
             _ => {
-                segments.push(decoded);
+                segments.push((decoded, params));
                 directory = false;
             }
         }
     }
-    let mut out = String::with_capacity(raw.len());
-    for segment in &segments {
-        out.push('/');
-        out.push_str(segment);
+    let mut matched = String::with_capacity(raw.len());
+    for (segment, _) in &segments {
+        matched.push('/');
+        matched.push_str(segment);
     }
-    if out.is_empty() || directory {
-        out.push('/');
+    if matched.is_empty() || directory {
+        matched.push('/');
     }
-    Ok(out)
+    let forwarded = segments.iter().any(|(_, p)| p.is_some()).then(|| {
+        let mut out = String::with_capacity(raw.len());
+        for (segment, params) in &segments {
+            out.push('/');
+            out.push_str(segment);
+            if let Some(params) = params {
+                out.push(';');
+                out.push_str(params);
+            }
+        }
+        if out.is_empty() || directory {
+            out.push('/');
+        }
+        out
+    });
+    Ok(NormalPath { matched, forwarded })
 }
 
 #[cfg(test)]
@@ -167,5 +243,48 @@ mod tests {
         check("/a\tb", Err(PathError::InvalidCharacter));
         check("a/b", Err(PathError::InvalidCharacter));
         check("", Err(PathError::InvalidCharacter));
+    }
+
+    #[test]
+    fn path_parameters_are_refused_by_default() {
+        // Tomcat, Jetty and Spring read `/public/..;/admin/x` as `/admin/x`.
+        check("/public/..;/admin/x", Err(PathError::PathParameter));
+        check("/a;jsessionid=1/b", Err(PathError::PathParameter));
+        check("/a/b;", Err(PathError::PathParameter));
+        check("/a%3Bb", Err(PathError::PathParameter));
+        check("/a%3bb", Err(PathError::PathParameter));
+        assert_eq!(PathError::PathParameter.code(), "path_ambiguous");
+    }
+
+    fn matrix(raw: &str, expected: Result<(&str, &str), PathError>) {
+        let rules = PathRules {
+            allow_matrix_parameters: true,
+            ..PathRules::default()
+        };
+        let got = normalize_with(raw, &rules);
+        let got = got
+            .as_ref()
+            .map(|p| (p.matched(), p.forwarded()))
+            .map_err(|e| *e);
+        assert_eq!(got, expected, "{raw}");
+    }
+
+    #[test]
+    fn matrix_parameters_when_allowed() {
+        // Dot segments resolve the way the servers that strip parameters resolve them.
+        matrix("/public/..;/admin/x", Ok(("/admin/x", "/admin/x")));
+        matrix("/public/.;x=1/a", Ok(("/public/a", "/public/a")));
+        // Kept segments keep their parameters for the origin; routes match without them.
+        matrix("/orders;v=1/7", Ok(("/orders/7", "/orders;v=1/7")));
+        matrix("/a;x=%61;y/b/", Ok(("/a/b/", "/a;x=a;y/b/")));
+        matrix("//;x/a", Ok(("/a", "/a")));
+        matrix("/a;b/..", Ok(("/", "/")));
+        // An escaped `;` is a literal character of the segment, not a parameter.
+        matrix("/a%3bb", Ok(("/a%3Bb", "/a%3Bb")));
+        // The parameters obey the same escape rules as the path.
+        matrix("/a;x=%2F", Err(PathError::AmbiguousEncoding));
+        matrix("/a;x=%zz", Err(PathError::MalformedEscape));
+        matrix("/a;x=\\", Err(PathError::InvalidCharacter));
+        matrix("/a/b", Ok(("/a/b", "/a/b")));
     }
 }

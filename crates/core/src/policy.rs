@@ -13,6 +13,8 @@ use core::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::path::PathRules;
+
 /// One step of a [`ClaimPath`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
@@ -498,23 +500,32 @@ pub struct PathPattern {
 
 impl PathPattern {
     /// Parses a pattern. Literal segments are normalized like request paths, so `/%61dmin` in a rule is
-    /// `/admin`.
+    /// `/admin`. A trailing `/` is insignificant (`/a/b/` is `/a/b`).
     pub fn parse(text: &str) -> Result<PathPattern, String> {
         let body = text.strip_prefix('/').ok_or("must start with `/`")?;
-        let mut parts: Vec<&str> = body.split('/').collect();
-        let last = parts.pop().unwrap_or("");
+        if body.starts_with('/') || body.contains("//") {
+            return Err("an empty segment (`//`) never matches a normalized path".into());
+        }
+        let body = body.strip_suffix('/').unwrap_or(body);
+        let mut parts: Vec<&str> = if body.is_empty() {
+            Vec::new()
+        } else {
+            body.split('/').collect()
+        };
+        let last = parts.pop();
         let mut segments = Vec::new();
         for part in parts {
             segments.push(segment(part)?);
         }
-        let glob = match last.strip_suffix('*') {
-            Some(prefix) => {
+        let glob = match last.map(|last| (last, last.strip_suffix('*'))) {
+            None => None,
+            Some((_, Some(prefix))) => {
                 if prefix.contains(['*', '{', '}']) {
                     return Err("a final glob is `*` or `text*`".into());
                 }
                 Some(prefix.to_owned())
             }
-            None => {
+            Some((last, None)) => {
                 segments.push(segment(last)?);
                 None
             }
@@ -535,47 +546,53 @@ impl PathPattern {
         }
     }
 
-    /// Matches a normalized path; the captured parameters on success.
-    pub fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {
-        let mut rest = path.strip_prefix('/')?;
+    /// Matches a normalized path (ignoring ASCII case when `case_insensitive`); the captured
+    /// parameters on success.
+    ///
+    /// A trailing `/` is insignificant, and `/prefix/*` also matches `/prefix` itself: Express, Flask
+    /// and FastAPI serve (or redirect) `/admin`, `/admin/` and what `/admin/*` names with the handlers
+    /// of one mount, so the rule written for `/admin/*` must guard all of them.
+    pub fn matches(&self, path: &str, case_insensitive: bool) -> Option<Vec<(String, String)>> {
+        let same = |a: &str, b: &str| {
+            if case_insensitive {
+                a.eq_ignore_ascii_case(b)
+            } else {
+                a == b
+            }
+        };
+        let body = path.strip_prefix('/')?;
+        let body = body.strip_suffix('/').unwrap_or(body);
+        // The segments not matched yet (`None`: the path ended).
+        let mut rest = (!body.is_empty()).then_some(body);
         let mut params = Vec::new();
-        let count = self.segments.len();
-        for (i, expected) in self.segments.iter().enumerate() {
-            let (segment, tail) = match rest.split_once('/') {
+        for expected in &self.segments {
+            let (segment, tail) = match rest?.split_once('/') {
                 Some((segment, tail)) => (segment, Some(tail)),
-                None => (rest, None),
+                None => (rest?, None),
             };
-            match expected {
-                Segment::Literal(literal) => {
-                    if segment != literal {
-                        return None;
-                    }
-                }
-                Segment::Param(name) => {
-                    if segment.is_empty() {
-                        return None;
-                    }
-                    params.push((name.clone(), segment.to_owned()));
-                }
-                Segment::Any => {
-                    if segment.is_empty() {
-                        return None;
-                    }
-                }
-            }
-            let is_last = i + 1 == count;
-            match tail {
-                Some(tail) => rest = tail,
-                // The path ended: fine only if this was the last segment and no glob follows.
-                None => return (is_last && self.glob.is_none()).then_some(params),
-            }
-            if is_last && self.glob.is_none() {
+            if segment.is_empty() {
                 return None;
             }
+            match expected {
+                Segment::Literal(literal) => {
+                    if !same(segment, literal) {
+                        return None;
+                    }
+                }
+                Segment::Param(name) => params.push((name.clone(), segment.to_owned())),
+                Segment::Any => {}
+            }
+            rest = tail;
         }
-        match &self.glob {
-            Some(prefix) => rest.starts_with(prefix.as_str()).then_some(params),
-            None => None,
+        match (&self.glob, rest) {
+            (None, None) => Some(params),
+            (None, Some(_)) => None,
+            // `/prefix/*` guards `/prefix` too; `/api*` needs a segment that starts with `api`.
+            (Some(prefix), None) => prefix.is_empty().then_some(params),
+            (Some(prefix), Some(rest)) => rest
+                .get(..prefix.len())
+                .is_some_and(|head| same(head, prefix))
+                .then_some(params),
         }
     }
 
@@ -606,8 +623,13 @@ fn segment(part: &str) -> Result<Segment, String> {
             "{part:?}: `.` and `..` segments are not allowed in a pattern"
         ));
     }
-    let normalized =
-        crate::path::normalize(&format!("/{part}")).map_err(|e| format!("{part:?}: {e}"))?;
+    let normalized = crate::path::normalize(&format!("/{part}")).map_err(|e| match e {
+        crate::path::PathError::PathParameter => format!(
+            "{part:?}: a pattern never holds `;` (with paths.allow_matrix_parameters, parameters \
+             are ignored when matching)"
+        ),
+        e => format!("{part:?}: {e}"),
+    })?;
     Ok(Segment::Literal(
         normalized.strip_prefix('/').unwrap_or_default().to_owned(),
     ))
@@ -696,7 +718,13 @@ pub enum Denial {
 }
 
 impl Route {
-    fn matches(&self, method: &str, host: &str, path: &str) -> Option<Vec<(String, String)>> {
+    fn matches(
+        &self,
+        method: &str,
+        host: &str,
+        path: &str,
+        case_insensitive: bool,
+    ) -> Option<Vec<(String, String)>> {
         if let Some(methods) = &self.methods {
             if !methods.iter().any(|m| m == method) {
                 return None;
@@ -707,7 +735,7 @@ impl Route {
                 return None;
             }
         }
-        self.path.matches(path)
+        self.path.matches(path, case_insensitive)
     }
 
     /// Whether the caller may pass: issuer, then bindings, then the requirement.
@@ -771,13 +799,15 @@ fn percent_decode(text: &str) -> Option<String> {
 pub struct RouteTable {
     pub routes: Vec<Route>,
     pub default: Route,
+    /// How request paths are normalized and matched.
+    pub paths: PathRules,
 }
 
 impl RouteTable {
     /// The rule for a request (method upper-case as sent; host as sent; `path` normalized).
     pub fn route(&self, method: &str, host: &str, path: &str) -> Matched<'_> {
         for route in &self.routes {
-            if let Some(params) = route.matches(method, host, path) {
+            if let Some(params) = route.matches(method, host, path, self.paths.case_insensitive) {
                 return Matched { route, params };
             }
         }
@@ -828,41 +858,79 @@ mod tests {
     fn path_patterns() {
         let check = |pattern: &str, path: &str, expected: Option<Vec<(&str, &str)>>| {
             let p = PathPattern::parse(pattern).unwrap();
-            let got = p.matches(path);
             let expected = expected.map(|v| {
                 v.into_iter()
                     .map(|(a, b)| (a.to_owned(), b.to_owned()))
                     .collect::<Vec<_>>()
             });
-            assert_eq!(got, expected, "{pattern} vs {path}");
+            assert_eq!(p.matches(path, false), expected, "{pattern} vs {path}");
+            // Ignoring case never loses a match.
+            if expected.is_some() {
+                assert_eq!(
+                    p.matches(path, true),
+                    expected,
+                    "{pattern} vs {path} (any case)"
+                );
+            }
         };
         check("/a/b", "/a/b", Some(vec![]));
-        check("/a/b", "/a/b/", None);
+        // A trailing `/` is insignificant, in the path and in the pattern.
+        check("/a/b", "/a/b/", Some(vec![]));
+        check("/a/b/", "/a/b", Some(vec![]));
         check("/a/b", "/a/bc", None);
+        check("/a/b", "/a", None);
+        check("/a/b", "/a/b/c", None);
         check("/a/b/", "/a/b/", Some(vec![]));
         check("/public/*", "/public/", Some(vec![]));
         check("/public/*", "/public/x/y", Some(vec![]));
-        check("/public/*", "/public", None);
+        // `/prefix/*` guards `/prefix` itself (one handler serves both in common frameworks).
+        check("/public/*", "/public", Some(vec![]));
+        check("/public/*", "/publicity", None);
+        check("/public/*", "/", None);
         check("/api*", "/api", Some(vec![]));
         check("/api*", "/api2/x", Some(vec![]));
+        check("/api*", "/ap", None);
+        check("/x/api*", "/x", None);
         check("/*", "/", Some(vec![]));
         check("/*", "/anything/at/all", Some(vec![]));
+        check("/", "/", Some(vec![]));
+        check("/", "/a", None);
         check(
             "/t/{tenant}/*",
             "/t/acme/orders",
             Some(vec![("tenant", "acme")]),
         );
-        check("/t/{tenant}/*", "/t/acme", None);
+        check("/t/{tenant}/*", "/t/acme", Some(vec![("tenant", "acme")]));
+        check("/t/{tenant}/*", "/t/", None);
         check("/t/{tenant}", "/t/acme", Some(vec![("tenant", "acme")]));
+        check("/t/{tenant}", "/t/acme/", Some(vec![("tenant", "acme")]));
         check("/t/{tenant}", "/t/", None);
         check("/t/*/x", "/t/a/x", Some(vec![]));
         check("/t/*/x", "/t//x", None);
         check("/%61dmin/*", "/admin/x", Some(vec![]));
         for bad in [
-            "a", "/a*b/c", "/{x", "/{}/a", "/a/{b-c}", "/a/../b", "/a/./b", "/a%2fb",
+            "a", "/a*b/c", "/{x", "/{}/a", "/a/{b-c}", "/a/../b", "/a/./b", "/a%2fb", "//a",
+            "/a//b", "/a/b//", "/a;b", "/a%3Bb",
         ] {
             assert!(PathPattern::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn case_insensitive_matching_is_opt_in() {
+        let admin = PathPattern::parse("/admin/*").unwrap();
+        assert_eq!(admin.matches("/ADMIN/x", false), None);
+        assert_eq!(admin.matches("/ADMIN/x", true), Some(vec![]));
+        assert_eq!(admin.matches("/Admin", true), Some(vec![]));
+        let glob = PathPattern::parse("/API*").unwrap();
+        assert_eq!(glob.matches("/api2", true), Some(vec![]));
+        assert_eq!(glob.matches("/api2", false), None);
+        // Parameters are captured as sent.
+        let param = PathPattern::parse("/t/{id}").unwrap();
+        assert_eq!(
+            param.matches("/T/AbC", true),
+            Some(vec![("id".to_owned(), "AbC".to_owned())])
+        );
     }
 
     #[test]

@@ -1,17 +1,20 @@
-//! Remote key sources (issue 5 groundwork): the decisions a JWKS cache makes, without any I/O.
+//! Remote key sources: the decisions a JWKS cache makes, without any I/O.
 //!
 //! The adapter (the Worker) fetches; this module decides *whether* to fetch, *what* to serve meanwhile
 //! and *when* to give up, from `now` and what the adapter reports. Nothing here reads a clock or the
 //! network, so every rule is tested with plain numbers:
 //!
-//! - [`check_url`]: only `https`, except loopback hosts when allowed (local development and tests).
+//! - [`check_url`]: only `https`, except loopback hosts when `remote_keys.allow_loopback_http` says so
+//!   (local development and tests only).
 //! - [`max_age`] / [`RemoteSettings::freshness`]: the provider's `Cache-Control: max-age`, clamped to
 //!   configured bounds (default 5 min – 24 h); `no-store`/`no-cache` count as the minimum.
 //! - [`discovery_jwks_uri`]: an OpenID discovery document whose `issuer` equals the configured one
 //!   exactly (OpenID Connect Discovery §4.3), and its `jwks_uri`.
 //! - [`KeyState`]: one issuer's keys over time — fresh, stale-while-revalidate, stale-if-error, a
 //!   bounded refetch for an unknown `kid` (then a cooldown), and a backoff after failures, so that no
-//!   input makes the Worker fetch more than once per interval.
+//!   input makes the Worker fetch more than once per interval. A fetch that has not reported back
+//!   within [`RemoteSettings::flight_deadline`] counts as failed, so a provider that stalls cannot
+//!   hold the single flight forever; what such a fetch reports later is ignored.
 
 use std::sync::Arc;
 
@@ -38,6 +41,8 @@ pub struct RemoteSettings {
     pub timeout_ms: u64,
     /// Largest JWKS or discovery document accepted, in bytes. Default 256 KiB.
     pub max_bytes: usize,
+    /// Accept `http://` key URLs on loopback hosts. Default false; only for the demo and tests.
+    pub allow_loopback_http: bool,
 }
 
 impl Default for RemoteSettings {
@@ -50,11 +55,22 @@ impl Default for RemoteSettings {
             error_backoff: 10,
             timeout_ms: 5_000,
             max_bytes: 256 * 1024,
+            allow_loopback_http: false,
         }
     }
 }
 
 impl RemoteSettings {
+    /// Seconds after which a fetch still in flight counts as failed: a discovery document and a JWKS,
+    /// each within `timeout_ms` (head and body), rounded up, plus one second for the whole-second
+    /// clock the core is given.
+    pub fn flight_deadline(&self) -> u64 {
+        self.timeout_ms
+            .saturating_mul(2)
+            .div_ceil(1000)
+            .saturating_add(1)
+    }
+
     /// Seconds a fetched set stays fresh, from its `Cache-Control` header (if any).
     pub fn freshness(&self, cache_control: Option<&str>) -> u64 {
         let asked = match cache_control {
@@ -152,9 +168,10 @@ pub fn check_url(url: &str, allow_loopback_http: bool) -> Result<(), RemoteError
     match scheme.to_ascii_lowercase().as_str() {
         "https" => Ok(()),
         "http" if loopback && allow_loopback_http => Ok(()),
-        "http" if loopback => {
-            refuse("http is allowed only for loopback hosts in local development")
-        }
+        "http" if loopback => refuse(
+            "http to a loopback host needs remote_keys.allow_loopback_http = true \
+             (for local development and tests only)",
+        ),
         "http" => refuse("only https (http only for loopback hosts in local development)"),
         _ => refuse("only https"),
     }
@@ -263,6 +280,17 @@ pub enum Lookup {
     Unavailable { retry_after: u64 },
 }
 
+/// A fetch that [`KeyState::start_fetch`] began. Its outcome is reported with it, and ignored when the
+/// fetch no longer owns the flight (it outlived its deadline and another may have started).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchTicket(u64);
+
+#[derive(Debug, Clone, Copy)]
+struct Flight {
+    ticket: u64,
+    started: u64,
+}
+
 /// One issuer's remote keys over time. The adapter calls [`lookup`](Self::lookup) per request,
 /// [`start_fetch`](Self::start_fetch) when it begins a fetch (so concurrent requests share it),
 /// and [`fetched`](Self::fetched) / [`failed`](Self::failed) with the outcome.
@@ -276,14 +304,28 @@ pub struct KeyState {
     /// When an unknown `kid` last caused a refetch.
     kid_refetch_at: Option<u64>,
     /// A fetch is running: other requests wait for it instead of starting one (single flight).
-    in_flight: bool,
-    /// How many fetches were started (for tests and the status endpoint).
+    in_flight: Option<Flight>,
+    /// How many fetches were started (for tests and the status endpoint; also numbers the tickets).
     fetches: u64,
 }
 
 impl KeyState {
+    /// A fetch in flight past its deadline counts as failed now.
+    fn reap(&mut self, now: u64, settings: &RemoteSettings) {
+        let deadline = settings.flight_deadline();
+        if let Some(flight) = self.in_flight {
+            if now >= flight.started.saturating_add(deadline) {
+                self.in_flight = None;
+                self.last_error = Some((
+                    now,
+                    format!("the fetch did not finish within its deadline ({deadline} s)"),
+                ));
+            }
+        }
+    }
+
     fn may_attempt(&self, now: u64, settings: &RemoteSettings) -> bool {
-        if self.in_flight {
+        if self.in_flight.is_some() {
             return false;
         }
         match (self.last_error.as_ref(), self.last_attempt) {
@@ -294,7 +336,8 @@ impl KeyState {
     }
 
     /// The decision for a request at `now`.
-    pub fn lookup(&self, now: u64, settings: &RemoteSettings) -> Lookup {
+    pub fn lookup(&mut self, now: u64, settings: &RemoteSettings) -> Lookup {
+        self.reap(now, settings);
         match &self.loaded {
             Some(loaded) if now < loaded.fresh_until => Lookup::Fresh(Arc::clone(&loaded.keys)),
             Some(loaded) if now < loaded.fresh_until.saturating_add(settings.stale_if_error) => {
@@ -303,7 +346,7 @@ impl KeyState {
                     refresh: self.may_attempt(now, settings),
                 }
             }
-            _ if self.in_flight => Lookup::Fetch,
+            _ if self.in_flight.is_some() => Lookup::Fetch,
             _ if self.may_attempt(now, settings) => Lookup::Fetch,
             _ => Lookup::Unavailable {
                 retry_after: self
@@ -322,6 +365,7 @@ impl KeyState {
     /// per `kid_cooldown`, and never while a fetch runs or during the failure backoff; the caller
     /// refuses the token (`key_not_found`) when this says no.
     pub fn unknown_kid_refetch(&mut self, now: u64, settings: &RemoteSettings) -> bool {
+        self.reap(now, settings);
         let cooled = self
             .kid_refetch_at
             .is_none_or(|at| now >= at.saturating_add(settings.kid_cooldown));
@@ -333,35 +377,71 @@ impl KeyState {
         }
     }
 
-    /// Whether a fetch is running (requests needing keys wait for it).
-    pub fn fetching(&self) -> bool {
-        self.in_flight
+    /// Whether a fetch is running (requests needing keys wait for it); one past its deadline is not.
+    pub fn fetching(&mut self, now: u64, settings: &RemoteSettings) -> bool {
+        self.reap(now, settings);
+        self.in_flight.is_some()
     }
 
     /// A fetch begins (single flight: [`lookup`](Self::lookup) and
-    /// [`unknown_kid_refetch`](Self::unknown_kid_refetch) start no other until it ends).
-    pub fn start_fetch(&mut self, now: u64) {
-        self.in_flight = true;
-        self.last_attempt = Some(now);
+    /// [`unknown_kid_refetch`](Self::unknown_kid_refetch) start no other until it ends or its
+    /// deadline passes).
+    pub fn start_fetch(&mut self, now: u64) -> FetchTicket {
         self.fetches = self.fetches.saturating_add(1);
+        self.in_flight = Some(Flight {
+            ticket: self.fetches,
+            started: now,
+        });
+        self.last_attempt = Some(now);
+        FetchTicket(self.fetches)
     }
 
-    /// A fetch succeeded. Returns true when the key set changed (the verified-token cache must then be
-    /// dropped).
+    /// Ends the flight `ticket` owns; false when it owns none (reaped, or another began since).
+    fn land(&mut self, ticket: FetchTicket) -> bool {
+        match self.in_flight {
+            Some(flight) if flight.ticket == ticket.0 => {
+                self.in_flight = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A fetch succeeded; the set is fresh for the provider's `Cache-Control`, clamped to the
+    /// configured bounds. Returns true when the key set changed (the verified-token cache must then
+    /// be dropped).
     pub fn fetched(
         &mut self,
+        ticket: FetchTicket,
         now: u64,
         keys: KeySet,
         cache_control: Option<&str>,
         settings: &RemoteSettings,
     ) -> bool {
-        self.in_flight = false;
+        let fresh_until = now.saturating_add(settings.freshness(cache_control));
+        self.fetched_until(ticket, now, keys, fresh_until, settings)
+    }
+
+    /// A set was obtained that stays fresh until `fresh_until` (at most `max_ttl` from now): a set
+    /// another isolate fetched keeps its remaining freshness, never raised to `min_ttl`. Returns true
+    /// when the key set changed. The outcome of a fetch that no longer owns the flight is ignored.
+    pub fn fetched_until(
+        &mut self,
+        ticket: FetchTicket,
+        now: u64,
+        keys: KeySet,
+        fresh_until: u64,
+        settings: &RemoteSettings,
+    ) -> bool {
+        if !self.land(ticket) {
+            return false;
+        }
         self.last_error = None;
         let changed = self
             .loaded
             .as_ref()
             .is_none_or(|old| public_form(&old.keys) != public_form(&keys));
-        let fresh_until = now.saturating_add(settings.freshness(cache_control));
+        let fresh_until = fresh_until.min(now.saturating_add(settings.max_ttl));
         let keys = match &self.loaded {
             Some(old) if !changed => Arc::clone(&old.keys),
             _ => Arc::new(keys),
@@ -375,10 +455,11 @@ impl KeyState {
     }
 
     /// A fetch failed (timeout, status, size, parse, keys). The last good set, if any, keeps serving
-    /// for the grace period.
-    pub fn failed(&mut self, now: u64, why: impl Into<String>) {
-        self.in_flight = false;
-        self.last_error = Some((now, why.into()));
+    /// for the grace period. Ignored when the fetch no longer owns the flight.
+    pub fn failed(&mut self, ticket: FetchTicket, now: u64, why: impl Into<String>) {
+        if self.land(ticket) {
+            self.last_error = Some((now, why.into()));
+        }
     }
 
     /// For the status endpoint: the key ids, the age of the set, the last error and the fetch count.
@@ -392,6 +473,7 @@ impl KeyState {
                 "seconds_ago": now.saturating_sub(*at), "error": why
             })),
             "fetches": self.fetches,
+            "fetching": self.in_flight.is_some(),
         })
     }
 }
@@ -506,25 +588,27 @@ mod tests {
         let mut state = KeyState::default();
         // Cold: fetch; concurrent requests wait for the same fetch (single flight).
         assert!(matches!(state.lookup(0, &s), Lookup::Fetch));
-        state.start_fetch(0);
+        let first = state.start_fetch(0);
         assert!(
             !state.unknown_kid_refetch(0, &s),
             "no second fetch while one runs"
         );
-        assert!(state.fetched(1, jwks(1), Some("max-age=600"), &s));
+        assert!(state.fetching(0, &s));
+        assert!(state.fetched(first, 1, jwks(1), Some("max-age=600"), &s));
+        assert!(!state.fetching(1, &s));
         assert!(matches!(state.lookup(2, &s), Lookup::Fresh(_)));
         // Expired: served stale while one background refresh starts.
         let Lookup::Stale { refresh: true, .. } = state.lookup(601, &s) else {
             panic!("stale-while-revalidate")
         };
-        state.start_fetch(601);
+        let refresh = state.start_fetch(601);
         assert!(matches!(
             state.lookup(601, &s),
             Lookup::Stale { refresh: false, .. }
         ));
         // The provider is down: the last good set keeps serving for the grace period, with one retry
         // per backoff interval.
-        state.failed(606, "timeout");
+        state.failed(refresh, 606, "timeout");
         assert!(matches!(
             state.lookup(610, &s),
             Lookup::Stale { refresh: false, .. }
@@ -539,8 +623,8 @@ mod tests {
             Lookup::Stale { .. }
         ));
         assert!(matches!(state.lookup(end_of_grace, &s), Lookup::Fetch));
-        state.start_fetch(end_of_grace);
-        state.failed(end_of_grace, "connection refused");
+        let last = state.start_fetch(end_of_grace);
+        state.failed(last, end_of_grace, "connection refused");
         assert!(matches!(
             state.lookup(end_of_grace + 3, &s),
             Lookup::Unavailable { retry_after: 7 }
@@ -553,19 +637,73 @@ mod tests {
     }
 
     #[test]
+    fn a_stalled_fetch_counts_as_failed_at_its_deadline() {
+        // A provider that sends its headers and then stalls the body must not hold the single flight
+        // forever: every request would wait, then get 503, until the isolate dies.
+        let s = RemoteSettings {
+            timeout_ms: 1_500,
+            ..RemoteSettings::default()
+        };
+        assert_eq!(s.flight_deadline(), 4, "2 × 1.5 s, rounded up, + 1 s");
+        let mut state = KeyState::default();
+        let stalled = state.start_fetch(100);
+        assert!(matches!(state.lookup(103, &s), Lookup::Fetch));
+        assert!(state.fetching(103, &s), "still within its deadline");
+        // At the deadline the flight is reaped and counted as a failure: back off, then fetch again.
+        assert!(!state.fetching(104, &s));
+        assert!(matches!(
+            state.lookup(104, &s),
+            Lookup::Unavailable { retry_after: 10 }
+        ));
+        assert!(state.status(104)["last_error"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("deadline"));
+        assert!(matches!(state.lookup(114, &s), Lookup::Fetch));
+        let retry = state.start_fetch(114);
+        // The stalled fetch finally reports: it no longer owns the flight, so it changes nothing.
+        assert!(!state.fetched(stalled, 115, jwks(1), None, &s));
+        state.failed(stalled, 115, "late failure");
+        assert!(state.fetching(115, &s), "the retry still runs");
+        assert!(state.fetched(retry, 115, jwks(1), None, &s));
+        assert!(matches!(state.lookup(116, &s), Lookup::Fresh(_)));
+        assert_eq!(state.status(116)["last_error"], Value::Null);
+    }
+
+    #[test]
+    fn a_shared_set_keeps_its_remaining_freshness() {
+        let s = RemoteSettings::default();
+        let mut state = KeyState::default();
+        let ticket = state.start_fetch(1_000);
+        // Another isolate's copy is fresh for 20 more seconds: not raised to min_ttl (300 s).
+        assert!(state.fetched_until(ticket, 1_000, jwks(1), 1_020, &s));
+        assert!(matches!(state.lookup(1_019, &s), Lookup::Fresh(_)));
+        assert!(matches!(
+            state.lookup(1_020, &s),
+            Lookup::Stale { refresh: true, .. }
+        ));
+        // …and never more than max_ttl from now, whatever the entry says.
+        let mut state = KeyState::default();
+        let ticket = state.start_fetch(0);
+        state.fetched_until(ticket, 0, jwks(1), u64::MAX, &s);
+        assert_eq!(state.status(0)["fresh_for_seconds"], s.max_ttl);
+    }
+
+    #[test]
     fn unknown_kids_are_bounded() {
         let s = RemoteSettings::default();
         let mut state = KeyState::default();
-        state.start_fetch(0);
-        state.fetched(0, jwks(1), None, &s);
+        let ticket = state.start_fetch(0);
+        state.fetched(ticket, 0, jwks(1), None, &s);
         // A burst of random kids over 100 seconds: one refetch per cooldown (30 s), not one per token.
         let mut refetches = 0;
         for t in 0..100u64 {
             for _ in 0..50 {
                 if state.unknown_kid_refetch(t, &s) {
                     refetches += 1;
-                    state.start_fetch(t);
-                    let same = state.fetched(t, state_keys(&state), None, &s);
+                    let ticket = state.start_fetch(t);
+                    let keys = state_keys(&mut state, t);
+                    let same = state.fetched(ticket, t, keys, None, &s);
                     assert!(!same, "an unchanged set is not a change");
                 }
             }
@@ -573,13 +711,14 @@ mod tests {
         assert_eq!(refetches, 4, "t = 0, 30, 60, 90");
         // A rotation: the refetch brings a new set, and the caller drops its token cache.
         assert!(state.unknown_kid_refetch(120, &s));
-        state.start_fetch(120);
-        assert!(state.fetched(120, jwks(2), None, &s));
+        let ticket = state.start_fetch(120);
+        assert!(state.fetched(ticket, 120, jwks(2), None, &s));
     }
 
-    fn state_keys(state: &KeyState) -> KeySet {
-        let Lookup::Fresh(keys) = state.lookup(0, &RemoteSettings::default()) else {
-            panic!("fresh keys expected")
+    fn state_keys(state: &mut KeyState, now: u64) -> KeySet {
+        let keys = match state.lookup(now, &RemoteSettings::default()) {
+            Lookup::Fresh(keys) | Lookup::Stale { keys, .. } => keys,
+            other => panic!("keys expected, got {other:?}"),
         };
         let jwks: Vec<Value> = keys
             .keys()

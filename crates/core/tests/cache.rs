@@ -15,6 +15,9 @@ use common::*;
 use edge_auth_core::{Algorithm, TokenCache, UnixTime, Verifier};
 use serde_json::json;
 
+/// Any fixed seed: these tests are about entries, not hashing.
+const SEED: [u8; 16] = [7; 16];
+
 fn hs256() -> Verifier {
     verifier_for(&[key(Algorithm::Hs256)], &[Algorithm::Hs256])
 }
@@ -29,13 +32,14 @@ fn token_with(jti: usize, exp: u64) -> String {
 #[test]
 fn hit_miss_and_expiry() {
     let verifier = hs256();
-    let mut cache = TokenCache::new(8, 120);
+    let mut cache = TokenCache::new(8, 120, SEED);
     let t = token_with(1, NOW + 300);
     assert!(cache.get(&t, UnixTime(NOW)).is_none());
     let inserted = cache.insert(
         &t,
         verifier.verify(&t, UnixTime(NOW)).unwrap(),
         UnixTime(NOW),
+        cache.generation(),
     );
     let hit = cache.get(&t, UnixTime(NOW + 1)).unwrap();
     assert!(
@@ -54,6 +58,7 @@ fn hit_miss_and_expiry() {
         &short,
         verifier.verify(&short, UnixTime(NOW)).unwrap(),
         UnixTime(NOW),
+        cache.generation(),
     );
     assert!(cache.get(&short, UnixTime(NOW + 29)).is_some());
     assert!(cache.get(&short, UnixTime(NOW + 30)).is_none());
@@ -63,6 +68,7 @@ fn hit_miss_and_expiry() {
         &late,
         verifier.verify(&late, UnixTime(NOW)).unwrap(),
         UnixTime(NOW),
+        cache.generation(),
     );
     assert!(cache.get(&late, UnixTime(NOW)).is_none());
 }
@@ -71,12 +77,13 @@ fn hit_miss_and_expiry() {
 fn bounded_with_recently_used_entries_kept() {
     let verifier = hs256();
     let capacity = 16;
-    let mut cache = TokenCache::new(capacity, 3600);
+    let mut cache = TokenCache::new(capacity, 3600, SEED);
     let hot = token_with(0, NOW + 300);
     cache.insert(
         &hot,
         verifier.verify(&hot, UnixTime(NOW)).unwrap(),
         UnixTime(NOW),
+        cache.generation(),
     );
     for i in 1..=10 * capacity {
         let t = token_with(i, NOW + 300);
@@ -84,6 +91,7 @@ fn bounded_with_recently_used_entries_kept() {
             &t,
             verifier.verify(&t, UnixTime(NOW)).unwrap(),
             UnixTime(NOW),
+            cache.generation(),
         );
         assert!(
             cache.len() <= 2 * capacity,
@@ -113,12 +121,13 @@ fn recheck_applies_time_rules_to_a_cached_token() {
         key,
         &json!({"iss": ISS, "aud": AUD, "iat": NOW, "nbf": NOW + 30, "exp": NOW + 3600}),
     );
-    let mut cache = TokenCache::new(8, 3600);
+    let mut cache = TokenCache::new(8, 3600, SEED);
     // nbf is 30 s ahead: valid within the 60 s leeway.
     cache.insert(
         &t,
         verifier.verify(&t, UnixTime(NOW)).unwrap(),
         UnixTime(NOW),
+        cache.generation(),
     );
     let check = |at: u64, cache: &mut TokenCache| {
         let cached = cache.get(&t, UnixTime(at)).expect("still cached");
@@ -137,4 +146,33 @@ fn recheck_applies_time_rules_to_a_cached_token() {
             .map_err(|e| e.code()),
         Err("token_not_yet_valid")
     );
+}
+
+#[test]
+fn a_verification_that_started_before_a_clear_is_not_inserted() {
+    // A token verified under a key set that a concurrent refetch replaced (and the caller cleared the
+    // cache for) must not be served from the cache afterwards.
+    let verifier = hs256();
+    let mut cache = TokenCache::new(8, 3600, SEED);
+    let t = token_with(1, NOW + 300);
+    let before = cache.generation();
+    let verified = verifier.verify(&t, UnixTime(NOW)).unwrap();
+    cache.clear(); // the keys changed while the verification ran
+    let returned = cache.insert(&t, verified, UnixTime(NOW), before);
+    assert_eq!(
+        returned.registered().exp,
+        Some(i64::try_from(NOW + 300).unwrap())
+    );
+    assert!(cache.get(&t, UnixTime(NOW)).is_none(), "not cached");
+    assert!(cache.is_empty());
+    // A verification that starts after the clear is cached as usual.
+    let after = cache.generation();
+    assert_ne!(after, before);
+    cache.insert(
+        &t,
+        verifier.verify(&t, UnixTime(NOW)).unwrap(),
+        UnixTime(NOW),
+        after,
+    );
+    assert!(cache.get(&t, UnixTime(NOW)).is_some());
 }

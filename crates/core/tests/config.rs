@@ -20,8 +20,22 @@ fn secrets() -> HashMap<String, String> {
     let signing = SigningKey::generate(Algorithm::EdDsa, None, &mut rand_core::OsRng).unwrap();
     let previous = SigningKey::generate(Algorithm::EdDsa, None, &mut rand_core::OsRng).unwrap();
     let es384 = SigningKey::generate(Algorithm::Es384, None, &mut rand_core::OsRng).unwrap();
+    let hs256 = SigningKey::generate(Algorithm::Hs256, None, &mut rand_core::OsRng).unwrap();
+    let hs256_other = SigningKey::generate(Algorithm::Hs256, None, &mut rand_core::OsRng).unwrap();
+    let es256 = SigningKey::generate(Algorithm::Es256, None, &mut rand_core::OsRng).unwrap();
     let private = |k: &SigningKey| Value::Object(k.to_private_jwk()).to_string();
     HashMap::from([
+        ("HS256_KEY".to_owned(), private(&hs256)),
+        ("HS256_OTHER".to_owned(), private(&hs256_other)),
+        ("ES256_KEY".to_owned(), private(&es256)),
+        (
+            "HS256_NO_KID".to_owned(),
+            json!({"kty": "oct", "alg": "HS256", "k": b64(&[1; 32])}).to_string(),
+        ),
+        (
+            "HS256_OTHER_NO_KID".to_owned(),
+            json!({"kty": "oct", "alg": "HS256", "k": b64(&[2; 32])}).to_string(),
+        ),
         ("EDGE_AUTH_SIGNING_KEY".to_owned(), private(&signing)),
         ("EDGE_AUTH_PREVIOUS_KEY".to_owned(), private(&previous)),
         ("ES384_KEY".to_owned(), private(&es384)),
@@ -64,6 +78,27 @@ fn with_remote(field: &str, value: Value) -> Value {
     if field == "discovery" {
         issuer.insert("issuer".into(), json!("http://idp.example/"));
     }
+    config
+}
+
+/// The ES256 issuer as a remote-keys issuer named `issuer`, with `field` (`discovery`) set.
+fn with_remote_issuer(field: &str, issuer: &str) -> Value {
+    let mut config = with_remote(field, json!(true));
+    config["issuers"][0]["issuer"] = json!(issuer);
+    config
+}
+
+/// The base config with these secrets in the assertion's two slots.
+fn with_both(current: &str, previous: &str) -> Value {
+    let mut config = base();
+    config["assertion"]["signing_key_secret"] = json!(current);
+    config["assertion"]["previous_signing_key_secret"] = json!(previous);
+    config
+}
+
+/// `config` with `remote_keys.allow_loopback_http = true`.
+fn allow_loopback(mut config: Value) -> Value {
+    config["remote_keys"] = json!({ "allow_loopback_http": true });
     config
 }
 
@@ -148,7 +183,11 @@ fn configuration_mistakes_name_their_field() {
         ("both jwks and hmac_secret", with("/issuers/0/hmac_secret", Some(json!("HMAC_SECRET"))), vec![("issuers[0].jwks", "not several")]),
         ("both jwks and jwks_uri", with("/issuers/0/jwks_uri", Some(json!("https://idp.example/jwks"))), vec![("issuers[0].jwks", "not several")]),
         ("jwks_uri over http", with_remote("jwks_uri", json!("http://idp.example/jwks")), vec![("issuers[0].jwks_uri", "only https")]),
-        ("jwks_uri on loopback http", with_remote("jwks_uri", json!("http://127.0.0.1:9000/jwks")), vec![]),
+        ("jwks_uri on loopback http", with_remote("jwks_uri", json!("http://127.0.0.1:9000/jwks")), vec![("issuers[0].jwks_uri", "remote_keys.allow_loopback_http")]),
+        ("jwks_uri on loopback http, allowed", allow_loopback(with_remote("jwks_uri", json!("http://127.0.0.1:9000/jwks"))), vec![]),
+        ("discovery on loopback http", with_remote_issuer("discovery", "http://127.0.0.1:9000/"), vec![("issuers[0].discovery", "remote_keys.allow_loopback_http")]),
+        ("discovery on loopback http, allowed", allow_loopback(with_remote_issuer("discovery", "http://127.0.0.1:9000/")), vec![]),
+        ("loopback switch does not allow other hosts", allow_loopback(with_remote("jwks_uri", json!("http://idp.example/jwks"))), vec![("issuers[0].jwks_uri", "only https")]),
         ("discovery of an http issuer", with_remote("discovery", json!(true)), vec![("issuers[0].discovery", "only https")]),
         ("remote keys for HS256", with_remote_hs(), vec![("issuers[1].algorithms", "cannot come from a URL")]),
         ("remote timeout too long", with("/remote_keys", Some(json!({"timeout_ms": 60_000}))), vec![("remote_keys.timeout_ms", "between 100 and 30000")]),
@@ -163,6 +202,12 @@ fn configuration_mistakes_name_their_field() {
         ("signing key not a JWK", with("/assertion/signing_key_secret", Some(json!("NOT_A_JWK"))), vec![("assertion.signing_key_secret", "not a private JWK")]),
         ("signing key of a refused algorithm", with("/assertion/signing_key_secret", Some(json!("ES384_KEY"))), vec![("assertion.signing_key_secret", "ES384")]),
         ("previous key is the current one", with("/assertion/previous_signing_key_secret", Some(json!("EDGE_AUTH_SIGNING_KEY"))), vec![("assertion.previous_signing_key_secret", "same key")]),
+        ("previous HS256 beside a current EdDSA key", with("/assertion/previous_signing_key_secret", Some(json!("HS256_KEY"))), vec![("assertion.previous_signing_key_secret", "holds a HS256 key while signing_key_secret holds a EdDSA key")]),
+        ("the same HS256 key in both slots", with_both("HS256_KEY", "HS256_KEY"), vec![("assertion.previous_signing_key_secret", "same key")]),
+        ("two HS256 keys without kids", with_both("HS256_NO_KID", "HS256_OTHER_NO_KID"), vec![]),
+        ("previous EdDSA beside a current HS256 key", with("/assertion/signing_key_secret", Some(json!("HS256_KEY"))), vec![("assertion.previous_signing_key_secret", "both symmetric (HS256) or both asymmetric")]),
+        ("paths: unknown field", with("/paths", Some(json!({"matrix": true}))), vec![("paths.matrix", "unknown field `matrix`")]),
+        ("route pattern with `;`", with("/routes/0/path", Some(json!("/a;b/*"))), vec![("routes[0].path", "never holds `;`")]),
         ("assertion ttl zero", with("/assertion/ttl_seconds", Some(json!(0))), vec![("assertion.ttl_seconds", "between 1 and 300")]),
         ("assertion header is Authorization", with("/assertion/header", Some(json!("Authorization"))), vec![("assertion.header", "standard header")]),
         ("assertion header not a token", with("/assertion/header", Some(json!("X Auth"))), vec![("assertion.header", "HTTP header name")]),
@@ -229,7 +274,9 @@ fn compiled_config_behaves() {
         (matched.route.index, matched.route.auth)
     };
     assert_eq!(auth("GET", "/public/x/y"), (Some(0), Auth::None));
-    assert_eq!(auth("GET", "/public"), (Some(2), Auth::Required));
+    // `/public/*` also names `/public` itself (one handler serves both in common frameworks).
+    assert_eq!(auth("GET", "/public"), (Some(0), Auth::None));
+    assert_eq!(auth("GET", "/publicity"), (Some(2), Auth::Required));
     assert_eq!(auth("HEAD", "/health"), (Some(1), Auth::None));
     assert_eq!(auth("POST", "/health"), (Some(2), Auth::Required));
     assert_eq!(auth("GET", "no-slash"), (None, Auth::Required));
@@ -268,4 +315,102 @@ fn compiled_config_behaves() {
     assert!(!debug.contains("a-shared-secret"));
     let private = Value::Object(config.assertion.signing_key.to_private_jwk());
     assert!(!debug.contains(private["d"].as_str().unwrap()));
+}
+
+/// Finding: an HS256 key in `previous_signing_key_secret` was published (its `k`) beside an asymmetric
+/// current key. Whatever the slots hold, a configuration that compiles never publishes `k` or `d`.
+#[test]
+fn the_assertion_jwks_never_carries_secret_members() {
+    let slots = [
+        "EDGE_AUTH_SIGNING_KEY",
+        "EDGE_AUTH_PREVIOUS_KEY",
+        "ES256_KEY",
+        "HS256_KEY",
+        "HS256_OTHER",
+    ];
+    let mut compiled = 0;
+    let mut published = 0;
+    for current in slots {
+        for previous in slots.iter().map(Some).chain([None]) {
+            let mut config = base();
+            config["assertion"]["signing_key_secret"] = json!(current);
+            match previous {
+                Some(previous) => {
+                    config["assertion"]["previous_signing_key_secret"] = json!(previous)
+                }
+                None => {
+                    config["assertion"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("previous_signing_key_secret");
+                }
+            }
+            let Ok(config) = GateConfig::from_value(&config, &secrets()) else {
+                continue;
+            };
+            compiled += 1;
+            let jwks: Value = serde_json::from_str(&config.assertion.jwks_json).unwrap();
+            for key in jwks["keys"].as_array().unwrap() {
+                published += 1;
+                for member in ["k", "d", "p", "q", "dp", "dq", "qi"] {
+                    assert!(
+                        key.get(member).is_none(),
+                        "{current} + {previous:?}: {member} in {key}"
+                    );
+                }
+                assert_ne!(key["kty"], "oct", "{current} + {previous:?}");
+            }
+            // Two HS256 slots (keys without a `kid` of their own) compile and publish nothing at all.
+            if current.starts_with("HS256") {
+                assert_eq!(jwks["keys"].as_array().unwrap().len(), 0);
+            }
+        }
+    }
+    // 3 asymmetric currents × (2 other asymmetric previous + none) + 2 HS256 currents × (1 other + none).
+    assert_eq!((compiled, published), (9 + 4, 3 * (2 * 2 + 1)));
+}
+
+#[test]
+fn path_rules_compile() {
+    let mut config = base();
+    config["paths"] = json!({"allow_matrix_parameters": true, "case_insensitive": true});
+    let compiled = GateConfig::from_value(&config, &secrets()).unwrap();
+    assert!(compiled.routes.paths.allow_matrix_parameters);
+    assert!(compiled.routes.paths.case_insensitive);
+    let defaults = GateConfig::from_value(&base(), &secrets()).unwrap();
+    assert_eq!(defaults.routes.paths, edge_auth_core::PathRules::default());
+}
+
+/// Finding: shared key-cache entries were bound to the issuer only. Their key names the issuer, the
+/// source URL and the issuer's whole configuration.
+#[test]
+fn shared_cache_keys_name_the_source_and_the_issuer_config() {
+    let key_of = |config: &Value| {
+        let compiled = GateConfig::from_value(config, &secrets()).unwrap();
+        compiled.remote_sources[0]
+            .as_ref()
+            .unwrap()
+            .shared_cache_key
+            .clone()
+    };
+    let base = with_remote("jwks_uri", json!("https://idp.example/jwks"));
+    let key = key_of(&base);
+    assert!(
+        key.starts_with("https://edge-auth-keys.invalid/v2/"),
+        "{key}"
+    );
+    assert_eq!(key, key_of(&base), "stable");
+    let mut other_url = base.clone();
+    other_url["issuers"][0]["jwks_uri"] = json!("https://idp.example/other-jwks");
+    let mut other_algorithms = base.clone();
+    other_algorithms["issuers"][0]["algorithms"] = json!(["ES256", "RS256"]);
+    let mut other_audience = base.clone();
+    other_audience["issuers"][0]["audiences"] = json!(["https://other.example"]);
+    for (name, config) in [
+        ("url", other_url),
+        ("algorithms", other_algorithms),
+        ("audience", other_audience),
+    ] {
+        assert_ne!(key_of(&config), key, "{name}");
+    }
 }

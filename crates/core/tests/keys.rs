@@ -537,3 +537,23 @@ fn remote_key_issuers() {
         .unwrap_err();
     assert_eq!(err.code(), "key_not_found");
 }
+
+/// ROCA (CVE-2017-15361) moduli from `vectors/roca.json`, refused at load; the control key loads. Every
+/// case runs through `check`, and their number is asserted, so a vector cannot be skipped silently.
+#[test]
+fn roca_moduli_are_refused() {
+    let file: Value = serde_json::from_str(include_str!("vectors/roca.json")).unwrap();
+    let cases = file["cases"].as_array().unwrap();
+    let mut refused = 0;
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let input = raw_jwk(case["jwk"].clone());
+        if case["roca"].as_bool().unwrap() {
+            check(name, &input, &refused!(None, KeyError::RsaRoca));
+            refused += 1;
+        } else {
+            check(name, &input, &loaded!(1));
+        }
+    }
+    assert_eq!((cases.len(), refused), (3, 2));
+}
