@@ -8,9 +8,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use edge_auth_core::{
-    attach_signature, Algorithm, ConfigErrors, GateConfig, Key, KeyFamily, KeySet, RustCrypto,
-    SecretSource, SelectError, SignatureBackend, SignatureCheck, SignatureError, TokenCache,
-    UnixTime, VerifiedToken, VerifyError,
+    attach_signature, Algorithm, CacheGeneration, ConfigErrors, GateConfig, Key, KeyFamily, KeySet,
+    RustCrypto, SecretSource, SelectError, SignatureBackend, SignatureCheck, SignatureError,
+    TokenCache, UnixTime, VerifiedToken, VerifyError,
 };
 use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -458,23 +458,29 @@ pub(crate) async fn verify(
         keys: None,
         retry_after: None,
     };
-    let (cached, generation) = {
-        let mut isolate = isolate.borrow_mut();
-        (isolate.cache.get(token, now), isolate.cache.generation())
-    };
+    let cached = isolate.borrow_mut().cache.get(token, now);
     if let Some(hit) = cached {
         return (config.verifier.recheck(&hit, now).map(|()| hit), sources);
     }
     sources.cache = "miss";
     let result = verify_uncached(isolate, config, token, now, ctx, &mut sources).await;
-    // Not cached when the keys changed while it verified (the cache was cleared in between).
-    let result = result.map(|verified| {
+    // Not cached when the keys changed after they were selected (the cache was cleared in between),
+    // and never kept longer than the key set that verified it stays usable.
+    let result = result.map(|(verified, keys)| {
         isolate
             .borrow_mut()
             .cache
-            .insert(token, verified, now, generation)
+            .insert(token, verified, now, keys.generation, keys.usable_until)
     });
     (result, sources)
+}
+
+/// The key set a verification used, as the token cache needs it.
+struct KeysUsed {
+    /// The cache's generation when the set was selected.
+    generation: CacheGeneration,
+    /// Until when the set may verify tokens (remote keys only).
+    usable_until: Option<u64>,
 }
 
 async fn verify_uncached(
@@ -484,10 +490,10 @@ async fn verify_uncached(
     now: UnixTime,
     ctx: Option<&Context>,
     sources: &mut Sources,
-) -> Result<VerifiedToken, VerifyError> {
+) -> Result<(VerifiedToken, KeysUsed), VerifyError> {
     let routed = config.verifier.route(token)?;
-    let pending = if routed.policy().is_remote() {
-        let index = routed.issuer_index();
+    let remote = routed.policy().is_remote().then(|| routed.issuer_index());
+    let pending = if let Some(index) = remote {
         let (mut keys, from) = match keys::keys_for(isolate, config, index, ctx).await {
             Ok(found) => found,
             Err(unavailable) => {
@@ -509,6 +515,12 @@ async fn verify_uncached(
     } else {
         routed.select()?
     };
+    // Read now, with the set in hand: a refetch that replaces it from here on clears the cache, and
+    // this verification is then not inserted.
+    let used = KeysUsed {
+        generation: isolate.borrow().cache.generation(),
+        usable_until: remote.and_then(|index| keys::usable_until(isolate, config, index)),
+    };
     let pinned = pending.fetched_keys();
     let mut outcomes = Vec::new();
     for check in pending.checks() {
@@ -525,9 +537,10 @@ async fn verify_uncached(
             break;
         }
     }
-    pending
+    let verified = pending
         .verify_signature(&Outcomes(outcomes))?
-        .check_claims(now)
+        .check_claims(now)?;
+    Ok((verified, used))
 }
 
 /// WebCrypto (native code) for everything it has; HMAC stays in Rust (cheaper than a JS round trip) and

@@ -118,6 +118,20 @@ pub(crate) async fn keys_for(
     })
 }
 
+/// Until when the issuer's current set may verify tokens (its freshness plus `stale_if_error`).
+pub(crate) fn usable_until(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &GateConfig,
+    index: usize,
+) -> Option<u64> {
+    let isolate = isolate.borrow();
+    isolate
+        .remote
+        .get(&index)?
+        .state
+        .usable_until(&config.remote)
+}
+
 /// For a token whose `kid` the set does not hold: refetch once if the cooldown allows, and return the
 /// new set (the caller verifies once more). `None`: refuse the token without fetching.
 pub(crate) async fn refetch_for_kid(

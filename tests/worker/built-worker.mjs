@@ -2,6 +2,7 @@
 // instance through miniflare: one definition for the tests and benchmarks that run it.
 // EDGE_AUTH_BUILD=<dir> runs another build (for example a copy of the build before a fix, to see a
 // regression test fail against it); the default is build/.
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 
@@ -21,9 +22,11 @@ export function collectLogs(lines) {
 export async function builtWorker(bindings, options = {}) {
   const mf = new Miniflare({
     rootPath: root,
+    modulesRoot: root,
     modules: [
-      { type: "ESModule", path: `${buildDir}/index.js` },
-      { type: "CompiledWasm", path: `${buildDir}/index_bg.wasm` },
+      // Absolute paths: the tests may run from any directory.
+      { type: "ESModule", path: resolve(root, buildDir, "index.js") },
+      { type: "CompiledWasm", path: resolve(root, buildDir, "index_bg.wasm") },
     ],
     compatibilityDate: "2026-04-26",
     bindings,

@@ -4,7 +4,9 @@
 //! - Bounded: two generations of at most `capacity` entries each (an O(1) approximation of LRU: a hit in
 //!   the old generation moves the entry to the young one; when the young one is full it becomes the old
 //!   one and the previous old one is dropped).
-//! - An entry lives until the token's `exp` or `max_ttl` after insertion, whichever is first.
+//! - An entry lives until the token's `exp`, `max_ttl` after insertion, or the end of the usable life of
+//!   the key set that verified it (remote keys: its freshness plus `stale_if_error`), whichever is first:
+//!   a cached verification never outlives the keys that could verify the token again.
 //! - The caller re-checks time-based claims on every hit ([`Verifier::recheck`](crate::Verifier::recheck)),
 //!   and calls [`TokenCache::clear`] whenever an issuer's keys change. A verification that started
 //!   before a `clear` is not inserted after it: [`TokenCache::generation`] is read before verifying and
@@ -138,15 +140,21 @@ impl TokenCache {
     }
 
     /// Caches a verification. Tokens already expired (by `exp` alone) at `now` are not kept, nor a
-    /// verification that started (at `since`) before the last [`clear`](Self::clear).
+    /// verification whose key set was selected (at `since`) before the last [`clear`](Self::clear).
+    /// `keys_until`: when the key set that verified it stops being usable (`None`: never, for keys
+    /// from the configuration).
     pub fn insert(
         &mut self,
         token: &str,
         verified: VerifiedToken,
         now: UnixTime,
         since: CacheGeneration,
+        keys_until: Option<u64>,
     ) -> Arc<VerifiedToken> {
-        let by_ttl = now.0.saturating_add(self.max_ttl);
+        let by_ttl = now
+            .0
+            .saturating_add(self.max_ttl)
+            .min(keys_until.unwrap_or(u64::MAX));
         let expires_at = match verified.registered().exp {
             Some(exp) => u64::try_from(exp).unwrap_or(0).min(by_ttl),
             None => by_ttl,

@@ -462,6 +462,13 @@ impl KeyState {
         }
     }
 
+    /// Until when the loaded set may verify tokens (fresh, then stale while fetches fail): a verification
+    /// cached from it must not outlive this. `None` without a set.
+    pub fn usable_until(&self, settings: &RemoteSettings) -> Option<u64> {
+        let loaded = self.loaded.as_ref()?;
+        Some(loaded.fresh_until.saturating_add(settings.stale_if_error))
+    }
+
     /// For the status endpoint: the key ids, the age of the set, the last error and the fetch count.
     pub fn status(&self, now: u64) -> Value {
         let loaded = self.loaded.as_ref();
@@ -594,8 +601,10 @@ mod tests {
             "no second fetch while one runs"
         );
         assert!(state.fetching(0, &s));
+        assert_eq!(state.usable_until(&s), None);
         assert!(state.fetched(first, 1, jwks(1), Some("max-age=600"), &s));
         assert!(!state.fetching(1, &s));
+        assert_eq!(state.usable_until(&s), Some(601 + s.stale_if_error));
         assert!(matches!(state.lookup(2, &s), Lookup::Fresh(_)));
         // Expired: served stale while one background refresh starts.
         let Lookup::Stale { refresh: true, .. } = state.lookup(601, &s) else {

@@ -40,6 +40,7 @@ fn hit_miss_and_expiry() {
         verifier.verify(&t, UnixTime(NOW)).unwrap(),
         UnixTime(NOW),
         cache.generation(),
+        None,
     );
     let hit = cache.get(&t, UnixTime(NOW + 1)).unwrap();
     assert!(
@@ -59,6 +60,7 @@ fn hit_miss_and_expiry() {
         verifier.verify(&short, UnixTime(NOW)).unwrap(),
         UnixTime(NOW),
         cache.generation(),
+        None,
     );
     assert!(cache.get(&short, UnixTime(NOW + 29)).is_some());
     assert!(cache.get(&short, UnixTime(NOW + 30)).is_none());
@@ -69,6 +71,7 @@ fn hit_miss_and_expiry() {
         verifier.verify(&late, UnixTime(NOW)).unwrap(),
         UnixTime(NOW),
         cache.generation(),
+        None,
     );
     assert!(cache.get(&late, UnixTime(NOW)).is_none());
 }
@@ -84,6 +87,7 @@ fn bounded_with_recently_used_entries_kept() {
         verifier.verify(&hot, UnixTime(NOW)).unwrap(),
         UnixTime(NOW),
         cache.generation(),
+        None,
     );
     for i in 1..=10 * capacity {
         let t = token_with(i, NOW + 300);
@@ -92,6 +96,7 @@ fn bounded_with_recently_used_entries_kept() {
             verifier.verify(&t, UnixTime(NOW)).unwrap(),
             UnixTime(NOW),
             cache.generation(),
+            None,
         );
         assert!(
             cache.len() <= 2 * capacity,
@@ -128,6 +133,7 @@ fn recheck_applies_time_rules_to_a_cached_token() {
         verifier.verify(&t, UnixTime(NOW)).unwrap(),
         UnixTime(NOW),
         cache.generation(),
+        None,
     );
     let check = |at: u64, cache: &mut TokenCache| {
         let cached = cache.get(&t, UnixTime(at)).expect("still cached");
@@ -158,7 +164,7 @@ fn a_verification_that_started_before_a_clear_is_not_inserted() {
     let before = cache.generation();
     let verified = verifier.verify(&t, UnixTime(NOW)).unwrap();
     cache.clear(); // the keys changed while the verification ran
-    let returned = cache.insert(&t, verified, UnixTime(NOW), before);
+    let returned = cache.insert(&t, verified, UnixTime(NOW), before, None);
     assert_eq!(
         returned.registered().exp,
         Some(i64::try_from(NOW + 300).unwrap())
@@ -173,6 +179,27 @@ fn a_verification_that_started_before_a_clear_is_not_inserted() {
         verifier.verify(&t, UnixTime(NOW)).unwrap(),
         UnixTime(NOW),
         after,
+        None,
     );
     assert!(cache.get(&t, UnixTime(NOW)).is_some());
+}
+
+#[test]
+fn an_entry_never_outlives_the_key_set_that_verified_it() {
+    // Remote keys usable for 12 more seconds (freshness + stale_if_error): the cached verification
+    // goes with them, even though exp and max_ttl are far away; the token must then verify again
+    // against whatever keys exist (or be refused with keys_unavailable).
+    let verifier = hs256();
+    let mut cache = TokenCache::new(8, 300, SEED);
+    let t = token_with(1, NOW + 3600);
+    let since = cache.generation();
+    cache.insert(
+        &t,
+        verifier.verify(&t, UnixTime(NOW)).unwrap(),
+        UnixTime(NOW),
+        since,
+        Some(NOW + 12),
+    );
+    assert!(cache.get(&t, UnixTime(NOW + 11)).is_some());
+    assert!(cache.get(&t, UnixTime(NOW + 12)).is_none());
 }

@@ -35,6 +35,8 @@ const edge = await jose.exportJWK((await jose.generateKeyPair("EdDSA", { extract
 const configOf = (source) => JSON.stringify({
   issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], ...source }],
   assertion: { issuer: "https://edge.example.com", audience: "https://origin.example.com", signing_key_secret: "S" },
+  // The provider stand-in is on loopback http: a switch for local benchmarks and tests only.
+  remote_keys: { allow_loopback_http: true },
 });
 const remoteConfig = configOf({ discovery: true });
 const inlineConfig = configOf({ jwks: { keys: [jwk] } });
