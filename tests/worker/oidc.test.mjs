@@ -3,12 +3,14 @@
 // Worker finds the keys by discovery. Covers: tokens pass; wrong audience and expiry are refused; key
 // rotation mid-test (new key verified through the unknown-kid refetch, old tokens keep verifying while
 // published); a random-kid burst (bounded fetches); a slow provider (cut off at the timeout); an outage
-// (cached keys keep serving, a cold isolate answers 503 with Retry-After).
+// (cached keys keep serving past their freshness — stale-if-error —, the same without stale-if-error
+// answers 503, and a cold isolate answers 503 with Retry-After).
 // Run: bash scripts/build-worker.sh && node --test tests/worker/
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request } from "node:http";
-import { builtWorker } from "./built-worker.mjs";
+import { builtWorker, collectLogs } from "./built-worker.mjs";
+import { loopbackHttp, within } from "./key-provider.mjs";
 import * as jose from "jose";
 import Provider from "oidc-provider";
 
@@ -103,29 +105,45 @@ after(async () => {
   origin?.close();
 });
 
+// Each Worker has its own (in-memory) Cache API: no isolate is warmed by another's keys.
 async function worker(remote = {}) {
   const config = {
     issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], discovery: true, typ: "at+jwt" }],
     assertion: { issuer: "https://edge.example.com", audience: "https://origin.example.com", signing_key_secret: "SIGNING" },
     routes: [{ path: "/orders/*", scopes: ["orders:read"] }],
-    remote_keys: remote,
+    remote_keys: { ...loopbackHttp, ...remote },
+    status_endpoint: true,
   };
+  const logs = [];
   const mf = await builtWorker({
     EDGE_AUTH: JSON.stringify(config), ORIGIN: `http://127.0.0.1:${origin.address().port}`, SIGNING: JSON.stringify(edgeKey),
-  });
+  }, { handleRuntimeStdio: collectLogs(logs) });
+  mf.logs = logs;
   workers.push(mf);
   return mf;
 }
 
 async function call(mf, token) {
-  const res = await mf.dispatchFetch("https://api.example.com/orders/1", { headers: { authorization: `Bearer ${token}` } });
-  const text = await res.text();
-  let code;
-  try { code = JSON.parse(text).code; } catch { code = undefined; }
-  return { status: res.status, code, retryAfter: res.headers.get("retry-after") };
+  return within(10_000, (async () => {
+    const res = await mf.dispatchFetch("https://api.example.com/orders/1", { headers: { authorization: `Bearer ${token}` } });
+    const text = await res.text();
+    let code;
+    try { code = JSON.parse(text).code; } catch { code = undefined; }
+    return { status: res.status, code, retryAfter: res.headers.get("retry-after") };
+  })(), "a request to the Worker");
 }
 
-test("oidc-provider: discovery, audience and expiry, rotation, random-kid burst, slow provider, outage", async () => {
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/// The Worker's decision log lines from index `from` on (they arrive asynchronously: bounded wait for `n`).
+async function decisions(mf, from, n) {
+  const parse = () => mf.logs.slice(from).map((l) => { try { return JSON.parse(l); } catch { return null; } })
+    .filter((l) => l?.event === "decision");
+  for (let i = 0; i < 60 && parse().length < n; i++) await sleep(50);
+  return parse();
+}
+
+test("oidc-provider: discovery, audience and expiry, rotation, random-kid burst, slow provider, outage past freshness", { timeout: 90_000 }, async () => {
   const k1 = await signingKey("k1");
   await startProvider([k1]);
   const mf = await worker();
@@ -182,10 +200,29 @@ test("oidc-provider: discovery, audience and expiry, rotation, random-kid burst,
   assert.ok(Date.now() - t0 < 1200, `answered after ${Date.now() - t0} ms`);
   delayMs = 0;
 
-  // Outage: the provider stops. Cached keys keep serving; a cold isolate answers 503 with Retry-After.
+  // Outage past freshness: two isolates load the keys with a 1 s freshness, one with the default
+  // stale-if-error and one without; the provider stops; once the sets are stale, the first still serves
+  // (and says the keys were stale), the second answers 503.
+  const quick = { min_ttl_seconds: 1, max_ttl_seconds: 1, error_backoff_seconds: 1 };
+  const outage = await worker(quick);
+  const control = await worker({ ...quick, stale_if_error_seconds: 0 });
+  assert.equal((await call(outage, t2)).status, 200);
+  assert.equal((await call(control, t2)).status, 200);
   await stopProvider();
-  assert.equal((await call(mf, await new jose.SignJWT({ ...jose.decodeJwt(t2), jti: "z" })
-    .setProtectedHeader({ alg: "ES256", kid: "k2", typ: "at+jwt" }).sign(await jose.importJWK(k2, "ES256")))).status, 200);
+  await sleep(2_100);   // past freshness (whole seconds)
+  const k2Key = await jose.importJWK(k2, "ES256");
+  const later = async (jti) => new jose.SignJWT({ ...jose.decodeJwt(t2), jti })
+    .setProtectedHeader({ alg: "ES256", kid: "k2", typ: "at+jwt" }).sign(k2Key);
+  const from = outage.logs.length;
+  for (const jti of ["z1", "z2", "z3"]) assert.equal((await call(outage, await later(jti))).status, 200, "stale-if-error");
+  const served = (await decisions(outage, from, 3)).filter((d) => d.decision === "forward");
+  assert.deepEqual(served.map((d) => d.keys), ["memory-stale", "memory-stale", "memory-stale"]);
+  const state = (await (await outage.dispatchFetch("https://api.example.com/.well-known/edge-auth/status")).json()).issuers[0];
+  assert.equal(state.fresh_for_seconds, 0, "served past freshness");
+  const withoutGrace = await call(control, await later("z4"));
+  assert.equal(withoutGrace.status, 503, "stale_if_error_seconds = 0: the stale set is not used");
+  assert.equal(withoutGrace.code, "keys_unavailable");
+  // A cold isolate answers 503 with Retry-After.
   const cold = await worker();
   const refused = await call(cold, t2);
   assert.equal(refused.status, 503);
