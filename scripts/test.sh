@@ -46,3 +46,7 @@ rm -rf "$dry"
 step "Rust tests (unit, integration, doc, CLI, benches in test mode)"
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+
+step "fuzz smoke (cargo fuzz, ≤ 60 s)"
+# Installs nightly and cargo-fuzz if missing, builds every target of fuzz/ once, runs each 5 s.
+bash scripts/fuzz.sh smoke

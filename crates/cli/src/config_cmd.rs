@@ -10,10 +10,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use edge_auth::gate::{self, Plan, RequestHead};
+use edge_auth::gate::{self, Plan};
 use edge_auth::http::Refusal;
+use edge_auth_cli::{ExplainInput, ExplainRequest};
 use edge_auth_core::{
-    normalize_path, Algorithm, Auth, Caller, GateConfig, Route, SecretSource, SigningKey, UnixTime,
+    normalize_with, Algorithm, Auth, Caller, GateConfig, Route, SecretSource, SigningKey, UnixTime,
 };
 use serde_json::Value;
 
@@ -172,6 +173,12 @@ pub fn check_config(args: &ConfigSource) -> Result<bool, String> {
                 if config.cors.is_some() { "on" } else { "off" },
                 if config.csrf.all_requests { " and all requests" } else { "" },
             );
+            if config.remote.allow_loopback_http {
+                println!("warning: remote_keys.allow_loopback_http = true: http:// key URLs on loopback hosts are accepted; for the demo and tests only, never in a deployed Worker");
+            }
+            if config.routes.paths.allow_matrix_parameters {
+                println!("warning: paths.allow_matrix_parameters = true: `;` path parameters reach the origin; see README (Routes and policy) for the risk");
+            }
             if config.demo {
                 println!("note: this is the demo configuration: the Worker serves it on loopback hosts only");
             }
@@ -228,50 +235,33 @@ pub fn explain(args: &ExplainArgs, system_now: u64) -> Result<bool, String> {
             Err(Err(message)) => return Err(message),
         };
     let now = args.now.unwrap_or(system_now);
-    let (_, rest) = args
-        .url
-        .split_once("://")
-        .ok_or("--url must be absolute: https://host/path")?;
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (host, path_and_query) = rest.split_at(authority_end);
-    let path = path_and_query.split(['?', '#']).next().unwrap_or("");
-    let path = if path.is_empty() { "/" } else { path };
-    let mut extra: HashMap<String, String> = HashMap::new();
-    for header in &args.headers {
-        let (name, value) = header
-            .split_once(':')
-            .ok_or_else(|| format!("--header {header:?}: expected `Name: value`"))?;
-        extra.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-    }
-    let get = |name: &str| extra.get(name).map(String::as_str);
-    let authorization = args.token.as_ref().map(|t| format!("Bearer {t}"));
-    let cookie = match (&args.cookie, &config.token_cookie) {
-        (Some(t), Some(name)) => Some(format!("{name}={t}")),
-        (Some(_), None) => return Err("--cookie: the configuration has no token_cookie".into()),
-        _ => None,
+    let input = ExplainInput {
+        method: &args.method,
+        url: &args.url,
+        token: args.token.as_deref(),
+        cookie: args.cookie.as_deref(),
+        headers: &args.headers,
     };
-    let head = RequestHead {
-        authorization: authorization.as_deref(),
-        cookie: cookie.as_deref(),
-        origin: get("origin"),
-        referer: get("referer"),
-        sec_fetch_site: get("sec-fetch-site"),
-        cors_method: get("access-control-request-method"),
-        cors_headers: get("access-control-request-headers"),
-        ..RequestHead::simple(&args.method, &args.url, path, host)
-    };
+    let request = ExplainRequest::new(&input, &config)?;
+    let (host, path) = (request.host(), request.path());
     if stand_ins {
         println!("note     secrets are stand-ins: HS* tokens will not verify (pass --secrets)");
     }
     println!("request  {} {}", args.method, args.url);
-    match normalize_path(path) {
-        Ok(normalized) if normalized == path => println!("path     {normalized}"),
-        Ok(normalized) => println!("path     {path} → normalized {normalized}"),
+    let normal = normalize_with(path, &config.routes.paths);
+    match &normal {
+        Ok(normal) if normal.forwarded() == path => println!("path     {path}"),
+        Ok(normal) => println!("path     {path} → normalized {}", normal.forwarded()),
         Err(e) => println!("path     {path}: {e}"),
     }
-    let matched = normalize_path(path)
+    if let Ok(normal) = &normal {
+        if normal.matched() != normal.forwarded() {
+            println!("         routes match {}", normal.matched());
+        }
+    }
+    let matched = normal
         .ok()
-        .map(|p| config.routes.route(&args.method, host, &p));
+        .map(|p| config.routes.route(&args.method, host, p.matched()));
     if let Some(matched) = &matched {
         let params: Vec<String> = matched
             .params
@@ -292,7 +282,7 @@ pub fn explain(args: &ExplainArgs, system_now: u64) -> Result<bool, String> {
         println!("         {}", http.body);
         Ok(false)
     };
-    match gate::plan(&config, &head) {
+    match request.plan(&config) {
         Plan::ServeJwks => {
             println!("decision serve the assertion JWKS");
             Ok(true)

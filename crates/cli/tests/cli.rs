@@ -595,6 +595,34 @@ claims = [ { claim = "x", equals = 1, prefix = "y" } ]
     ] {
         assert!(out.stdout.contains(expected), "missing {expected:?} in\n{}", out.stdout);
     }
+    // The loopback-http switch compiles, with a warning (it is for the demo and tests only).
+    let loopback = dir.join("loopback.json");
+    let remote = json!({
+        "issuers": [{"issuer": "http://127.0.0.1:9/", "audiences": ["api"], "algorithms": ["ES256"], "discovery": true}],
+        "assertion": {"issuer": "https://edge.example", "audience": "https://origin.example",
+                      "signing_key_secret": "EDGE_AUTH_SIGNING_KEY"},
+        "remote_keys": {"allow_loopback_http": true}
+    });
+    std::fs::write(&loopback, remote.to_string()).unwrap();
+    let out = run(&["check-config", loopback.to_str().unwrap()], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("warning: remote_keys.allow_loopback_http = true"),
+        "{}",
+        out.stdout
+    );
+    // Without the switch the same loopback issuer is a mistake naming the field.
+    let mut without = remote.clone();
+    without.as_object_mut().unwrap().remove("remote_keys");
+    std::fs::write(&loopback, without.to_string()).unwrap();
+    let out = run(&["check-config", loopback.to_str().unwrap()], None);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("error: EDGE_AUTH.issuers[0].discovery: the issuer is where discovery looks: URL refused: http to a loopback host needs remote_keys.allow_loopback_http = true"),
+        "{}",
+        out.stdout
+    );
     // Unreadable input is a usage error.
     let out = run(&["check-config", "/nonexistent/wrangler.toml"], None);
     assert_eq!(out.code, 2);

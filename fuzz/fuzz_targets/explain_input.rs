@@ -1,0 +1,92 @@
+//! The CLI's `explain` input: `edge_auth_cli::ExplainRequest` turns `--method`, `--url`, `--token`,
+//! `--cookie` and `--header` strings into the Worker's `RequestHead` (exactly what `edge-auth explain`
+//! runs), which is then planned, verified at the fixed clock and authorized against the compiled
+//! `tests/policy/cases.json` configuration, and every refusal rendered for the wire.
+//!
+//! Input: lines `METHOD`, `URL`, `TOKEN` (empty: none), `COOKIE` (empty: none), then `Name: value`
+//! headers.
+#![no_main]
+
+use edge_auth::gate::{self, Plan};
+use edge_auth::http::Refusal;
+use edge_auth_cli::{ExplainInput, ExplainRequest};
+use edge_auth_fuzz::{lines, policy_config, NOW};
+use libfuzzer_sys::fuzz_target;
+
+/// A refusal on the wire names the code and the configured requirement, never the request's token.
+fn check_refusal(refusal: &Refusal, realm: &str, secrets: &[&str]) {
+    let http = refusal.to_http(realm);
+    assert!((400..600).contains(&http.status));
+    assert_eq!(http.code, refusal.code());
+    assert!(serde_json::from_str::<serde_json::Value>(&http.body).is_ok_and(|b| b.is_object()));
+    for secret in secrets.iter().filter(|s| s.len() >= 16) {
+        assert!(
+            !http.body.contains(secret),
+            "the problem body shows the token"
+        );
+        assert!(
+            !http
+                .www_authenticate
+                .as_deref()
+                .is_some_and(|h| h.contains(secret)),
+            "WWW-Authenticate shows the token"
+        );
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some(lines) = lines(data) else {
+        return;
+    };
+    let [method, url, token, cookie, headers @ ..] = lines.as_slice() else {
+        return;
+    };
+    let token = Some(*token).filter(|t| !t.is_empty());
+    let cookie = Some(*cookie).filter(|c| !c.is_empty());
+    let headers: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    let input = ExplainInput {
+        method,
+        url,
+        token,
+        cookie,
+        headers: &headers,
+    };
+    let config = policy_config();
+    let request = match ExplainRequest::new(&input, config) {
+        Ok(request) => request,
+        Err(message) => {
+            assert!(message.starts_with("--"), "an error that names no flag");
+            return;
+        }
+    };
+    let head = request.head();
+    assert_eq!((head.method, head.url), (*method, *url));
+    assert!(url.contains(request.host()) && !request.host().contains(['/', '?', '#']));
+    assert!(!request.path().is_empty() && !request.path().contains(['?', '#']));
+    assert_eq!(head.authorization.is_some(), token.is_some());
+
+    let secrets: Vec<&str> = token.into_iter().chain(cookie).collect();
+    match request.plan(config) {
+        Plan::Refuse(refusal) => check_refusal(&refusal, &config.realm, &secrets),
+        Plan::Verify {
+            token: found,
+            route,
+            params,
+            ..
+        } => {
+            assert!(token.is_some() || cookie.is_some(), "a token from nowhere");
+            match config.verifier.verify(&found, NOW) {
+                Err(error) => check_refusal(&Refusal::Token(error), &config.realm, &secrets),
+                Ok(verified) => {
+                    if let Err(refusal) = gate::authorize(config, route, &params, &verified) {
+                        check_refusal(&refusal, &config.realm, &secrets);
+                    }
+                }
+            }
+        }
+        Plan::ForwardAnonymous { .. }
+        | Plan::ServeJwks
+        | Plan::ServeStatus
+        | Plan::Preflight(_) => {}
+    }
+});
