@@ -247,7 +247,7 @@ fn shared_key(config: &GateConfig, index: usize) -> Option<&str> {
     Some(&remote.shared_cache_key)
 }
 
-/// The MAC of a shared-cache entry, over its key, its end of freshness and its body. `caches.default`
+/// What the MAC of a shared-cache entry covers: its key, its end of freshness and its body. `caches.default`
 /// is shared by every Worker of the zone, so an entry is only trusted when it carries a MAC under a key
 /// only this Worker has: derived (HKDF, once per isolate) from its assertion signing key.
 fn entry_parts<'a>(key: &'a str, fresh_until: &'a str, body: &'a [u8]) -> [&'a [u8]; 3] {
@@ -282,7 +282,9 @@ async fn shared_get(config: &GateConfig, index: usize) -> Option<(KeySet, u64)> 
     let fresh_text = headers.get("edge-auth-fresh-until").ok().flatten()?;
     let fresh_until: u64 = fresh_text.parse().ok()?;
     let tag = unhex(&headers.get("edge-auth-mac").ok().flatten()?)?;
-    fresh_until.checked_sub(now().0).filter(|r| *r > 0)?;
+    if fresh_until <= now().0 {
+        return None;
+    }
     let body = read_capped(response, config.remote.max_bytes).await.ok()?;
     // Constant-time comparison; an entry without a valid MAC is ignored (the keys are fetched).
     if !config

@@ -162,6 +162,14 @@ fn run(table: &Table, case: &Value) -> Answer {
         };
         vec![("cookie", cookie), ("authorization", authorization)]
     };
+    let forward = |how: gate::Forward, headers| Answer {
+        status: 200,
+        code: None,
+        scope: None,
+        forwarded_headers: sent(&how),
+        path: forwarded(how.path),
+        headers,
+    };
     match gate::plan(config, &head) {
         Plan::ServeJwks | Plan::ServeStatus => panic!("no case asks for the JWKS or the status"),
         Plan::Preflight(extra) => {
@@ -177,15 +185,7 @@ fn run(table: &Table, case: &Value) -> Answer {
         }
         Plan::Refuse(refusal) => refused(refusal, headers),
         Plan::ForwardAnonymous { path, .. } => {
-            let how = gate::forward_anonymous(config, &head, path.clone());
-            Answer {
-                status: 200,
-                code: None,
-                scope: None,
-                path: forwarded(path),
-                headers,
-                forwarded_headers: sent(&how),
-            }
+            forward(gate::forward_anonymous(config, &head, path), headers)
         }
         Plan::Verify {
             token,
@@ -200,15 +200,10 @@ fn run(table: &Table, case: &Value) -> Answer {
             if let Err(refusal) = gate::authorize(config, route, &params, &verified) {
                 return refused(refusal, headers);
             }
-            let how = gate::forward_verified(config, &head, path.clone(), String::new());
-            Answer {
-                status: 200,
-                code: None,
-                scope: None,
-                path: forwarded(path),
+            forward(
+                gate::forward_verified(config, &head, path, String::new()),
                 headers,
-                forwarded_headers: sent(&how),
-            }
+            )
         }
     }
 }
