@@ -14,6 +14,9 @@ cargo fmt --all --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "no import cycles between files (scripts/check-cycles.py)"
+python3 scripts/check-cycles.py
+
 step "supply chain (cargo deny: bans, licenses, sources)"
 cargo deny --locked check bans licenses sources
 

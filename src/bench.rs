@@ -9,8 +9,11 @@ use std::rc::Rc;
 use edge_auth_core::GateConfig;
 use wasm_bindgen::prelude::*;
 
-use crate::entry::{now, sign_assertion, verify, Isolate};
-use crate::gate::{self, Plan, RequestHead};
+use edge_auth_gate::{self as gate, Plan, RequestHead};
+use edge_auth_webcrypto::WebCrypto;
+
+use crate::isolate::{now, Isolate};
+use crate::verify::{sign_assertion, verify};
 
 thread_local! {
     static BENCH: RefCell<Option<Rc<RefCell<Isolate>>>> = const { RefCell::new(None) };
@@ -38,7 +41,8 @@ pub fn bench_setup(config: String, secrets: String) -> Result<(), JsValue> {
         .map_err(|e| JsValue::from_str(&e.to_string()))?;
     let mut seed = [0u8; 16];
     getrandom::getrandom(&mut seed).map_err(|e| JsValue::from_str(&e.to_string()))?;
-    let isolate = Isolate::new(Ok((config, None)), seed);
+    let crypto = WebCrypto::new()?;
+    let isolate = Isolate::new(Ok((config, None)), seed, crypto);
     BENCH.with(|b| *b.borrow_mut() = Some(Rc::new(RefCell::new(isolate))));
     Ok(())
 }
@@ -136,9 +140,10 @@ pub async fn bench_await_resolved() -> Result<bool, JsValue> {
     Ok(value.as_bool() == Some(true))
 }
 
-/// Probe: awaiting one already-resolved promise through [`crate::promise::Settled`].
+/// Probe: awaiting one already-resolved promise through [`edge_auth_webcrypto::Settled`].
 #[wasm_bindgen]
 pub async fn bench_await_light() -> Result<bool, JsValue> {
-    let value = crate::promise::Settled::new(&js_sys::Promise::resolve(&JsValue::TRUE)).await?;
+    let value =
+        edge_auth_webcrypto::Settled::new(&js_sys::Promise::resolve(&JsValue::TRUE)).await?;
     Ok(value.as_bool() == Some(true))
 }

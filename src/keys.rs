@@ -7,13 +7,12 @@
 //! Workers Cache API (shared by the isolates of a data centre), so a fresh isolate usually starts warm.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use edge_auth_core::{
-    discovery_jwks_uri, load_jwks, FetchTicket, GateConfig, KeySet, KeyState, Lookup, RemoteSource,
+    discovery_jwks_uri, load_jwks, FetchTicket, GateConfig, KeySet, Lookup, RemoteSource,
 };
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
@@ -22,18 +21,37 @@ use worker::{
     RequestInit, RequestRedirect, Response,
 };
 
-use crate::entry::{now, Isolate};
-
-/// One remote issuer's keys in this isolate.
-#[derive(Default)]
-pub(crate) struct RemoteIssuer {
-    pub(crate) state: KeyState,
-    /// The JWKS URL (from config, or found by discovery).
-    jwks_uri: Option<String>,
-}
+use crate::isolate::{now, Isolate, RemoteIssuer};
 
 /// Where the keys for a request came from, for the decision log.
-pub(crate) type KeysFrom = &'static str;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeysFrom {
+    /// This isolate's fresh set.
+    Memory,
+    /// This isolate's expired set (a background refresh runs, or fetches fail: stale-if-error).
+    MemoryStale,
+    /// Another isolate's set, from the Cache API.
+    SharedCache,
+    /// Fetched from the provider by this request.
+    Fetch,
+    /// Fetched by another request this one waited for.
+    FetchWait,
+    /// Refetched for a `kid` the set did not hold.
+    FetchKid,
+}
+
+impl KeysFrom {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            KeysFrom::Memory => "memory",
+            KeysFrom::MemoryStale => "memory-stale",
+            KeysFrom::SharedCache => "shared-cache",
+            KeysFrom::Fetch => "fetch",
+            KeysFrom::FetchWait => "fetch-wait",
+            KeysFrom::FetchKid => "fetch-kid",
+        }
+    }
+}
 
 /// Why no keys: answer 503 with `Retry-After`.
 pub(crate) struct Unavailable {
@@ -75,7 +93,7 @@ pub(crate) async fn keys_for(
     index: usize,
     ctx: Option<&Context>,
 ) -> Result<(Arc<KeySet>, KeysFrom), Unavailable> {
-    let mut from = "memory";
+    let mut from = KeysFrom::Memory;
     // At most: wait for a running fetch, then run one; a third look sees its outcome.
     for _ in 0..3 {
         let now = now().0;
@@ -100,11 +118,11 @@ pub(crate) async fn keys_for(
                         None => wasm_bindgen_futures::spawn_local(task),
                     }
                 }
-                return Ok((keys, "memory-stale"));
+                return Ok((keys, KeysFrom::MemoryStale));
             }
             Lookup::Fetch if fetching => {
                 wait_for_fetch(isolate, config, index).await;
-                from = "fetch-wait";
+                from = KeysFrom::FetchWait;
             }
             Lookup::Fetch => {
                 let ticket = with_issuer(isolate, index, |issuer| issuer.state.start_fetch(now));
@@ -119,12 +137,7 @@ pub(crate) async fn keys_for(
 }
 
 /// Until when the issuer's current set may verify tokens (its freshness plus `stale_if_error`).
-pub(crate) fn usable_until(
-    isolate: &Rc<RefCell<Isolate>>,
-    config: &GateConfig,
-    index: usize,
-) -> Option<u64> {
-    let isolate = isolate.borrow();
+pub(crate) fn usable_until(isolate: &Isolate, config: &GateConfig, index: usize) -> Option<u64> {
     isolate
         .remote
         .get(&index)?
@@ -168,7 +181,7 @@ async fn fetch_and_store(
     network_only: bool,
     ticket: FetchTicket,
 ) -> KeysFrom {
-    let mut from = "fetch";
+    let mut from = KeysFrom::Fetch;
     let shared = if network_only {
         None
     } else {
@@ -176,7 +189,7 @@ async fn fetch_and_store(
     };
     let outcome = match shared {
         Some((keys, fresh_until)) => {
-            from = "shared-cache";
+            from = KeysFrom::SharedCache;
             Ok((keys, Freshness::Until(fresh_until), None))
         }
         None => {
@@ -492,6 +505,3 @@ pub(crate) fn status(isolate: &Rc<RefCell<Isolate>>, config: &GateConfig) -> ser
         .collect();
     serde_json::json!({ "issuers": issuers, "now": now })
 }
-
-/// Per-isolate map type, re-exported for `entry.rs`.
-pub(crate) type RemoteMap = HashMap<usize, RemoteIssuer>;

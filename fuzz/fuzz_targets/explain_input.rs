@@ -7,8 +7,8 @@
 //! headers.
 #![no_main]
 
-use edge_auth::gate::{self, Plan};
-use edge_auth::http::Refusal;
+use edge_auth_gate::{self as gate, Plan};
+use edge_auth_gate::Refusal;
 use edge_auth_cli::{ExplainInput, ExplainRequest};
 use edge_auth_fuzz::{lines, policy_config, NOW};
 use libfuzzer_sys::fuzz_target;

@@ -9,8 +9,8 @@
     reason = "a fuzz target reports a broken invariant by panicking"
 )]
 
-use edge_auth::gate::{self, Plan, RequestHead};
-use edge_auth::http::Refusal;
+use edge_auth_gate::{self as gate, Plan, RequestHead};
+use edge_auth_gate::Refusal;
 use edge_auth_core::{normalize_path, normalize_with, Auth, PathRules, RouteTable};
 use edge_auth_fuzz::{lines, policy_config};
 use libfuzzer_sys::fuzz_target;

@@ -254,8 +254,8 @@ pub fn check_compiled(result: Result<GateConfig, edge_auth_core::ConfigErrors>, 
                     "api.example.com",
                 ),
             ] {
-                let head = edge_auth::gate::RequestHead::simple(method, url, path, host);
-                let _ = edge_auth::gate::plan(&config, &head);
+                let head = edge_auth_gate::RequestHead::simple(method, url, path, host);
+                let _ = edge_auth_gate::plan(&config, &head);
             }
         }
     }

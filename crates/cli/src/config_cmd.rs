@@ -10,12 +10,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use edge_auth::gate::{self, Plan};
-use edge_auth::http::Refusal;
 use edge_auth_cli::{ExplainInput, ExplainRequest};
-use edge_auth_core::{
-    normalize_with, Algorithm, Auth, Caller, GateConfig, Route, SecretSource, SigningKey, UnixTime,
-};
+use edge_auth_core::{Algorithm, Auth, GateConfig, SecretSource, SigningKey, UnixTime};
+use edge_auth_gate::{ExplainedDecision, Explanation};
 use serde_json::Value;
 
 #[derive(Args, Debug)]
@@ -169,7 +166,11 @@ pub fn check_config(args: &ConfigSource) -> Result<bool, String> {
                 "ok: {} issuer(s), {} route(s) plus the default rule (auth {}), cors {}, csrf for cookie tokens{}",
                 config.verifier.issuers().count(),
                 routes.routes.len(),
-                auth_name(routes.default.auth),
+                match routes.default.auth {
+                    Auth::None => "none",
+                    Auth::Optional => "optional",
+                    Auth::Required => "required",
+                },
                 if config.cors.is_some() { "on" } else { "off" },
                 if config.csrf.all_requests { " and all requests" } else { "" },
             );
@@ -198,29 +199,6 @@ pub fn check_config(args: &ConfigSource) -> Result<bool, String> {
     }
 }
 
-fn auth_name(auth: Auth) -> &'static str {
-    match auth {
-        Auth::None => "none",
-        Auth::Optional => "optional",
-        Auth::Required => "required",
-    }
-}
-
-fn describe(route: &Route) -> String {
-    let mut out = match route.index {
-        Some(i) => format!("routes[{i}] {}", route.path.as_str()),
-        None => "default rule (no route matched)".to_owned(),
-    };
-    if let Some(methods) = &route.methods {
-        out.push_str(&format!(" methods {}", methods.join(",")));
-    }
-    out.push_str(&format!(" (auth {})", auth_name(route.auth)));
-    if let Some(issuers) = &route.issuers {
-        out.push_str(&format!(" issuers [{}]", issuers.join(", ")));
-    }
-    out
-}
-
 /// `explain`: prints each step of the decision; true when the request would be forwarded.
 pub fn explain(args: &ExplainArgs, system_now: u64) -> Result<bool, String> {
     let (config, stand_ins) =
@@ -243,140 +221,119 @@ pub fn explain(args: &ExplainArgs, system_now: u64) -> Result<bool, String> {
         headers: &args.headers,
     };
     let request = ExplainRequest::new(&input, &config)?;
-    let (host, path) = (request.host(), request.path());
     if stand_ins {
         println!("note     secrets are stand-ins: HS* tokens will not verify (pass --secrets)");
     }
-    println!("request  {} {}", args.method, args.url);
-    let normal = normalize_with(path, &config.routes.paths);
-    match &normal {
-        Ok(normal) if normal.forwarded() == path => println!("path     {path}"),
-        Ok(normal) => println!("path     {path} → normalized {}", normal.forwarded()),
-        Err(e) => println!("path     {path}: {e}"),
+    let explanation = request.explain(&config, &mut |token| {
+        config.verifier.verify(token, UnixTime(now))
+    });
+    print_explanation(&explanation);
+    Ok(matches!(
+        explanation.decision,
+        ExplainedDecision::Forward { .. }
+            | ExplainedDecision::ServeJwks
+            | ExplainedDecision::ServeStatus
+            | ExplainedDecision::Preflight { .. }
+    ))
+}
+
+/// Prints an explanation, one step a line.
+fn print_explanation(e: &Explanation) {
+    println!("request  {} {}", e.method, e.url);
+    match (&e.normalized, &e.path_error) {
+        (Some(normalized), _) if *normalized == e.path => println!("path     {}", e.path),
+        (Some(normalized), _) => println!("path     {} → normalized {normalized}", e.path),
+        (None, Some(error)) => println!("path     {}: {error}", e.path),
+        (None, None) => println!("path     {}", e.path),
     }
-    if let Ok(normal) = &normal {
-        if normal.matched() != normal.forwarded() {
-            println!("         routes match {}", normal.matched());
-        }
+    if let Some(matched) = &e.matched_path {
+        println!("         routes match {matched}");
     }
-    let matched = normal
-        .ok()
-        .map(|p| config.routes.route(&args.method, host, p.matched()));
-    if let Some(matched) = &matched {
-        let params: Vec<String> = matched
-            .params
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        println!("route    {}", describe(matched.route));
-        if !params.is_empty() {
+    if let Some(route) = &e.route {
+        println!("route    {}", route.describe());
+        if !e.params.is_empty() {
+            let params: Vec<String> = e.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
             println!("params   {}", params.join(" "));
         }
     }
-    let refuse = |refusal: Refusal| {
-        let http = refusal.to_http(&config.realm);
-        println!("decision refuse: {} {}", http.status, http.code);
-        if let Some(www) = &http.www_authenticate {
-            println!("         WWW-Authenticate: {www}");
+    if let Some(token) = &e.token {
+        let source = match token.source {
+            "cookie" => "cookie",
+            _ => "Authorization header",
+        };
+        println!("token    from the {source}");
+        match &token.error {
+            Some(error) => println!("verify   refused: {}: {error}", token.code),
+            None => {
+                let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+                println!(
+                    "verify   ok: iss {}, sub {}, alg {}, kid {}",
+                    dash(&token.issuer),
+                    dash(&token.subject),
+                    dash(&token.algorithm),
+                    dash(&token.key_id),
+                );
+                println!(
+                    "caller   scopes [{}] roles [{}]",
+                    token.scopes.join(", "),
+                    token.roles.join(", ")
+                );
+                for (param, claim, value) in &token.bindings {
+                    println!(
+                        "bind     {{{param}}} ↔ claim {claim} = {}",
+                        value
+                            .as_ref()
+                            .map_or("(absent)".to_owned(), ToString::to_string)
+                    );
+                }
+            }
         }
-        println!("         {}", http.body);
-        Ok(false)
-    };
-    match request.plan(&config) {
-        Plan::ServeJwks => {
-            println!("decision serve the assertion JWKS");
-            Ok(true)
-        }
-        Plan::ServeStatus => {
-            println!("decision serve the key-source status");
-            Ok(true)
-        }
-        Plan::Preflight(headers) => {
+    }
+    if !e.requirement.is_empty() {
+        println!("require");
+    }
+    for step in &e.requirement {
+        println!(
+            "  {}{} {}",
+            "  ".repeat(step.depth),
+            if step.text.ends_with(':') {
+                "•"
+            } else if step.held {
+                "✓"
+            } else {
+                "✗"
+            },
+            step.text
+        );
+    }
+    match &e.decision {
+        ExplainedDecision::ServeJwks => println!("decision serve the assertion JWKS"),
+        ExplainedDecision::ServeStatus => println!("decision serve the key-source status"),
+        ExplainedDecision::Preflight { headers } => {
             println!("decision answer the CORS preflight: 204");
             for (name, value) in headers {
                 println!("         {name}: {value}");
             }
-            Ok(true)
         }
-        Plan::Refuse(refusal) => refuse(refusal),
-        Plan::ForwardAnonymous { path, .. } => {
-            println!("decision forward without identity to {path}");
-            Ok(true)
-        }
-        Plan::Verify {
-            token,
-            route,
-            params,
+        ExplainedDecision::Forward {
             path,
+            verified: true,
+        } => println!("decision forward to {path} with a signed assertion"),
+        ExplainedDecision::Forward {
+            path,
+            verified: false,
+        } => println!("decision forward without identity to {path}"),
+        ExplainedDecision::Refuse {
+            status,
+            code,
+            www_authenticate,
+            body,
         } => {
-            let source = if args.cookie.is_some() {
-                "cookie"
-            } else {
-                "Authorization header"
-            };
-            println!("token    from the {source}");
-            let verified = match config.verifier.verify(&token, UnixTime(now)) {
-                Ok(verified) => verified,
-                Err(error) => {
-                    println!("verify   refused: {}: {error}", error.code());
-                    return refuse(Refusal::Token(error));
-                }
-            };
-            let registered = verified.registered();
-            println!(
-                "verify   ok: iss {}, sub {}, alg {}, kid {}",
-                registered.iss.as_deref().unwrap_or("-"),
-                registered.sub.as_deref().unwrap_or("-"),
-                verified.algorithm(),
-                verified.key_id().unwrap_or("-"),
-            );
-            println!(
-                "caller   scopes [{}] roles [{}]",
-                verified.scopes().join(", "),
-                verified.roles().join(", ")
-            );
-            if let Some(matched) = &matched {
-                for binding in &matched.route.bindings {
-                    let value = binding.claim.lookup(verified.claims());
-                    println!(
-                        "bind     {{{}}} ↔ claim {} = {}",
-                        binding.param,
-                        binding.claim,
-                        value.map_or("(absent)".to_owned(), ToString::to_string)
-                    );
-                }
-                let caller = Caller {
-                    scopes: verified.scopes(),
-                    roles: verified.roles(),
-                    claims: verified.claims(),
-                };
-                let mut steps = Vec::new();
-                let _ = matched.route.requirement.explain(&caller, &mut steps);
-                if !steps.is_empty() {
-                    println!("require");
-                }
-                for step in steps {
-                    println!(
-                        "  {}{} {}",
-                        "  ".repeat(step.depth),
-                        if step.text.ends_with(':') {
-                            "•"
-                        } else if step.held {
-                            "✓"
-                        } else {
-                            "✗"
-                        },
-                        step.text
-                    );
-                }
+            println!("decision refuse: {status} {code}");
+            if let Some(www) = www_authenticate {
+                println!("         WWW-Authenticate: {www}");
             }
-            match gate::authorize(&config, route, &params, &verified) {
-                Ok(()) => {
-                    println!("decision forward to {path} with a signed assertion");
-                    Ok(true)
-                }
-                Err(refusal) => refuse(refusal),
-            }
+            println!("         {body}");
         }
     }
 }

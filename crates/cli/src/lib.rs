@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 
-use edge_auth::gate::{self, Plan, RequestHead};
-use edge_auth_core::GateConfig;
+use edge_auth_core::{AbsoluteUrl, GateConfig};
+use edge_auth_core::{VerifiedToken, VerifyError};
+use edge_auth_gate::{self as gate, Explanation, Plan, RequestHead};
 
 /// The request `edge-auth explain` is asked about, as given on its command line.
 #[derive(Debug, Clone, Copy)]
@@ -30,8 +31,9 @@ pub struct ExplainInput<'a> {
 pub struct ExplainRequest<'a> {
     method: &'a str,
     url: &'a str,
-    host: &'a str,
-    path: &'a str,
+    /// The host (and port, if not the default) and the path, as the runtime's URL parser gives them.
+    host: String,
+    path: String,
     authorization: Option<String>,
     cookie: Option<String>,
     /// Other headers by lower-cased name (the last of a repeated name wins).
@@ -39,18 +41,15 @@ pub struct ExplainRequest<'a> {
 }
 
 impl<'a> ExplainRequest<'a> {
-    /// Splits the URL into host and path (the query and fragment dropped; an empty path is `/`) and
+    /// Splits the URL into host and path (WHATWG: the query and fragment dropped, dot segments resolved,
+    /// an empty path is `/`) and
     /// parses the headers. The message of an error names the flag at fault.
     pub fn new(input: &ExplainInput<'a>, config: &GateConfig) -> Result<Self, String> {
-        let (_, rest) = input
-            .url
-            .split_once("://")
-            .ok_or("--url must be absolute: https://host/path")?;
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        // `find` returns a char boundary, so the split always succeeds.
-        let (host, path_and_query) = rest.split_at_checked(authority_end).unwrap_or((rest, ""));
-        let path = path_and_query.split(['?', '#']).next().unwrap_or("");
-        let path = if path.is_empty() { "/" } else { path };
+        // Read the way the Worker's runtime reads it (WHATWG), then split as the Worker does.
+        let parsed = AbsoluteUrl::parse(input.url)
+            .map_err(|e| format!("--url must be absolute: https://host/path ({e})"))?;
+        let host = parsed.authority();
+        let path = parsed.path().to_owned();
         let mut extra = HashMap::new();
         for header in input.headers {
             let (name, value) = header
@@ -76,13 +75,13 @@ impl<'a> ExplainRequest<'a> {
     }
 
     /// The URL's host (and port, if any).
-    pub fn host(&self) -> &'a str {
-        self.host
+    pub fn host(&self) -> &str {
+        &self.host
     }
 
     /// The path as received (percent-encoded, no query).
-    pub fn path(&self) -> &'a str {
-        self.path
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// The request as the Worker's gate sees it.
@@ -96,12 +95,21 @@ impl<'a> ExplainRequest<'a> {
             sec_fetch_site: get("sec-fetch-site"),
             cors_method: get("access-control-request-method"),
             cors_headers: get("access-control-request-headers"),
-            ..RequestHead::simple(self.method, self.url, self.path, self.host)
+            ..RequestHead::simple(self.method, self.url, &self.path, &self.host)
         }
     }
 
     /// What the Worker would do with this request, before any cryptography.
     pub fn plan(&self, config: &GateConfig) -> Plan {
         gate::plan(config, &self.head())
+    }
+
+    /// The Worker's decision for this request, step by step; `verify` checks the token the plan chose.
+    pub fn explain(
+        &self,
+        config: &GateConfig,
+        verify: &mut dyn FnMut(&str) -> Result<VerifiedToken, VerifyError>,
+    ) -> Explanation {
+        gate::explain(config, &self.head(), verify)
     }
 }

@@ -685,14 +685,32 @@ fn explain_walks_the_decision() {
             out.stdout
         );
     }
-    // Another tenant, reached through dot segments: the binding refuses it.
+    // Another tenant, reached through dot segments (resolved by the URL parser, as the runtime does):
+    // the binding refuses it.
     let out = explain(
         "https://api.example/tenants/acme/../globex/orders",
         &token(json!({"email_verified": true})),
     );
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(
-        out.stdout.contains("normalized /tenants/globex/orders"),
+        out.stdout.contains("path     /tenants/globex/orders\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("decision refuse: 403 binding_refused"),
+        "{}",
+        out.stdout
+    );
+    // An empty segment survives URL parsing; the gate's normalization collapses it.
+    let out = explain(
+        "https://api.example/tenants//globex/orders",
+        &token(json!({"email_verified": true})),
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("path     /tenants//globex/orders → normalized /tenants/globex/orders"),
         "{}",
         out.stdout
     );

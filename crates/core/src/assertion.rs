@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::absolute_url::AbsoluteUrl;
 use crate::alg::Algorithm;
 use crate::b64;
 use crate::claims::UnixTime;
@@ -43,33 +44,11 @@ pub struct AssertionRequest<'a> {
 }
 
 /// `htu` (RFC 9449 §4.2): scheme, host and path of an absolute http(s) URL, without query or fragment,
-/// with the scheme and host lower-cased and a default port removed (RFC 3986 §6.2.2.1, §6.2.3).
-/// `None` for anything else (relative URLs, other schemes, userinfo).
+/// with the scheme and host lower-cased and a default port removed, as [`AbsoluteUrl`] reads it. `None`
+/// for anything else (relative URLs, other schemes, userinfo).
 pub fn htu(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "https" => "443",
-        "http" => "80",
-        _ => return None,
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at_checked(end)?;
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    let mut authority = authority.to_ascii_lowercase();
-    if let Some((host, port)) = authority.rsplit_once(':') {
-        if port == default_port && !host.is_empty() {
-            authority = host.to_owned();
-        }
-    }
-    let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
-    let path = tail
-        .get(..path_end)
-        .filter(|p| !p.is_empty())
-        .unwrap_or("/");
-    Some(format!("{scheme}://{authority}{path}"))
+    let url = AbsoluteUrl::parse(url).ok()?;
+    (!url.has_userinfo()).then(|| url.htu())
 }
 
 /// `ath` (RFC 9449 §4.2): base64url SHA-256 of the access token's ASCII bytes.

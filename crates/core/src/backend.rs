@@ -6,7 +6,6 @@
 //! that must verify asynchronously (WebCrypto in the Worker) takes the checks from
 //! [`Pending::checks`](crate::Pending::checks) and runs them itself; the core never awaits.
 
-use core::borrow::Borrow;
 use core::num::NonZeroUsize;
 
 use jwt_compact::alg::{
@@ -17,7 +16,7 @@ use sha2::Sha256;
 
 use crate::alg::Algorithm;
 use crate::error::SignatureError;
-use crate::jwk::{Key, PrivateKey, PublicKey, SigningKey};
+use crate::jwk::{Key, PublicKey};
 
 /// One signature to check: what a backend receives.
 #[derive(Debug, Clone, Copy)]
@@ -96,32 +95,6 @@ impl SignatureBackend for RustCrypto {
             _ => Err(SignatureError::Invalid),
         }
     }
-}
-
-/// Signs `signing_input` with `key` (its one algorithm).
-pub(crate) fn sign(key: &SigningKey, signing_input: &[u8]) -> Option<Vec<u8>> {
-    fn bytes<A: JwtAlgorithm>(alg: A, key: &A::SigningKey, msg: &[u8]) -> Vec<u8> {
-        alg.sign(key, msg).as_bytes().into_owned()
-    }
-    let msg = signing_input;
-    Some(match (key.alg, &key.private) {
-        (Algorithm::Hs256, PrivateKey::Hmac(k)) => bytes(Hs256, &Hs256Key::new(k.as_slice()), msg),
-        (Algorithm::Hs384, PrivateKey::Hmac(k)) => bytes(Hs384, &Hs384Key::new(k.as_slice()), msg),
-        (Algorithm::Hs512, PrivateKey::Hmac(k)) => bytes(Hs512, &Hs512Key::new(k.as_slice()), msg),
-        (Algorithm::Rs256, PrivateKey::Rsa(k)) => bytes(Rsa::rs256(), k.borrow(), msg),
-        (Algorithm::Rs384, PrivateKey::Rsa(k)) => bytes(Rsa::rs384(), k.borrow(), msg),
-        (Algorithm::Rs512, PrivateKey::Rsa(k)) => bytes(Rsa::rs512(), k.borrow(), msg),
-        (Algorithm::Ps256, PrivateKey::Rsa(k)) => bytes(Rsa::ps256(), k.borrow(), msg),
-        (Algorithm::Ps384, PrivateKey::Rsa(k)) => bytes(Rsa::ps384(), k.borrow(), msg),
-        (Algorithm::Ps512, PrivateKey::Rsa(k)) => bytes(Rsa::ps512(), k.borrow(), msg),
-        (Algorithm::Es256, PrivateKey::P256(k)) => bytes(Es256, k, msg),
-        (Algorithm::Es384, PrivateKey::P384(k)) => bytes(Es384, k, msg),
-        (Algorithm::Es512, PrivateKey::P521(k)) => bytes(Es512, k, msg),
-        (Algorithm::Es256k, PrivateKey::K256(k)) => bytes(Es256k::<Sha256>::default(), k, msg),
-        (Algorithm::EdDsa, PrivateKey::Ed25519(k)) => bytes(Ed25519, k, msg),
-        // `SigningKey::assemble` only pairs an algorithm with a key of its family.
-        _ => return None,
-    })
 }
 
 macro_rules! ecdsa_algorithm {

@@ -248,7 +248,124 @@ pub enum VerifyError {
     Claims(ClaimsError),
 }
 
-/// Every code [`VerifyError::code`] can return. Adapters may rely on this list being stable.
+/// Every stable code a token refusal can have. Adapters render a refusal by matching on this enum (a
+/// new code does not compile in them until someone decides its status and text); [`ErrorCode::as_str`]
+/// is the wire form, `snake_case`, stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    TokenTooLarge,
+    TokenMalformed,
+    TokenUnsupported,
+    AlgNotAllowed,
+    EmbeddedKeyRefused,
+    CritUnsupported,
+    KeyNotFound,
+    KeyAmbiguous,
+    SignatureInvalid,
+    IssuerUnknown,
+    ClaimInvalid,
+    ClaimMissing,
+    TokenExpired,
+    TokenNotYetValid,
+    TokenIssuedInFuture,
+    TokenTooOld,
+    AudienceMismatch,
+    TypMismatch,
+    BindingMismatch,
+    KeysUnavailable,
+}
+
+impl ErrorCode {
+    /// Every code, in a fixed order.
+    pub const ALL: [ErrorCode; 20] = [
+        ErrorCode::TokenTooLarge,
+        ErrorCode::TokenMalformed,
+        ErrorCode::TokenUnsupported,
+        ErrorCode::AlgNotAllowed,
+        ErrorCode::EmbeddedKeyRefused,
+        ErrorCode::CritUnsupported,
+        ErrorCode::KeyNotFound,
+        ErrorCode::KeyAmbiguous,
+        ErrorCode::SignatureInvalid,
+        ErrorCode::IssuerUnknown,
+        ErrorCode::ClaimInvalid,
+        ErrorCode::ClaimMissing,
+        ErrorCode::TokenExpired,
+        ErrorCode::TokenNotYetValid,
+        ErrorCode::TokenIssuedInFuture,
+        ErrorCode::TokenTooOld,
+        ErrorCode::AudienceMismatch,
+        ErrorCode::TypMismatch,
+        ErrorCode::BindingMismatch,
+        ErrorCode::KeysUnavailable,
+    ];
+
+    /// The wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::TokenTooLarge => "token_too_large",
+            ErrorCode::TokenMalformed => "token_malformed",
+            ErrorCode::TokenUnsupported => "token_unsupported",
+            ErrorCode::AlgNotAllowed => "alg_not_allowed",
+            ErrorCode::EmbeddedKeyRefused => "embedded_key_refused",
+            ErrorCode::CritUnsupported => "crit_unsupported",
+            ErrorCode::KeyNotFound => "key_not_found",
+            ErrorCode::KeyAmbiguous => "key_ambiguous",
+            ErrorCode::SignatureInvalid => "signature_invalid",
+            ErrorCode::IssuerUnknown => "issuer_unknown",
+            ErrorCode::ClaimInvalid => "claim_invalid",
+            ErrorCode::ClaimMissing => "claim_missing",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::TokenNotYetValid => "token_not_yet_valid",
+            ErrorCode::TokenIssuedInFuture => "token_issued_in_future",
+            ErrorCode::TokenTooOld => "token_too_old",
+            ErrorCode::AudienceMismatch => "audience_mismatch",
+            ErrorCode::TypMismatch => "typ_mismatch",
+            ErrorCode::BindingMismatch => "binding_mismatch",
+            ErrorCode::KeysUnavailable => "keys_unavailable",
+        }
+    }
+
+    /// A fixed, human sentence for the code: what a problem body or a JS error says. Never built from
+    /// the token (the `Display` of the error variants may quote a `kid` or a claim name).
+    pub fn sentence(self) -> &'static str {
+        match self {
+            ErrorCode::TokenTooLarge => "The token is larger than allowed.",
+            ErrorCode::TokenMalformed => "The token is not a well-formed compact JWS.",
+            ErrorCode::TokenUnsupported => {
+                "Encrypted, JSON-serialized, unencoded or nested tokens are not accepted."
+            }
+            ErrorCode::AlgNotAllowed => "The token's algorithm is not allowed for its issuer.",
+            ErrorCode::EmbeddedKeyRefused => {
+                "Keys embedded in or referenced by the token are never used."
+            }
+            ErrorCode::CritUnsupported => {
+                "The token requires an extension this service does not support."
+            }
+            ErrorCode::KeyNotFound => "No key of the issuer matches the token.",
+            ErrorCode::KeyAmbiguous => {
+                "The token does not say which of the issuer's keys signed it."
+            }
+            ErrorCode::SignatureInvalid => "The token's signature does not verify.",
+            ErrorCode::IssuerUnknown => "The token's issuer is not accepted here.",
+            ErrorCode::ClaimInvalid => "A registered claim has the wrong type.",
+            ErrorCode::ClaimMissing => "A required claim is missing.",
+            ErrorCode::TokenExpired => "The token has expired.",
+            ErrorCode::TokenNotYetValid => "The token is not valid yet.",
+            ErrorCode::TokenIssuedInFuture => "The token is issued in the future.",
+            ErrorCode::TokenTooOld => "The token is older than allowed.",
+            ErrorCode::AudienceMismatch => "The token is not meant for this service.",
+            ErrorCode::TypMismatch => "The token is not of the required type.",
+            ErrorCode::BindingMismatch => "The token is bound to another request.",
+            ErrorCode::KeysUnavailable => {
+                "The token issuer's keys are unavailable; try again later."
+            }
+        }
+    }
+}
+
+/// Every code [`VerifyError::code`] can return ([`ErrorCode::ALL`] as strings). Adapters may rely on
+/// this list being stable.
 pub const ERROR_CODES: &[&str] = &[
     "token_too_large",
     "token_malformed",
@@ -273,70 +390,95 @@ pub const ERROR_CODES: &[&str] = &[
 ];
 
 impl ParseError {
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ParseError::TooLarge { .. } => "token_too_large",
+            ParseError::TooLarge { .. } => ErrorCode::TokenTooLarge,
             ParseError::PartCount { .. }
             | ParseError::Base64 { .. }
             | ParseError::Json { .. }
             | ParseError::HeaderMemberType { .. }
-            | ParseError::AlgMissing => "token_malformed",
+            | ParseError::AlgMissing => ErrorCode::TokenMalformed,
             ParseError::Jwe
             | ParseError::JsonSerialization
             | ParseError::UnencodedPayload
             | ParseError::NestedJwt
-            | ParseError::EncryptedHeader => "token_unsupported",
-            ParseError::AlgNone => "alg_not_allowed",
-            ParseError::EmbeddedKey { .. } => "embedded_key_refused",
-            ParseError::CritUnsupported { .. } => "crit_unsupported",
+            | ParseError::EncryptedHeader => ErrorCode::TokenUnsupported,
+            ParseError::AlgNone => ErrorCode::AlgNotAllowed,
+            ParseError::EmbeddedKey { .. } => ErrorCode::EmbeddedKeyRefused,
+            ParseError::CritUnsupported { .. } => ErrorCode::CritUnsupported,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 
 impl SelectError {
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            SelectError::IssuerUnknown => "issuer_unknown",
-            SelectError::IssuerNotString => "claim_invalid",
-            SelectError::AlgNotAllowed { .. } => "alg_not_allowed",
-            SelectError::KeyNotFound { .. } => "key_not_found",
-            SelectError::KeyAmbiguous { .. } => "key_ambiguous",
-            SelectError::KeysUnavailable => "keys_unavailable",
+            SelectError::IssuerUnknown => ErrorCode::IssuerUnknown,
+            SelectError::IssuerNotString => ErrorCode::ClaimInvalid,
+            SelectError::AlgNotAllowed { .. } => ErrorCode::AlgNotAllowed,
+            SelectError::KeyNotFound { .. } => ErrorCode::KeyNotFound,
+            SelectError::KeyAmbiguous { .. } => ErrorCode::KeyAmbiguous,
+            SelectError::KeysUnavailable => ErrorCode::KeysUnavailable,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 
 impl SignatureError {
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            SignatureError::Length { .. } | SignatureError::Malformed | SignatureError::Invalid => {
+                ErrorCode::SignatureInvalid
+            }
+        }
+    }
+
     pub fn code(&self) -> &'static str {
-        "signature_invalid"
+        self.error_code().as_str()
     }
 }
 
 impl ClaimsError {
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ClaimsError::Invalid { .. } => "claim_invalid",
-            ClaimsError::Missing { .. } => "claim_missing",
-            ClaimsError::Expired { .. } => "token_expired",
-            ClaimsError::NotYetValid { .. } => "token_not_yet_valid",
-            ClaimsError::IssuedInFuture { .. } => "token_issued_in_future",
-            ClaimsError::TooOld { .. } => "token_too_old",
-            ClaimsError::AudienceMismatch => "audience_mismatch",
-            ClaimsError::TypMismatch { .. } => "typ_mismatch",
-            ClaimsError::BindingMismatch { .. } => "binding_mismatch",
+            ClaimsError::Invalid { .. } => ErrorCode::ClaimInvalid,
+            ClaimsError::Missing { .. } => ErrorCode::ClaimMissing,
+            ClaimsError::Expired { .. } => ErrorCode::TokenExpired,
+            ClaimsError::NotYetValid { .. } => ErrorCode::TokenNotYetValid,
+            ClaimsError::IssuedInFuture { .. } => ErrorCode::TokenIssuedInFuture,
+            ClaimsError::TooOld { .. } => ErrorCode::TokenTooOld,
+            ClaimsError::AudienceMismatch => ErrorCode::AudienceMismatch,
+            ClaimsError::TypMismatch { .. } => ErrorCode::TypMismatch,
+            ClaimsError::BindingMismatch { .. } => ErrorCode::BindingMismatch,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
     }
 }
 
 impl VerifyError {
+    /// The code, as an enum (match it to render a refusal).
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            VerifyError::Parse(e) => e.error_code(),
+            VerifyError::Select(e) => e.error_code(),
+            VerifyError::Signature(e) => e.error_code(),
+            VerifyError::Claims(e) => e.error_code(),
+        }
+    }
+
     /// The stable snake_case code, one of [`ERROR_CODES`].
     pub fn code(&self) -> &'static str {
-        match self {
-            VerifyError::Parse(e) => e.code(),
-            VerifyError::Select(e) => e.code(),
-            VerifyError::Signature(e) => e.code(),
-            VerifyError::Claims(e) => e.code(),
-        }
+        self.error_code().as_str()
     }
 }
 

@@ -542,7 +542,7 @@ fn ed25519_public(jwk: &Jwk<'_>) -> Result<ed25519_dalek::VerifyingKey, KeyError
     Ok(key)
 }
 
-/// A private key, for minting tokens (CLI, tests) and, later, signing assertions.
+/// A private key: minting tokens (CLI, tests) and signing assertions.
 pub(crate) enum PrivateKey {
     Hmac(Zeroizing<Vec<u8>>),
     Rsa(Box<RsaPrivateKey>),
@@ -686,13 +686,6 @@ impl SigningKey {
             self.public.kid = Some(thumbprint.clone());
         }
         self
-    }
-
-    /// Signs `signing_input` with this key's algorithm and returns the raw JWS signature bytes.
-    pub fn sign(&self, signing_input: &[u8]) -> Vec<u8> {
-        // `assemble` pairs every key with an algorithm of its own family, so `sign` always has a match;
-        // the empty fallback could never verify anyway.
-        crate::backend::sign(self, signing_input).unwrap_or_default()
     }
 
     pub fn kid(&self) -> Option<&str> {

@@ -24,6 +24,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod absolute_url;
 mod alg;
 mod assertion;
 mod b64;
@@ -44,6 +45,7 @@ mod token;
 mod verifier;
 mod web;
 
+pub use absolute_url::{AbsoluteUrl, UrlError};
 pub use alg::{AlgSet, Algorithm, Curve, KeyFamily};
 pub use assertion::{
     assertion_signing_input, ath, htu, mint_assertion, verify_assertion, AssertionError,
@@ -59,7 +61,7 @@ pub use config::{
 };
 pub use derive::{DerivedKey, DECISION_LOG_INFO, DERIVE_SALT, SHARED_CACHE_INFO};
 pub use error::{
-    ClaimsError, KeyError, KeyLoadError, ParseError, Part, SelectError, SignatureError,
+    ClaimsError, ErrorCode, KeyError, KeyLoadError, ParseError, Part, SelectError, SignatureError,
     VerifyError, ERROR_CODES,
 };
 pub use json::JsonError;

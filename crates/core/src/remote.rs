@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::absolute_url::{AbsoluteUrl, UrlError};
 use crate::json;
 use crate::keyset::KeySet;
 
@@ -115,65 +116,48 @@ impl core::fmt::Display for RemoteError {
 
 impl std::error::Error for RemoteError {}
 
-/// The host of an authority (`host[:port]`, `[v6][:port]`).
-fn host_of(authority: &str) -> &str {
-    match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    }
-}
-
-/// `localhost`, `127.0.0.0/8` or `::1`.
-fn is_loopback_host(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host == "::1"
-        || host.strip_prefix("127.").is_some_and(|rest| {
-            rest.split('.').count() == 3 && rest.split('.').all(|o| o.parse::<u8>().is_ok())
-        })
-}
-
 /// Whether an absolute URL's host is loopback (`localhost`, `127.0.0.0/8`, `[::1]`).
 pub fn is_loopback_url(url: &str) -> bool {
-    let Some((_, rest)) = url.split_once("://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    is_loopback_host(host_of(authority))
+    AbsoluteUrl::parse(url).is_ok_and(|url| url.is_loopback())
 }
 
 /// Accepts `https://host/...`, and `http://` only for loopback hosts when `allow_loopback_http`.
-/// Userinfo (`user@host`) and fragments are refused.
+/// Userinfo (`user@host`), fragments, spaces and control characters are refused.
 pub fn check_url(url: &str, allow_loopback_http: bool) -> Result<(), RemoteError> {
     let refuse = |why: &str| Err(RemoteError::UrlRefused(why.to_owned()));
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return refuse("not an absolute URL");
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.is_empty() {
-        return refuse("no host");
-    }
-    if authority.contains('@') {
-        return refuse("userinfo is not allowed");
-    }
-    if url.contains('#') {
-        return refuse("a fragment is not allowed");
-    }
+    // The WHATWG parser drops tabs and newlines silently: the text is checked as written.
     if url
         .bytes()
         .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
     {
         return refuse("spaces or control characters");
     }
-    let loopback = is_loopback_host(host_of(authority));
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" => Ok(()),
-        "http" if loopback && allow_loopback_http => Ok(()),
-        "http" if loopback => refuse(
+    // The WHATWG parser reads `https:///x` as `https://x/`; a configured URL spells its host.
+    if url
+        .split_once("://")
+        .is_none_or(|(_, rest)| rest.starts_with(['/', '\\']))
+    {
+        return refuse("no host after `://`");
+    }
+    let parsed = match AbsoluteUrl::parse(url) {
+        Ok(parsed) => parsed,
+        Err(UrlError::Scheme) => return refuse("only https"),
+        Err(error) => return refuse(&error.to_string()),
+    };
+    if parsed.has_userinfo() {
+        return refuse("userinfo is not allowed");
+    }
+    if parsed.has_fragment() || url.contains('#') {
+        return refuse("a fragment is not allowed");
+    }
+    match (parsed.scheme(), parsed.is_loopback()) {
+        ("https", _) => Ok(()),
+        ("http", true) if allow_loopback_http => Ok(()),
+        ("http", true) => refuse(
             "http to a loopback host needs remote_keys.allow_loopback_http = true \
              (for local development and tests only)",
         ),
-        "http" => refuse("only https (http only for loopback hosts in local development)"),
-        _ => refuse("only https"),
+        _ => refuse("only https (http only for loopback hosts in local development)"),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Browser-facing request rules decided at the edge: CORS preflights (answered without reaching the
 //! origin) and CSRF protection for state-changing requests that carry a cookie token.
 
+use crate::absolute_url::AbsoluteUrl;
+
 /// The compiled `cors` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorsPolicy {
@@ -150,18 +152,12 @@ pub fn is_safe_method(method: &str) -> bool {
     matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
 }
 
-/// `scheme://host[:port]` of an absolute URL, lower-case; `None` if it has none.
+/// `scheme://host[:port]` of an absolute http(s) URL, lower-case, the default port left out (how
+/// browsers write `Origin`); `None` if it has none, or has userinfo (browsers never send a `Referer`
+/// with userinfo: such a header is made up).
 pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if scheme.is_empty() || authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    Some(format!(
-        "{}://{}",
-        scheme.to_ascii_lowercase(),
-        authority.to_ascii_lowercase()
-    ))
+    let url = AbsoluteUrl::parse(url).ok()?;
+    (!url.has_userinfo()).then(|| url.origin())
 }
 
 impl CsrfPolicy {

@@ -1029,3 +1029,23 @@ fn issuer_lookup_errors_come_before_the_signature() {
     );
     assert_eq!(error.code(), "issuer_unknown");
 }
+
+#[test]
+fn error_codes_and_their_enum_agree() {
+    let from_enum: Vec<&str> = edge_auth_core::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(from_enum, edge_auth_core::ERROR_CODES);
+    let mut sentences: Vec<&str> = edge_auth_core::ErrorCode::ALL
+        .iter()
+        .map(|c| c.sentence())
+        .collect();
+    sentences.sort_unstable();
+    sentences.dedup();
+    assert_eq!(
+        sentences.len(),
+        edge_auth_core::ErrorCode::ALL.len(),
+        "one sentence per code"
+    );
+}

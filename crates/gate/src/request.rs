@@ -3,13 +3,13 @@
 
 use edge_auth_core::{
     assertion_signing_input, attach_signature, is_loopback_url as is_loopback, is_safe_method,
-    normalize_with, origin_of, AssertionRequest, Auth, Caller, CsrfFacts, Denial, GateConfig,
-    Preflight, Route, UnixTime, VerifiedToken,
+    normalize_with, origin_of, AbsoluteUrl, AssertionRequest, Auth, Caller, CsrfFacts, Denial,
+    GateConfig, Preflight, Route, UnixTime, VerifiedToken,
 };
 use url::Url;
 
 use crate::extract::{extract_token, strip_cookie, Extracted};
-use crate::http::Refusal;
+use crate::refusal::Refusal;
 
 /// Where the Worker publishes its assertion keys.
 pub const JWKS_PATH: &str = "/.well-known/edge-auth/jwks.json";
@@ -326,23 +326,20 @@ impl Upstream {
     /// userinfo or another scheme than http(s) is refused (the message names what is wrong).
     pub fn parse(text: &str) -> Result<Upstream, String> {
         // Messages never repeat the value: it may hold credentials by mistake.
-        let base = Url::parse(text).map_err(|e| format!("not an absolute URL ({e})"))?;
-        if !matches!(base.scheme(), "https" | "http") {
-            return Err("only http and https origins".into());
-        }
-        if base.host_str().is_none_or(str::is_empty) {
-            return Err("no host".into());
-        }
-        if !base.username().is_empty() || base.password().is_some() {
+        let base = AbsoluteUrl::parse(text).map_err(|e| e.to_string())?;
+        if base.has_userinfo() {
             return Err("userinfo (`user@`) is not allowed".into());
         }
-        if base.query().is_some() || base.fragment().is_some() {
+        if base.query().is_some() || base.has_fragment() {
             return Err(
                 "a query or fragment is not allowed (the request's own query is forwarded)".into(),
             );
         }
         let prefix = base.path().trim_end_matches('/').to_owned();
-        Ok(Upstream { base, prefix })
+        Ok(Upstream {
+            base: base.as_url().clone(),
+            prefix,
+        })
     }
 }
 

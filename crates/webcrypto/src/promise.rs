@@ -70,12 +70,13 @@ fn on_settled(slot: f64, fulfilled: bool, value: JsValue) {
 }
 
 /// The settled value of a promise: `Ok` when fulfilled, `Err` with the reason when rejected.
-pub(crate) struct Settled {
+#[derive(Debug)]
+pub struct Settled {
     slot: u64,
 }
 
 impl Settled {
-    pub(crate) fn new(promise: &Promise) -> Settled {
+    pub fn new(promise: &Promise) -> Settled {
         let number = SLOTS.with(|slots| {
             let mut slots = slots.borrow_mut();
             let number = slots.next;

@@ -5,7 +5,7 @@
 //! exactly `Bearer`, one or more spaces and a `token68`, or it is refused as malformed. Never ignored: an
 //! ignored attempt (`Bearer<TAB>token`) would let an unverified token ride along to the origin.
 
-use crate::http::Refusal;
+use crate::refusal::Refusal;
 
 /// RFC 7235 `token68`: the characters a bearer credential may hold.
 fn is_token68(s: &str) -> bool {

@@ -11,9 +11,9 @@
 
 use std::collections::HashMap;
 
-use edge_auth::gate::{self, Plan, RequestHead};
-use edge_auth::http::Refusal;
 use edge_auth_core::{mint, Algorithm, GateConfig, MintOptions, SigningKey, UnixTime};
+use edge_auth_gate::Refusal;
+use edge_auth_gate::{self as gate, Plan, RequestHead};
 use serde_json::{json, Map, Value};
 
 const NOW: u64 = 1_800_000_000;
@@ -26,8 +26,8 @@ struct Table {
 }
 
 fn table() -> Table {
-    let file: Value =
-        serde_json::from_str(include_str!("policy/cases.json")).expect("cases.json is JSON");
+    let file: Value = serde_json::from_str(include_str!("../../../tests/policy/cases.json"))
+        .expect("cases.json is JSON");
     let mut config = file["config"].clone();
     let mut keys = HashMap::new();
     for issuer in config["issuers"].as_array_mut().unwrap() {

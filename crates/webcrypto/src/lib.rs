@@ -1,0 +1,256 @@
+//! `edge-auth-webcrypto`: the WebCrypto signature backend (wasm32 only; empty elsewhere).
+//!
+//! The core never awaits and never depends on JS: a verification's asymmetric checks
+//! ([`Pending::checks`]) run here, outside the core, and their outcomes go back through
+//! [`Pending::verify_signature`] with [`Outcomes`], a backend that only looks them up. HS* and ES256K
+//! stay in Rust (HMAC is cheaper than a round trip to JS; secp256k1 is not in WebCrypto).
+//!
+//! `crypto.subtle` is found on the global object, which every runtime edge-auth ships to has: Workers,
+//! browsers, Node ≥ 20, Deno and Bun. Imported `CryptoKey`s are kept per (RFC 7638 thumbprint,
+//! algorithm, usage): a stable identity, so a key is imported once however many sets hold it.
+#![forbid(unsafe_code)]
+#![cfg(target_arch = "wasm32")]
+
+mod promise;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use edge_auth_core::{
+    Algorithm, Key, KeyFamily, Pending, RustCrypto, SignatureBackend, SignatureCheck,
+    SignatureError, SigningKey,
+};
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Crypto, CryptoKey, SubtleCrypto};
+
+pub use promise::Settled;
+
+/// Whether WebCrypto checks (and signs) this algorithm; the others run in Rust.
+pub fn uses_webcrypto(alg: Algorithm) -> bool {
+    !alg.is_symmetric() && alg != Algorithm::Es256k
+}
+
+/// What an imported key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Usage {
+    Verify,
+    Sign,
+}
+
+/// Imported keys with their operation parameters, per (thumbprint, algorithm, usage).
+type Imported = HashMap<(String, Algorithm, Usage), (CryptoKey, Object)>;
+
+/// The WebCrypto backend of one isolate (or one JS verifier): `crypto.subtle`, looked up once, and the
+/// keys imported into it.
+pub struct WebCrypto {
+    subtle: SubtleCrypto,
+    imported: RefCell<Imported>,
+}
+
+impl std::fmt::Debug for WebCrypto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebCrypto")
+            .field("imported", &self.imported.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcomes of the WebCrypto checks of one verification, by key identity; [`SignatureBackend`]
+/// for the core, which runs the other algorithms in Rust.
+#[derive(Debug, Default)]
+pub struct Outcomes(Vec<(String, Algorithm, bool)>);
+
+impl SignatureBackend for Outcomes {
+    fn verify(&self, check: &SignatureCheck<'_>) -> Result<(), SignatureError> {
+        if !uses_webcrypto(check.alg) {
+            return RustCrypto.verify(check);
+        }
+        let Some(id) = check.key.thumbprint() else {
+            return Err(SignatureError::Invalid);
+        };
+        match self
+            .0
+            .iter()
+            .find(|(key, alg, _)| key == id && *alg == check.alg)
+        {
+            Some((_, _, true)) => Ok(()),
+            // Not checked, failed or refused by WebCrypto: fail closed.
+            Some((_, _, false)) | None => Err(SignatureError::Invalid),
+        }
+    }
+}
+
+fn object(pairs: &[(&str, JsValue)]) -> Result<Object, JsValue> {
+    let object = Object::new();
+    for (name, value) in pairs {
+        Reflect::set(&object, &JsValue::from_str(name), value)?;
+    }
+    Ok(object)
+}
+
+/// The WebCrypto import and operation parameters for a JWS algorithm (`None`: not a WebCrypto one).
+fn params(alg: Algorithm) -> Result<Option<(Object, Object)>, JsValue> {
+    let s = |v: &str| JsValue::from_str(v);
+    let hash = |name: &str| s(name);
+    let sha = match alg {
+        Algorithm::Rs256 | Algorithm::Ps256 | Algorithm::Es256 => "SHA-256",
+        Algorithm::Rs384 | Algorithm::Ps384 | Algorithm::Es384 => "SHA-384",
+        Algorithm::Rs512 | Algorithm::Ps512 | Algorithm::Es512 => "SHA-512",
+        Algorithm::EdDsa => "",
+        Algorithm::Hs256 | Algorithm::Hs384 | Algorithm::Hs512 | Algorithm::Es256k => {
+            return Ok(None)
+        }
+    };
+    let salt = |bits: u32| JsValue::from(bits / 8);
+    Ok(Some(match (alg, alg.family()) {
+        (Algorithm::Rs256 | Algorithm::Rs384 | Algorithm::Rs512, _) => (
+            object(&[("name", s("RSASSA-PKCS1-v1_5")), ("hash", hash(sha))])?,
+            object(&[("name", s("RSASSA-PKCS1-v1_5"))])?,
+        ),
+        (Algorithm::Ps256, _) => pss(sha, salt(256))?,
+        (Algorithm::Ps384, _) => pss(sha, salt(384))?,
+        (Algorithm::Ps512, _) => pss(sha, salt(512))?,
+        (_, KeyFamily::Ec(curve)) => (
+            object(&[("name", s("ECDSA")), ("namedCurve", s(curve.name()))])?,
+            object(&[("name", s("ECDSA")), ("hash", hash(sha))])?,
+        ),
+        (_, KeyFamily::Ed25519) => (
+            object(&[("name", s("Ed25519"))])?,
+            object(&[("name", s("Ed25519"))])?,
+        ),
+        (_, KeyFamily::Rsa | KeyFamily::Oct) => return Ok(None),
+    }))
+}
+
+/// RSA-PSS with MGF1 over the same hash and a salt as long as the hash (RFC 7518 §3.5).
+fn pss(sha: &str, salt: JsValue) -> Result<(Object, Object), JsValue> {
+    let s = |v: &str| JsValue::from_str(v);
+    Ok((
+        object(&[("name", s("RSA-PSS")), ("hash", s(sha))])?,
+        object(&[("name", s("RSA-PSS")), ("saltLength", salt)])?,
+    ))
+}
+
+impl WebCrypto {
+    /// `globalThis.crypto.subtle`.
+    pub fn new() -> Result<WebCrypto, JsValue> {
+        let crypto: Crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?
+            .dyn_into()
+            .map_err(|_| JsValue::from_str("this runtime has no globalThis.crypto"))?;
+        Ok(WebCrypto {
+            subtle: crypto.subtle(),
+            imported: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// Forgets every imported key (the Worker calls it when an issuer's key set changed, which bounds
+    /// the map; imports are keyed by thumbprint, so nothing stale could be used anyway).
+    pub fn clear(&self) {
+        self.imported.borrow_mut().clear();
+    }
+
+    /// Imports a JWK (public or private) once per (thumbprint, algorithm, usage), non-extractable.
+    async fn key(
+        &self,
+        jwk: serde_json::Map<String, serde_json::Value>,
+        thumbprint: &str,
+        alg: Algorithm,
+        usage: Usage,
+    ) -> Result<(CryptoKey, Object), JsValue> {
+        let id = (thumbprint.to_owned(), alg, usage);
+        if let Some(found) = self.imported.borrow().get(&id) {
+            return Ok(found.clone());
+        }
+        let (import, operation) =
+            params(alg)?.ok_or_else(|| JsValue::from_str("not a WebCrypto algorithm"))?;
+        let mut jwk = jwk;
+        // WebCrypto checks `alg` against the import algorithm; key selection already did (and knows
+        // `Ed25519` as a name for EdDSA, which WebCrypto's JWK import does not).
+        for member in ["alg", "kid", "use"] {
+            jwk.remove(member);
+        }
+        let jwk: Object =
+            js_sys::JSON::parse(&serde_json::Value::Object(jwk).to_string())?.dyn_into()?;
+        let usages = js_sys::Array::of1(&JsValue::from_str(match usage {
+            Usage::Verify => "verify",
+            Usage::Sign => "sign",
+        }));
+        let imported: CryptoKey = Settled::new(
+            &self
+                .subtle
+                .import_key_with_object("jwk", &jwk, &import, false, &usages)?,
+        )
+        .await?
+        .dyn_into()?;
+        let entry = (imported, operation);
+        self.imported.borrow_mut().insert(id, entry.clone());
+        Ok(entry)
+    }
+
+    async fn verify_one(&self, check: &SignatureCheck<'_>) -> Result<bool, JsValue> {
+        let key: &Key = check.key;
+        let thumbprint = key
+            .thumbprint()
+            .ok_or_else(|| JsValue::from_str("an asymmetric key has a thumbprint"))?;
+        let (crypto_key, operation) = self
+            .key(key.to_jwk(), thumbprint, check.alg, Usage::Verify)
+            .await?;
+        let signature = Uint8Array::from(check.signature);
+        let data = Uint8Array::from(check.signing_input);
+        let promise = self
+            .subtle
+            .verify_with_object_and_buffer_source_and_buffer_source(
+                &operation,
+                &crypto_key,
+                &signature,
+                &data,
+            )?;
+        Ok(Settled::new(&promise).await?.as_bool() == Some(true))
+    }
+
+    /// Runs a verification's WebCrypto checks, first passing key first, and returns their outcomes for
+    /// [`Pending::verify_signature`]. A WebCrypto failure (import or verify) counts as "does not
+    /// verify": fail closed.
+    pub async fn check(&self, pending: &Pending<'_, '_>) -> Outcomes {
+        let mut outcomes = Vec::new();
+        for check in pending.checks() {
+            if !uses_webcrypto(check.alg) || check.expected_len() != Some(check.signature.len()) {
+                // HS* and ES256K run in Rust; wrong lengths are refused by the core before any backend.
+                continue;
+            }
+            let Some(id) = check.key.thumbprint() else {
+                continue;
+            };
+            let ok = self.verify_one(&check).await.unwrap_or(false);
+            outcomes.push((id.to_owned(), check.alg, ok));
+            if ok {
+                break;
+            }
+        }
+        Outcomes(outcomes)
+    }
+
+    /// Signs `input` with `key` through WebCrypto (its algorithm must be a WebCrypto one); the raw JWS
+    /// signature (R‖S for ECDSA).
+    pub async fn sign(&self, key: &SigningKey, input: &[u8]) -> Result<Vec<u8>, JsValue> {
+        let thumbprint = key
+            .public_key()
+            .thumbprint()
+            .ok_or_else(|| JsValue::from_str("an HMAC key signs in Rust"))?;
+        let (crypto_key, operation) = self
+            .key(
+                key.to_private_jwk(),
+                thumbprint,
+                key.algorithm(),
+                Usage::Sign,
+            )
+            .await?;
+        let data = Uint8Array::from(input);
+        let promise =
+            self.subtle
+                .sign_with_object_and_buffer_source(&operation, &crypto_key, &data)?;
+        let signature = Settled::new(&promise).await?;
+        Ok(Uint8Array::new(&signature).to_vec())
+    }
+}

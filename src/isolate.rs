@@ -1,0 +1,142 @@
+//! What one isolate keeps between requests, made on its first request: the compiled configuration (or
+//! the fact that it is broken), where requests go, the verified-token cache, the WebCrypto backend and
+//! the remote key sets. The bottom layer of the Worker: every other module uses it; it uses none.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use edge_auth_core::{ConfigErrors, GateConfig, KeyState, SecretSource, TokenCache, UnixTime};
+use edge_auth_gate::Upstream;
+use edge_auth_webcrypto::WebCrypto;
+use worker::{console_error, Date, Env};
+
+/// One remote issuer's keys in this isolate.
+#[derive(Default)]
+pub(crate) struct RemoteIssuer {
+    pub(crate) state: KeyState,
+    /// The JWKS URL (from config, or found by discovery).
+    pub(crate) jwks_uri: Option<String>,
+}
+
+pub(crate) struct Isolate {
+    pub(crate) config: Result<Rc<GateConfig>, ()>,
+    /// `ORIGIN`, compiled (`None`: forward to the request's own URL).
+    pub(crate) upstream: Option<Upstream>,
+    pub(crate) cache: TokenCache,
+    /// Shared with requests in flight (it is used across awaits; the isolate's cell never is).
+    pub(crate) crypto: Rc<WebCrypto>,
+    /// Remote key sets, per issuer index.
+    pub(crate) remote: HashMap<usize, RemoteIssuer>,
+}
+
+impl Isolate {
+    /// `seed` keys the token cache's hash: 16 random bytes (std's `RandomState` has no randomness on
+    /// wasm32, so its keys would be the same in every isolate, and tokens could be chosen to share one
+    /// bucket).
+    pub(crate) fn new(
+        loaded: Result<(GateConfig, Option<Upstream>), ()>,
+        seed: [u8; 16],
+        crypto: WebCrypto,
+    ) -> Isolate {
+        let (config, upstream) = match loaded {
+            Ok((config, upstream)) => (Ok(config), upstream),
+            Err(()) => (Err(()), None),
+        };
+        let cache = match &config {
+            Ok(c) => TokenCache::new(c.cache.max_entries, c.cache.max_ttl_seconds, seed),
+            Err(()) => TokenCache::new(1, 0, seed),
+        };
+        Isolate {
+            config: config.map(Rc::new),
+            upstream,
+            cache,
+            crypto: Rc::new(crypto),
+            remote: HashMap::new(),
+        }
+    }
+
+    /// An issuer's fetched keys changed: verified tokens and imported keys of the old set go.
+    pub(crate) fn keys_changed(&mut self) {
+        self.cache.clear();
+        self.crypto.clear();
+    }
+}
+
+thread_local! {
+    static ISOLATE: RefCell<Option<Rc<RefCell<Isolate>>>> = const { RefCell::new(None) };
+}
+
+struct EnvSecrets<'a>(&'a Env);
+
+impl SecretSource for EnvSecrets<'_> {
+    fn secret(&self, name: &str) -> Option<String> {
+        self.0.secret(name).ok().map(|s| s.to_string())
+    }
+}
+
+fn load_config(env: &Env) -> Result<GateConfig, ConfigErrors> {
+    // `[vars.EDGE_AUTH]` arrives as an object; `--var EDGE_AUTH:'{…}'` or a dashboard variable as a string.
+    let value = match env.object_var::<serde_json::Value>("EDGE_AUTH") {
+        Ok(value) => value,
+        Err(_) => match env.var("EDGE_AUTH") {
+            Ok(text) => serde_json::Value::String(text.to_string()),
+            Err(_) => {
+                return Err(ConfigErrors(vec![edge_auth_core::ConfigError {
+                    path: String::new(),
+                    message: "the EDGE_AUTH variable is not set".into(),
+                }]))
+            }
+        },
+    };
+    GateConfig::from_value(&value, &EnvSecrets(env))
+}
+
+/// `ORIGIN`, if set; a value that cannot be an origin is a configuration error (logged, never echoed).
+fn load_upstream(env: &Env) -> Result<Option<Upstream>, String> {
+    match env.var("ORIGIN") {
+        Ok(origin) => Upstream::parse(&origin.to_string())
+            .map(Some)
+            .map_err(|why| format!("ORIGIN: {why}")),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The isolate's state, made on its first request. `Err`: the runtime gave no randomness (for the
+/// cache's hash seed) or no `crypto.subtle`; the request gets a 500 and the next one tries again.
+pub(crate) fn isolate(env: &Env) -> Result<Rc<RefCell<Isolate>>, String> {
+    ISOLATE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if let Some(isolate) = slot.as_ref() {
+            return Ok(Rc::clone(isolate));
+        }
+        let mut seed = [0u8; 16];
+        getrandom::getrandom(&mut seed).map_err(|e| format!("getrandom: {e}"))?;
+        let crypto = WebCrypto::new().map_err(|e| format!("crypto.subtle: {e:?}"))?;
+        // Logged once per isolate, with field paths; never the config itself.
+        let log = |error: String| {
+            console_error!(
+                "{}",
+                serde_json::json!({"event": "config_error", "error": error})
+            );
+        };
+        let config = load_config(env).map_err(|errors| {
+            for error in &errors.0 {
+                log(error.to_string());
+            }
+        });
+        let upstream = load_upstream(env).map_err(log);
+        let loaded = match (config, upstream) {
+            (Ok(config), Ok(upstream)) => Ok((config, upstream)),
+            _ => Err(()),
+        };
+        let isolate = Rc::new(RefCell::new(Isolate::new(loaded, seed, crypto)));
+        *slot = Some(Rc::clone(&isolate));
+        Ok(isolate)
+    })
+}
+
+/// The clock, in whole seconds (the core is given `now`; it never reads a clock).
+pub(crate) fn now() -> UnixTime {
+    UnixTime(Date::now().as_millis() / 1000)
+}
