@@ -1,0 +1,135 @@
+// keygen(alg) and mint(privateJwk, claims, header?) for every algorithm, and interop with jose in both
+// directions (issue 10, "Proof": "tokens minted by jose verify"). jose has no ES256K: that algorithm is
+// checked against the package alone, and counted.
+import * as jose from "jose";
+import { assert, isDeepEqual } from "./harness.mjs";
+import { AUD, fromB64url, headerOf, outcome, payloadOf } from "./common.mjs";
+import { publicOf } from "./errors.test.mjs";
+
+export const ALGORITHMS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "ES256K", "EdDSA"];
+const ISS = "https://idp.example/";
+const PRIVATE = ["d", "p", "q", "dp", "dq", "qi"];
+
+function claims() {
+  const now = Math.floor(Date.now() / 1000);
+  return { iss: ISS, aud: AUD, sub: "user-1", iat: now, exp: now + 600, scope: "a b" };
+}
+
+async function joseKey(jwk, alg) {
+  return jwk.kty === "oct" ? fromB64url(jwk.k) : jose.importJWK(jwk, alg);
+}
+
+export function register(test, ctx) {
+  const pkg = ctx.pkg;
+
+  test("keygen: every algorithm gives a private JWK and a public JWKS", async () => {
+    const problems = [];
+    for (const alg of ALGORITHMS) {
+      const r = await outcome(() => pkg.keygen(alg));
+      if (r.code !== "ok") {
+        problems.push(`${alg}: ${r.code}`);
+        continue;
+      }
+      const { jwk, jwks } = r.value ?? {};
+      if (!jwk || !jwks || !Array.isArray(jwks.keys) || jwks.keys.length !== 1) {
+        problems.push(`${alg}: ${JSON.stringify(r.value)?.slice(0, 200)}`);
+        continue;
+      }
+      if (jwk.alg !== alg) problems.push(`${alg}: jwk.alg ${jwk.alg}`);
+      if (typeof jwk.kid !== "string" || !jwk.kid) problems.push(`${alg}: no kid`);
+      if (jwk.kty === "oct") {
+        if (!alg.startsWith("HS") || fromB64url(jwk.k).length < Number(alg.slice(2)) / 8) problems.push(`${alg}: oct key ${jwk.k?.length}`);
+      } else {
+        if (!jwk.d) problems.push(`${alg}: the private JWK has no d`);
+        const leaked = PRIVATE.filter((m) => jwks.keys[0][m] !== undefined);
+        if (leaked.length) problems.push(`${alg}: the public JWKS holds ${leaked}`);
+        if (jwks.keys[0].kid !== jwk.kid) problems.push(`${alg}: kid differs between jwk and jwks`);
+      }
+    }
+    assert.noProblems(problems);
+  }, { smoke: true });
+
+  test("mint → verifySignature, createVerifier and jose, every algorithm", async (t) => {
+    const problems = [];
+    let withJose = 0, withoutJose = 0;
+    for (const alg of ALGORITHMS) {
+      try {
+        const { jwk, jwks } = await pkg.keygen(alg);
+        const c = claims();
+        const token = await pkg.mint(jwk, c);
+        if (typeof token !== "string" || token.split(".").length !== 3) throw new Error(`mint gave ${token}`);
+        if (headerOf(token).alg !== alg) problems.push(`${alg}: header alg ${headerOf(token).alg}`);
+        const verificationKey = jwk.kty === "oct" ? jwk : jwks.keys[0];
+        const bytes = await pkg.verifySignature(token, verificationKey);
+        if (JSON.stringify(JSON.parse(new TextDecoder().decode(bytes))) !== JSON.stringify(payloadOf(token))) problems.push(`${alg}: verifySignature payload`);
+        if (jwk.kty !== "oct") {
+          const verifier = await pkg.createVerifier({ issuers: [{ issuer: ISS, audiences: [AUD], algorithms: [alg], jwks }] });
+          const verified = await verifier.verify(token);
+          if (verified.claims.sub !== "user-1") problems.push(`${alg}: claims ${JSON.stringify(verified.claims)}`);
+          if (JSON.stringify(verified.scopes) !== JSON.stringify(["a", "b"])) problems.push(`${alg}: scopes ${JSON.stringify(verified.scopes)}`);
+        }
+        if (alg === "ES256K") {
+          withoutJose += 1;
+          continue;
+        }
+        const { payload, protectedHeader } = await jose.jwtVerify(token, await joseKey(verificationKey, alg), { issuer: ISS, audience: AUD, algorithms: [alg] });
+        if (payload.sub !== "user-1" || protectedHeader.alg !== alg) problems.push(`${alg}: jose read ${JSON.stringify(payload)}`);
+        withJose += 1;
+      } catch (error) {
+        problems.push(`${alg}: ${error.code ?? error.name}: ${error.message}`);
+      }
+    }
+    t.log(`${withJose} algorithms cross-checked with jose, ${withoutJose} (ES256K) with the package only`);
+    assert.noProblems(problems);
+    assert.deepEqual([withJose, withoutJose], [13, 1]);
+  }, { smoke: true });
+
+  test("mint: the header argument sets typ and kid; the key decides alg", async () => {
+    const { jwk, jwks } = await pkg.keygen("ES256");
+    const token = await pkg.mint(jwk, claims(), { typ: "at+jwt", kid: "custom-kid" });
+    const header = headerOf(token);
+    assert.equal(header.alg, "ES256");
+    assert.equal(header.typ, "at+jwt");
+    assert.equal(header.kid, "custom-kid");
+    assert.ok(await jose.jwtVerify(token, await jose.importJWK(jwks.keys[0], "ES256"), { typ: "at+jwt" }));
+    const plain = headerOf(await pkg.mint(jwk, claims()));
+    assert.equal(plain.kid, jwk.kid, "by default the key's kid");
+  });
+
+  test("interop: tokens minted by jose verify with the package, every algorithm jose signs", async (t) => {
+    const problems = [];
+    let ran = 0;
+    for (const alg of ALGORITHMS.filter((a) => a !== "ES256K")) {
+      try {
+        let signingKey, issuerKeys, secrets;
+        if (alg.startsWith("HS")) {
+          const secret = `jose-interop-${alg}-`.padEnd(80, "x");
+          signingKey = new TextEncoder().encode(secret);
+          issuerKeys = { hmac_secret: "INTEROP_SECRET" };
+          secrets = { INTEROP_SECRET: secret };
+        } else {
+          const pair = await jose.generateKeyPair(alg, { extractable: true, ...(alg === "EdDSA" ? { crv: "Ed25519" } : {}) });
+          signingKey = pair.privateKey;
+          issuerKeys = { jwks: { keys: [{ ...(await jose.exportJWK(pair.publicKey)), kid: "jose-1" }] } };
+        }
+        const c = claims();
+        const token = await new jose.SignJWT(c).setProtectedHeader({ alg, kid: "jose-1", typ: "JWT" }).sign(signingKey);
+        const verifier = await pkg.createVerifier({ issuers: [{ issuer: ISS, audiences: [AUD], algorithms: [alg], ...issuerKeys }] }, { secrets });
+        const verified = await verifier.verify(token);
+        if (!isDeepEqual(verified.claims, c)) problems.push(`${alg}: claims ${JSON.stringify(verified.claims)}`);
+        if (verified.header?.alg !== alg || verified.issuer !== ISS) problems.push(`${alg}: ${JSON.stringify(verified.header)} ${verified.issuer}`);
+        // Tampered: refused.
+        const [h, p, s] = token.split(".");
+        const forged = `${h}.${p.slice(0, -2)}${p.at(-2) === "A" ? "B" : "A"}${p.at(-1)}.${s}`;
+        const bad = await outcome(() => verifier.verify(forged));
+        if (bad.code === "ok") problems.push(`${alg}: a tampered jose token verified`);
+        ran += 1;
+      } catch (error) {
+        problems.push(`${alg}: ${error.code ?? error.name}: ${error.message}`);
+      }
+    }
+    t.log(`${ran} jose-minted algorithms verified`);
+    assert.noProblems(problems);
+    assert.equal(ran, 13);
+  }, { smoke: true });
+}
