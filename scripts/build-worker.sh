@@ -2,10 +2,7 @@
 # Builds the Worker into build/ (index.js, index_bg.wasm, worker/shim.mjs) without GitHub downloads.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-WBG_VERSION=0.2.130          # must equal Cargo.lock's wasm-bindgen (Cargo.toml pins "=0.2.130")
-rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WBG_VERSION" ||
-  cargo install wasm-bindgen-cli --version "$WBG_VERSION"          # NOT --locked (webpki-roots 1.0.11 missing)
+bash scripts/install-wasm-tools.sh >/dev/null   # the wasm32 target and wasm-bindgen-cli 0.2.130
 worker-build --version 2>/dev/null | grep -qx 0.8.7 ||
   cargo install worker-build --version 0.8.7 --locked
 [ -x tests/worker/node_modules/.bin/wrangler ] || (cd tests/worker && npm ci --no-audit --no-fund --loglevel=error)

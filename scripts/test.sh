@@ -30,12 +30,23 @@ step "interop: edge-auth CLI against jose (Node) and PyJWT (Python)"
 cargo build --locked -p edge-auth-cli
 bash tests/interop/run.sh
 
-step "lint the Worker for its target"
+step "lint the Worker and the JS package's wasm for their target"
 cargo clippy --locked -p edge-auth --target wasm32-unknown-unknown --all-targets -- -D warnings
+cargo clippy --locked -p edge-auth --target wasm32-unknown-unknown --features bench -- -D warnings
+cargo clippy --locked -p edge-auth-wasm --target wasm32-unknown-unknown -- -D warnings
 
-step "the Worker: build (installs wasm-bindgen-cli, worker-build, wrangler, miniflare) and black-box tests in workerd"
+step "the Worker: build (installs wasm-bindgen-cli, worker-build, wrangler, miniflare)"
 bash scripts/build-worker.sh
+
+step "the JS package: build (crates/wasm -> js/pkg) and install its test runtimes (Deno, Bun, Chromium)"
+bash scripts/build-js.sh
+bash scripts/setup-js-tests.sh
+
+step "black-box tests in workerd: the Worker, and the JS package inside a JS Worker"
 node --test tests/worker/
+
+step "the JS package in Node, Deno, Bun and Chromium (the same test files, the shared token tables)"
+bash tests/js/run.sh all
 
 step "the README's demo command works (wrangler dev on 127.0.0.1:8787 + demo origin)"
 bash scripts/demo.sh --check

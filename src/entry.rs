@@ -22,7 +22,7 @@ fn problem(refusal: &Refusal, realm: &str) -> worker::Result<Response> {
     problem_with_retry(refusal, realm, None)
 }
 
-/// A refusal; a 503 carries `Retry-After` (`retry_after` seconds, else 30).
+/// A refusal with the gate's headers; a 503 carries `Retry-After` (`retry_after` seconds, else 30).
 fn problem_with_retry(
     refusal: &Refusal,
     realm: &str,
@@ -30,13 +30,8 @@ fn problem_with_retry(
 ) -> worker::Result<Response> {
     let http = refusal.to_http(realm);
     let headers = Headers::new();
-    headers.set("content-type", "application/problem+json")?;
-    headers.set("cache-control", "no-store")?;
-    if let Some(www) = &http.www_authenticate {
-        headers.set("www-authenticate", www)?;
-    }
-    if http.status == 503 {
-        headers.set("retry-after", &retry_after.unwrap_or(30).max(1).to_string())?;
+    for (name, value) in http.headers(retry_after) {
+        headers.set(name, &value)?;
     }
     Ok(Response::ok(http.body)?
         .with_status(http.status)
@@ -185,15 +180,17 @@ async fn decide(
     match gate::plan(config, head) {
         Plan::ServeJwks => {
             let headers = Headers::new();
-            headers.set("content-type", "application/jwk-set+json")?;
-            headers.set("cache-control", "public, max-age=300")?;
+            for (name, value) in gate::JWKS_HEADERS {
+                headers.set(name, value)?;
+            }
             log_decision(Some(config), started, None, "jwks", None, None, None);
             Ok(Response::ok(config.assertion.jwks_json.clone())?.with_headers(headers))
         }
         Plan::ServeStatus => {
             let headers = Headers::new();
-            headers.set("content-type", "application/json")?;
-            headers.set("cache-control", "no-store")?;
+            for (name, value) in gate::STATUS_HEADERS {
+                headers.set(name, value)?;
+            }
             log_decision(Some(config), started, None, "status", None, None, None);
             Ok(Response::ok(keys::status(isolate, config).to_string())?.with_headers(headers))
         }

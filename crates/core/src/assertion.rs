@@ -14,7 +14,7 @@ use crate::jwk::SigningKey;
 use crate::keyset::KeySet;
 use crate::sign::{attach_signature, signing_input, MintOptions};
 use crate::token::Limits;
-use crate::verifier::{IssuerPolicy, PolicyError, VerifiedToken, Verifier};
+use crate::verifier::{IssuerPolicy, IssuerPolicyBuilder, PolicyError, VerifiedToken, Verifier};
 
 /// The `typ` header of every assertion.
 pub const ASSERTION_TYP: &str = "edge-auth+jwt";
@@ -146,7 +146,31 @@ impl AssertionVerifier {
                 reason: "assertion keys must name their `alg`".into(),
             });
         }
-        let policy = IssuerPolicy::builder(issuer, algorithms, keys)
+        let policy = IssuerPolicy::builder(issuer, algorithms, keys);
+        AssertionVerifier::with_policy(policy, audience, leeway)
+    }
+
+    /// An assertion verifier whose keys are fetched at run time (the Worker's JWKS URL): the adapter
+    /// loads them ([`IssuerPolicy::adopt`]) and verifies through [`verifier`](Self::verifier) with
+    /// [`Routed::select_from`](crate::Routed::select_from), then [`check_binding`](Self::check_binding).
+    /// Published assertion keys are EdDSA or ES256 (an HS256 key is a shared secret, never published).
+    pub fn remote(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        leeway: u64,
+    ) -> Result<AssertionVerifier, PolicyError> {
+        let policy = IssuerPolicy::builder_remote(issuer, [Algorithm::EdDsa, Algorithm::Es256]);
+        AssertionVerifier::with_policy(policy, audience, leeway)
+    }
+
+    /// The assertion rules on top of an issuer policy: the audience, `typ`, the leeway and the claims
+    /// every assertion carries.
+    fn with_policy(
+        policy: IssuerPolicyBuilder,
+        audience: impl Into<String>,
+        leeway: u64,
+    ) -> Result<AssertionVerifier, PolicyError> {
+        let policy = policy
             .audiences([audience.into()])
             .typ(ASSERTION_TYP)
             .leeway(leeway)
@@ -155,6 +179,13 @@ impl AssertionVerifier {
         Ok(AssertionVerifier {
             verifier: Verifier::new(vec![policy], Limits::default())?,
         })
+    }
+
+    /// The verifier of the assertion itself (keys, issuer, audience, `typ`, time, required claims), for
+    /// adapters that check signatures outside the core (WebCrypto); follow it with
+    /// [`check_binding`](Self::check_binding).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
     }
 
     /// Verifies `token` at `now`, and its binding when one is given.
@@ -166,25 +197,36 @@ impl AssertionVerifier {
     ) -> Result<VerifiedToken, VerifyError> {
         let verified = self.verifier.verify(token, now)?;
         if let Some(binding) = binding {
-            let claim = |name: &str| verified.claims().get(name).and_then(Value::as_str);
-            if claim("htm") != Some(binding.method) {
-                return Err(ClaimsError::BindingMismatch { claim: "htm" }.into());
-            }
-            let expected = htu(binding.url);
-            if expected.is_none() || claim("htu").and_then(htu) != expected {
-                return Err(ClaimsError::BindingMismatch { claim: "htu" }.into());
-            }
-            if let Some(access_token) = binding.access_token {
-                let expected = ath(access_token);
-                let matches = claim("ath").is_some_and(|actual| {
-                    subtle::ConstantTimeEq::ct_eq(actual.as_bytes(), expected.as_bytes()).into()
-                });
-                if !matches {
-                    return Err(ClaimsError::BindingMismatch { claim: "ath" }.into());
-                }
-            }
+            AssertionVerifier::check_binding(&verified, binding)?;
         }
         Ok(verified)
+    }
+
+    /// Checks a verified assertion's request binding: `htm` equals the method, `htu` names the same
+    /// URL (scheme, host and path; the query is not part of it), and, when the origin receives the
+    /// access token too, `ath` is its hash (compared in constant time).
+    pub fn check_binding(
+        verified: &VerifiedToken,
+        binding: &Binding<'_>,
+    ) -> Result<(), VerifyError> {
+        let claim = |name: &str| verified.claims().get(name).and_then(Value::as_str);
+        if claim("htm") != Some(binding.method) {
+            return Err(ClaimsError::BindingMismatch { claim: "htm" }.into());
+        }
+        let expected = htu(binding.url);
+        if expected.is_none() || claim("htu").and_then(htu) != expected {
+            return Err(ClaimsError::BindingMismatch { claim: "htu" }.into());
+        }
+        if let Some(access_token) = binding.access_token {
+            let expected = ath(access_token);
+            let matches = claim("ath").is_some_and(|actual| {
+                subtle::ConstantTimeEq::ct_eq(actual.as_bytes(), expected.as_bytes()).into()
+            });
+            if !matches {
+                return Err(ClaimsError::BindingMismatch { claim: "ath" }.into());
+            }
+        }
+        Ok(())
     }
 }
 

@@ -81,6 +81,67 @@ pub(crate) fn decode(input: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// How a leniently decoded part deviates from canonical base64url (all false: canonical).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Deviations {
+    /// Trailing `=` padding.
+    pub(crate) padding: bool,
+    /// `+` or `/` from the standard alphabet.
+    pub(crate) standard_alphabet: bool,
+    /// Non-zero bits after the last byte.
+    pub(crate) trailing_bits: bool,
+}
+
+impl Deviations {
+    pub(crate) fn any(self) -> bool {
+        self.padding || self.standard_alphabet || self.trailing_bits
+    }
+}
+
+/// Decodes what a lax decoder would accept, for describing a token (never for verifying one): trailing
+/// `=` padding, the standard alphabet's `+` and `/`, and non-zero trailing bits are accepted and
+/// reported. `None` for anything else (other characters, `=` inside, an impossible length).
+pub(crate) fn decode_lenient(input: &str) -> Option<(Vec<u8>, Deviations)> {
+    let mut deviations = Deviations::default();
+    let body = input.trim_end_matches('=');
+    if body.len() != input.len() {
+        deviations.padding = true;
+    }
+    let mut canonical = String::with_capacity(body.len());
+    for c in body.chars() {
+        match c {
+            '+' => {
+                deviations.standard_alphabet = true;
+                canonical.push('-');
+            }
+            '/' => {
+                deviations.standard_alphabet = true;
+                canonical.push('_');
+            }
+            c if c.is_ascii_alphanumeric() || c == '-' || c == '_' => canonical.push(c),
+            _ => return None,
+        }
+    }
+    if let Some(bytes) = decode(&canonical) {
+        return Some((bytes, deviations));
+    }
+    // The only other deviation a lax decoder accepts: non-zero bits after the last byte. Clear them in
+    // the last character and decode again.
+    let last = canonical.pop()?;
+    let value = sextet(u8::try_from(u32::from(last)).ok()?)?;
+    let mask = match canonical.len() % 4 {
+        1 => 0b11_0000, // two characters carry one byte: the last keeps its 2 high bits
+        2 => 0b11_1100, // three characters carry two bytes: the last keeps its 4 high bits
+        _ => return None,
+    };
+    let cleared = value & mask;
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let replacement = alphabet.get(usize::try_from(cleared).ok()?)?;
+    canonical.push(char::from(*replacement));
+    deviations.trailing_bits = true;
+    decode(&canonical).map(|bytes| (bytes, deviations))
+}
+
 /// Encodes as unpadded base64url.
 pub(crate) fn encode(bytes: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(bytes)
@@ -105,6 +166,29 @@ mod tests {
         #[test]
         fn round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             prop_assert_eq!(decode(&encode(&bytes)).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn lenient_decoding_reports_each_deviation() {
+        let none = Deviations::default();
+        assert_eq!(decode_lenient("Zm9v"), Some((b"foo".to_vec(), none)));
+        assert_eq!(decode_lenient(""), Some((Vec::new(), none)));
+        let padded = decode_lenient("Zg==").unwrap();
+        assert_eq!(padded.0, b"f");
+        assert!(padded.1.padding && !padded.1.standard_alphabet && !padded.1.trailing_bits);
+        let standard = decode_lenient("+/+/").unwrap();
+        assert_eq!(standard.0, decode("-_-_").unwrap());
+        assert!(standard.1.standard_alphabet && !standard.1.padding);
+        // "Zh": 'h' carries non-zero bits after the byte 'f'.
+        let bits = decode_lenient("Zh").unwrap();
+        assert_eq!(bits.0, b"f");
+        assert!(bits.1.trailing_bits && bits.1.any());
+        let bits = decode_lenient("Zm9").unwrap();
+        assert_eq!(bits.0, b"fo");
+        assert!(bits.1.trailing_bits);
+        for bad in ["Z", "Zm9vY", "Zm=9v", "a b", "é", "Zm9v\n", "*"] {
+            assert_eq!(decode_lenient(bad), None, "{bad:?}");
         }
     }
 

@@ -106,6 +106,22 @@ struct RawConfig {
     paths: Option<RawPaths>,
 }
 
+/// The verifier part of `EDGE_AUTH` alone (the JS package's `createVerifier`): the same fields, at the
+/// same paths, as in [`RawConfig`]; everything else (assertion, routes, CORS, …) is unknown here.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVerifierConfig {
+    #[serde(default)]
+    leeway_seconds: Option<u64>,
+    #[serde(default)]
+    max_token_bytes: Option<usize>,
+    #[serde(default)]
+    cache: Option<RawCache>,
+    issuers: Vec<RawIssuer>,
+    #[serde(default)]
+    remote_keys: Option<RawRemote>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPaths {
@@ -399,31 +415,78 @@ impl GateConfig {
         value: &Value,
         secrets: &dyn SecretSource,
     ) -> Result<GateConfig, ConfigErrors> {
-        let parsed: Result<RawConfig, _> = match value {
-            Value::String(text) => {
-                let mut de = serde_json::Deserializer::from_str(text);
-                serde_path_to_error::deserialize(&mut de).map_err(|e| {
-                    let (path, inner) = (e.path().to_string(), e.into_inner());
-                    (path, inner.to_string())
-                })
-            }
-            other => serde_path_to_error::deserialize(other).map_err(|e| {
+        compile(parse_raw(value)?, secrets)
+    }
+}
+
+/// Only the verifier part of the configuration: `issuers`, `leeway_seconds`, `max_token_bytes`,
+/// `cache` and `remote_keys`, compiled by the same code and with the same field paths and errors as in
+/// a [`GateConfig`] (the JS package's `createVerifier`, which has no routes and signs no assertion).
+#[derive(Debug)]
+pub struct VerifierConfig {
+    pub verifier: Verifier,
+    /// Per issuer (configuration order): where its keys are fetched, for remote-keys issuers.
+    pub remote_sources: Vec<Option<RemoteKeys>>,
+    pub remote: RemoteSettings,
+    pub cache: CacheSettings,
+}
+
+impl VerifierConfig {
+    /// Parses and compiles the verifier part, given as a JSON object or a string holding one. Any other
+    /// member (`assertion`, `routes`, …) is an error naming it: a verifier enforces no route.
+    pub fn from_value(
+        value: &Value,
+        secrets: &dyn SecretSource,
+    ) -> Result<VerifierConfig, ConfigErrors> {
+        let raw: RawVerifierConfig = parse_raw(value)?;
+        let mut errors = Errors(Vec::new());
+        let parts = compile_verifier(
+            raw.leeway_seconds,
+            raw.max_token_bytes,
+            raw.issuers,
+            raw.remote_keys,
+            secrets,
+            &mut errors,
+        );
+        let cache = compile_cache(raw.cache.as_ref(), &mut errors);
+        match (parts.verifier, errors.0.is_empty()) {
+            (Some(verifier), true) => Ok(VerifierConfig {
+                verifier,
+                remote_sources: parts.remote_sources,
+                remote: parts.remote,
+                cache,
+            }),
+            _ => Err(ConfigErrors(errors.0)),
+        }
+    }
+}
+
+/// Deserializes a raw configuration from a JSON value (an object, or a string holding one), the first
+/// mistake reported with its field path.
+fn parse_raw<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, ConfigErrors> {
+    let parsed: Result<T, _> = match value {
+        Value::String(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(&mut de).map_err(|e| {
                 let (path, inner) = (e.path().to_string(), e.into_inner());
                 (path, inner.to_string())
-            }),
-        };
-        let raw = parsed.map_err(|(path, message)| {
-            ConfigErrors(vec![ConfigError {
-                path: if path == "." || path == "?" {
-                    String::new()
-                } else {
-                    path
-                },
-                message,
-            }])
-        })?;
-        compile(raw, secrets)
-    }
+            })
+        }
+        other => serde_path_to_error::deserialize(other).map_err(|e| {
+            let (path, inner) = (e.path().to_string(), e.into_inner());
+            (path, inner.to_string())
+        }),
+    };
+    parsed.map_err(|(path, message)| {
+        ConfigErrors(vec![ConfigError {
+            path: if path == "." || path == "?" {
+                String::new()
+            } else {
+                path
+            },
+            message,
+        }])
+    })
 }
 
 /// Collects errors so that one run reports every mistake.
@@ -442,28 +505,44 @@ impl Errors {
 const ASSERTION_ALGORITHMS: [Algorithm; 3] = [Algorithm::EdDsa, Algorithm::Es256, Algorithm::Hs256];
 const MAX_ASSERTION_TTL: u64 = 300;
 
-fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, ConfigErrors> {
-    let mut errors = Errors(Vec::new());
-    let leeway = raw.leeway_seconds.unwrap_or(DEFAULT_LEEWAY);
+/// The verifier part of a configuration, compiled (shared by [`GateConfig`] and [`VerifierConfig`]).
+struct VerifierParts {
+    /// `None` when any mistake was found so far.
+    verifier: Option<Verifier>,
+    remote_sources: Vec<Option<RemoteKeys>>,
+    remote: RemoteSettings,
+    demo: bool,
+    issuer_names: Vec<String>,
+}
+
+/// Compiles `leeway_seconds`, `max_token_bytes`, `remote_keys` and `issuers` into the verifier.
+fn compile_verifier(
+    leeway_seconds: Option<u64>,
+    max_token_bytes: Option<usize>,
+    issuers: Vec<RawIssuer>,
+    remote_keys: Option<RawRemote>,
+    secrets: &dyn SecretSource,
+    errors: &mut Errors,
+) -> VerifierParts {
+    let leeway = leeway_seconds.unwrap_or(DEFAULT_LEEWAY);
     let mut limits = Limits::default();
-    if let Some(max) = raw.max_token_bytes {
+    if let Some(max) = max_token_bytes {
         if !(256..=65_536).contains(&max) {
             errors.push("max_token_bytes", "must be between 256 and 65536");
         }
         limits.max_token_bytes = max;
     }
 
-    if raw.issuers.is_empty() {
+    if issuers.is_empty() {
         errors.push("issuers", "empty list: configure at least one issuer");
     }
-    let demo = raw.issuers.iter().any(|i| i.issuer == DEMO_ISSUER);
-    let issuer_names: Vec<String> = raw.issuers.iter().map(|i| i.issuer.clone()).collect();
-    let remote = compile_remote(raw.remote_keys, &mut errors);
+    let demo = issuers.iter().any(|i| i.issuer == DEMO_ISSUER);
+    let issuer_names: Vec<String> = issuers.iter().map(|i| i.issuer.clone()).collect();
+    let remote = compile_remote(remote_keys, errors);
     let mut policies = Vec::new();
     let mut remote_sources = Vec::new();
-    for (i, issuer) in raw.issuers.into_iter().enumerate() {
-        if let Some((policy, source)) =
-            compile_issuer(i, issuer, leeway, &remote, secrets, &mut errors)
+    for (i, issuer) in issuers.into_iter().enumerate() {
+        if let Some((policy, source)) = compile_issuer(i, issuer, leeway, &remote, secrets, errors)
         {
             policies.push(policy);
             remote_sources.push(source);
@@ -476,6 +555,46 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
     } else {
         None
     };
+    VerifierParts {
+        verifier,
+        remote_sources,
+        remote,
+        demo,
+        issuer_names,
+    }
+}
+
+/// The verified-token cache's bounds.
+fn compile_cache(raw: Option<&RawCache>, errors: &mut Errors) -> CacheSettings {
+    let cache = CacheSettings {
+        max_entries: raw.and_then(|c| c.max_entries).unwrap_or(1024),
+        max_ttl_seconds: raw.and_then(|c| c.max_ttl_seconds).unwrap_or(300),
+    };
+    if !(1..=100_000).contains(&cache.max_entries) {
+        errors.push("cache.max_entries", "must be between 1 and 100000");
+    }
+    if cache.max_ttl_seconds > 3600 {
+        errors.push("cache.max_ttl_seconds", "must be at most 3600");
+    }
+    cache
+}
+
+fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, ConfigErrors> {
+    let mut errors = Errors(Vec::new());
+    let VerifierParts {
+        verifier,
+        remote_sources,
+        remote,
+        demo,
+        issuer_names,
+    } = compile_verifier(
+        raw.leeway_seconds,
+        raw.max_token_bytes,
+        raw.issuers,
+        raw.remote_keys,
+        secrets,
+        &mut errors,
+    );
 
     let assertion = compile_assertion(raw.assertion, secrets, &mut errors);
     let paths = raw.paths.map_or_else(PathRules::default, |p| PathRules {
@@ -494,24 +613,7 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
             errors.push("token_cookie", "must be a cookie name (an HTTP token)");
         }
     }
-    let cache = CacheSettings {
-        max_entries: raw
-            .cache
-            .as_ref()
-            .and_then(|c| c.max_entries)
-            .unwrap_or(1024),
-        max_ttl_seconds: raw
-            .cache
-            .as_ref()
-            .and_then(|c| c.max_ttl_seconds)
-            .unwrap_or(300),
-    };
-    if !(1..=100_000).contains(&cache.max_entries) {
-        errors.push("cache.max_entries", "must be between 1 and 100000");
-    }
-    if cache.max_ttl_seconds > 3600 {
-        errors.push("cache.max_ttl_seconds", "must be at most 3600");
-    }
+    let cache = compile_cache(raw.cache.as_ref(), &mut errors);
     match (verifier, assertion, errors.0.is_empty()) {
         (Some(verifier), Some(assertion), true) => Ok(GateConfig {
             shared_cache_mac: DerivedKey::from_signing_key(

@@ -34,6 +34,7 @@ mod claims;
 mod config;
 mod derive;
 mod error;
+mod inspect;
 mod json;
 mod jwk;
 mod keyset;
@@ -57,13 +58,14 @@ pub use cache::{CacheGeneration, TokenCache};
 pub use claims::{RegisteredClaims, UnixTime};
 pub use config::{
     AssertionConfig, CacheSettings, ConfigError, ConfigErrors, GateConfig, RemoteKeys,
-    RemoteSource, SecretSource,
+    RemoteSource, SecretSource, VerifierConfig,
 };
 pub use derive::{DerivedKey, DECISION_LOG_INFO, DERIVE_SALT, SHARED_CACHE_INFO};
 pub use error::{
     ClaimsError, ErrorCode, KeyError, KeyLoadError, ParseError, Part, SelectError, SignatureError,
     VerifyError, ERROR_CODES,
 };
+pub use inspect::{inspect, Inspection, Warning, WarningCode, MAX_INSPECT_BYTES};
 pub use json::JsonError;
 pub use jwk::{Key, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use keyset::{KeySet, Selection, SkippedKey, MAX_KEYS};
@@ -79,8 +81,9 @@ pub use remote::{
 pub use sign::{attach_signature, mint, signing_input, MintOptions};
 pub use token::{decode_unverified, Header, Limits, PayloadKind, UntrustedToken, Unverified};
 pub use verifier::{
-    IssuerPolicy, IssuerPolicyBuilder, Pending, PolicyError, Routed, SignatureVerified,
-    SignatureVerifier, SignedToken, VerifiedToken, Verifier, DEFAULT_LEEWAY, MAX_LEEWAY,
+    IssuerPolicy, IssuerPolicyBuilder, Pending, PendingSignature, PolicyError, Routed,
+    SignatureVerified, SignatureVerifier, SignedToken, VerifiedToken, Verifier, DEFAULT_LEEWAY,
+    MAX_LEEWAY,
 };
 pub use web::{
     is_safe_method, origin_of, CorsPolicy, CorsRefusal, CsrfFacts, CsrfPolicy, CsrfRefusal,

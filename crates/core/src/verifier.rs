@@ -692,19 +692,57 @@ impl SignatureVerifier {
         token: &str,
         backend: &dyn SignatureBackend,
     ) -> Result<SignatureVerified, VerifyError> {
+        self.begin(token)?.verify_signature(backend)
+    }
+
+    /// Parses the token and selects the candidate keys; the signature is checked by
+    /// [`PendingSignature::verify_signature`] (with an async backend, run
+    /// [`PendingSignature::checks`] outside the core first, as for [`Pending`]).
+    pub fn begin<'v, 't>(
+        &'v self,
+        token: &'t str,
+    ) -> Result<PendingSignature<'v, 't>, VerifyError> {
         let token = UntrustedToken::parse(token, &self.limits, PayloadKind::Opaque)?;
         let selection = self
             .keys
             .select(token.header(), self.algorithms, &self.limits)?;
-        let (verified_by, error) = first_passing(checks(&self.keys, &selection, &token), backend);
+        Ok(PendingSignature {
+            keys: &self.keys,
+            token,
+            selection,
+        })
+    }
+}
+
+/// A signature-only verification waiting for its signature check ([`SignatureVerifier::begin`]).
+#[derive(Debug)]
+pub struct PendingSignature<'v, 't> {
+    keys: &'v KeySet,
+    token: UntrustedToken<'t>,
+    selection: Selection,
+}
+
+impl PendingSignature<'_, '_> {
+    /// The signature checks to run, in order; the first that passes wins.
+    pub fn checks(&self) -> impl Iterator<Item = SignatureCheck<'_>> {
+        checks(self.keys, &self.selection, &self.token)
+    }
+
+    /// Runs the checks on `backend`.
+    pub fn verify_signature(
+        self,
+        backend: &dyn SignatureBackend,
+    ) -> Result<SignatureVerified, VerifyError> {
+        let (verified_by, error) = first_passing(self.checks(), backend);
         let Some(key_id) = verified_by else {
             return Err(error.into());
         };
-        let (header, payload, _) = token.into_parts();
+        let alg = self.selection.alg;
+        let (header, payload, _) = self.token.into_parts();
         Ok(SignatureVerified {
             header,
             payload,
-            alg: selection.alg,
+            alg,
             key_id,
         })
     }

@@ -278,3 +278,71 @@ fn htu_normalisation() {
         assert_eq!(htu(url).as_deref(), expected, "{url}");
     }
 }
+
+#[test]
+fn the_parts_of_verify_agree_with_verify() {
+    // What an adapter with an async signature backend does: the verifier's steps, then the binding.
+    let signer = key(Algorithm::Es256);
+    let assertion = mint(signer, "GET", URL);
+    let verifier = AssertionVerifier::new(origin_keys(signer), EDGE, ORIGIN, 10).unwrap();
+    let binding = Binding {
+        method: "GET",
+        url: "https://api.example.com/orders/42",
+        access_token: None,
+    };
+    let verified = verifier
+        .verifier()
+        .begin(&assertion)
+        .unwrap()
+        .verify_signature(&edge_auth_core::RustCrypto)
+        .unwrap()
+        .check_claims(UnixTime(NOW))
+        .unwrap();
+    assert!(AssertionVerifier::check_binding(&verified, &binding).is_ok());
+    let other = Binding {
+        method: "DELETE",
+        ..binding
+    };
+    assert_eq!(
+        AssertionVerifier::check_binding(&verified, &other)
+            .unwrap_err()
+            .code(),
+        "binding_mismatch"
+    );
+    assert_eq!(
+        verifier
+            .verify(&assertion, UnixTime(NOW), Some(&other))
+            .unwrap_err()
+            .code(),
+        "binding_mismatch"
+    );
+}
+
+#[test]
+fn a_remote_assertion_verifier_uses_a_fetched_jwks() {
+    let signer = key(Algorithm::EdDsa);
+    let assertion = mint(signer, "POST", URL);
+    let verifier = AssertionVerifier::remote(EDGE, ORIGIN, 10).unwrap();
+    // Without a fetched set: keys_unavailable, never a verification.
+    assert_eq!(
+        verifier
+            .verify(&assertion, UnixTime(NOW), None)
+            .unwrap_err()
+            .code(),
+        "keys_unavailable"
+    );
+    let routed = verifier.verifier().route(&assertion).unwrap();
+    let keys = routed.policy().adopt(origin_keys(signer)).unwrap();
+    let verified = routed
+        .select_from(std::sync::Arc::new(keys))
+        .unwrap()
+        .verify_signature(&edge_auth_core::RustCrypto)
+        .unwrap()
+        .check_claims(UnixTime(NOW))
+        .unwrap();
+    assert_eq!(verified.claims()["sub"], "alice");
+    // An HS256 key is never published: a fetched set holding only one is refused.
+    let hs = key(Algorithm::Hs256);
+    let routed = verifier.verifier().route(&assertion).unwrap();
+    assert!(routed.policy().adopt(origin_keys(hs)).is_err());
+}

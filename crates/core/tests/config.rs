@@ -13,7 +13,9 @@ mod common;
 use std::collections::HashMap;
 
 use common::*;
-use edge_auth_core::{Algorithm, Auth, GateConfig, SigningKey, UnixTime};
+use edge_auth_core::{
+    Algorithm, Auth, ConfigErrors, GateConfig, SigningKey, UnixTime, VerifierConfig,
+};
 use serde_json::{json, Value};
 
 fn secrets() -> HashMap<String, String> {
@@ -413,4 +415,111 @@ fn shared_cache_keys_name_the_source_and_the_issuer_config() {
     ] {
         assert_ne!(key_of(&config), key, "{name}");
     }
+}
+
+/// The verifier part of `value` (what the JS package's `createVerifier` takes).
+fn verifier_part(value: &Value) -> Value {
+    let mut part = value.clone();
+    let object = part.as_object_mut().unwrap();
+    for gate_only in ["assertion", "routes"] {
+        object.remove(gate_only);
+    }
+    part
+}
+
+fn errors_of(result: Result<(), ConfigErrors>) -> Vec<(String, String)> {
+    match result {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors.0.into_iter().map(|e| (e.path, e.message)).collect(),
+    }
+}
+
+#[test]
+fn the_verifier_part_compiles_with_the_same_paths_and_errors() {
+    // Every mistake the verifier part can hold, compiled both ways: the same errors, in the same order.
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Value)> = vec![
+        ("base", base()),
+        ("issuers empty", with("/issuers", Some(json!([])))),
+        ("audiences empty", with("/issuers/0/audiences", Some(json!([])))),
+        ("algorithm unknown", with("/issuers/0/algorithms", Some(json!(["ES256", "none"])))),
+        ("algorithms mix HS and ES", with("/issuers/1/algorithms", Some(json!(["HS256", "ES256"])))),
+        ("neither jwks nor hmac_secret", with("/issuers/0/jwks", None)),
+        ("jwks_uri over http", with_remote("jwks_uri", json!("http://idp.example/jwks"))),
+        ("jwks_uri on loopback http, allowed", allow_loopback(with_remote("jwks_uri", json!("http://127.0.0.1:9000/jwks")))),
+        ("remote keys for HS256", with_remote_hs()),
+        ("remote timeout too long", with("/remote_keys", Some(json!({"timeout_ms": 60_000})))),
+        ("hmac secret missing", with("/issuers/1/hmac_secret", Some(json!("NOPE")))),
+        ("same issuer twice", with("/issuers/1/issuer", Some(json!(ISS)))),
+        ("leeway above the maximum", with("/leeway_seconds", Some(json!(100_000)))),
+        ("scope_claims malformed", with("/issuers/0/scope_claims", Some(json!(["scope", "a["])))),
+        ("cache ttl too long", with("/cache", Some(json!({"max_ttl_seconds": 86_400})))),
+        ("token limit too small", with("/max_token_bytes", Some(json!(10)))),
+        ("unknown issuer field", with("/issuers/0/jwks_url", Some(json!("https://x")))),
+    ];
+    let secrets = secrets();
+    for (name, config) in &cases {
+        let gate = errors_of(GateConfig::from_value(config, &secrets).map(|_| ()));
+        let part = verifier_part(config);
+        let verifier = errors_of(VerifierConfig::from_value(&part, &secrets).map(|_| ()));
+        assert_eq!(verifier, gate, "case `{name}`");
+        // As a JSON string too (a parse error then also names the line and column).
+        let text = Value::String(part.to_string());
+        let from_text = errors_of(VerifierConfig::from_value(&text, &secrets).map(|_| ()));
+        assert_eq!(from_text.len(), gate.len(), "case `{name}` as text");
+        for ((path, message), (want_path, want)) in from_text.iter().zip(&gate) {
+            assert_eq!(path, want_path, "case `{name}` as text");
+            assert!(
+                message.starts_with(want.as_str()),
+                "case `{name}` as text: {message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_verifier_part_refuses_gate_fields_and_verifies() {
+    let secrets = secrets();
+    // A verifier enforces no route and signs no assertion: those members are mistakes here.
+    let errors = errors_of(VerifierConfig::from_value(&base(), &secrets).map(|_| ()));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].1.contains("unknown field `assertion`"),
+        "{errors:?}"
+    );
+    let config = VerifierConfig::from_value(&verifier_part(&base()), &secrets).unwrap();
+    assert_eq!(config.cache.max_entries, 1024);
+    assert_eq!(config.remote_sources, [None, None]);
+    let remote = VerifierConfig::from_value(
+        &verifier_part(&with_remote("jwks_uri", json!("https://idp.example/jwks"))),
+        &secrets,
+    )
+    .unwrap();
+    assert_eq!(
+        remote.remote_sources[0].as_ref().map(|r| r.source.url()),
+        Some("https://idp.example/jwks")
+    );
+    // The HS256 issuer verifies a token signed with its secret, with the configured leeway (30 s).
+    let key = SigningKey::from_json(
+        json!({"kty": "oct", "k": b64(b"a-shared-secret-that-is-at-least-32-bytes")})
+            .to_string()
+            .as_bytes(),
+        Some(Algorithm::Hs256),
+    )
+    .unwrap();
+    let claims = json!({"iss": "https://hs.example/", "aud": AUD, "exp": 1_000});
+    let token = edge_auth_core::mint(
+        &key,
+        claims.as_object().unwrap(),
+        &edge_auth_core::MintOptions::default(),
+    );
+    assert!(config.verifier.verify(&token, UnixTime(1_029)).is_ok());
+    assert_eq!(
+        config
+            .verifier
+            .verify(&token, UnixTime(1_030))
+            .unwrap_err()
+            .code(),
+        "token_expired"
+    );
 }

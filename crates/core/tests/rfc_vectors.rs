@@ -125,3 +125,26 @@ fn wrong_algorithm_for_the_vector_key_is_refused() {
     // (7520 §4.4's key declares `alg: HS256`, so it too serves one algorithm).
     assert_eq!(checked.len(), 4, "{checked:?}");
 }
+
+#[test]
+fn signature_only_in_two_steps_names_its_checks() {
+    // An async backend (WebCrypto) takes the checks first, then hands outcomes back: the checks are
+    // the vector's key and algorithm over the exact signing input and signature bytes.
+    for case in cases() {
+        let verifier = signature_verifier(&case);
+        let pending = verifier.begin(&case.token).unwrap();
+        let checks: Vec<_> = pending.checks().collect();
+        assert_eq!(checks.len(), 1, "{}", case.name);
+        let (input, signature) = case.token.rsplit_once('.').unwrap();
+        assert_eq!(checks[0].alg, case.alg, "{}", case.name);
+        assert_eq!(checks[0].signing_input, input.as_bytes(), "{}", case.name);
+        assert_eq!(
+            checks[0].signature,
+            Base64UrlUnpadded::decode_vec(signature).unwrap(),
+            "{}",
+            case.name
+        );
+        let verified = pending.verify_signature(&RustCrypto).unwrap();
+        assert_eq!(verified.payload, case.payload, "{}", case.name);
+    }
+}

@@ -17,8 +17,9 @@ mod request;
 
 pub use explain::{explain, ExplainedDecision, ExplainedRoute, ExplainedToken, Explanation};
 pub use extract::{extract_token, strip_cookie, Extracted};
-pub use refusal::{HttpRefusal, Refusal};
+pub use refusal::{HttpRefusal, Refusal, DEFAULT_RETRY_AFTER};
 pub use request::{
     assertion_input, authorize, forward_anonymous, forward_url, forward_verified, plan,
-    response_headers, sign_in_rust, Forward, Plan, RequestHead, Upstream, JWKS_PATH, STATUS_PATH,
+    response_headers, sign_in_rust, Forward, Plan, RequestHead, Upstream, JWKS_HEADERS, JWKS_PATH,
+    STATUS_HEADERS, STATUS_PATH,
 };

@@ -130,6 +130,30 @@ impl Refusal {
     }
 }
 
+/// `Retry-After` of a `503` when the adapter knows no better (seconds).
+pub const DEFAULT_RETRY_AFTER: u64 = 30;
+
+impl HttpRefusal {
+    /// The answer's headers, in order: `content-type: application/problem+json`, `cache-control:
+    /// no-store`, the `WWW-Authenticate` challenge when there is one, and for a `503` `Retry-After`
+    /// (`retry_after` seconds — for `keys_unavailable` the key state's backoff — else
+    /// [`DEFAULT_RETRY_AFTER`]; at least 1).
+    pub fn headers(&self, retry_after: Option<u64>) -> Vec<(&'static str, String)> {
+        let mut headers = vec![
+            ("content-type", "application/problem+json".to_owned()),
+            ("cache-control", "no-store".to_owned()),
+        ];
+        if let Some(www) = &self.www_authenticate {
+            headers.push(("www-authenticate", www.clone()));
+        }
+        if self.status == 503 {
+            let seconds = retry_after.unwrap_or(DEFAULT_RETRY_AFTER).max(1);
+            headers.push(("retry-after", seconds.to_string()));
+        }
+        headers
+    }
+}
+
 impl Refusal {
     /// A fixed, human sentence per code. Never built from the request.
     pub fn detail(&self) -> &'static str {
@@ -272,6 +296,44 @@ mod tests {
         sentences.sort_unstable();
         sentences.dedup();
         assert_eq!(sentences.len(), seen.len(), "{seen:#?}");
+    }
+
+    #[test]
+    fn headers_of_a_refusal() {
+        let names = |http: &HttpRefusal, retry: Option<u64>| -> Vec<String> {
+            http.headers(retry)
+                .iter()
+                .map(|(n, v)| format!("{n}: {v}"))
+                .collect()
+        };
+        let missing = Refusal::TokenMissing.to_http("api");
+        assert_eq!(
+            names(&missing, Some(5)),
+            [
+                "content-type: application/problem+json",
+                "cache-control: no-store",
+                "www-authenticate: Bearer realm=\"api\""
+            ]
+        );
+        let unavailable =
+            Refusal::Token(VerifyError::Select(SelectError::KeysUnavailable)).to_http("api");
+        assert_eq!(
+            names(&unavailable, Some(7)).last().map(String::as_str),
+            Some("retry-after: 7")
+        );
+        assert_eq!(
+            names(&unavailable, Some(0)).last().map(String::as_str),
+            Some("retry-after: 1")
+        );
+        let config = Refusal::ConfigInvalid.to_http("api");
+        assert_eq!(
+            names(&config, None),
+            [
+                "content-type: application/problem+json",
+                "cache-control: no-store",
+                "retry-after: 30"
+            ]
+        );
     }
 
     #[test]

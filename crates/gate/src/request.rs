@@ -17,6 +17,18 @@ pub const JWKS_PATH: &str = "/.well-known/edge-auth/jwks.json";
 /// Where the Worker reports its key sources (when `status_endpoint = true`).
 pub const STATUS_PATH: &str = "/.well-known/edge-auth/status";
 
+/// The headers of the answer to [`Plan::ServeJwks`] (the body is `GateConfig::assertion.jwks_json`).
+pub const JWKS_HEADERS: [(&str, &str); 2] = [
+    ("content-type", "application/jwk-set+json"),
+    ("cache-control", "public, max-age=300"),
+];
+
+/// The headers of the answer to [`Plan::ServeStatus`].
+pub const STATUS_HEADERS: [(&str, &str); 2] = [
+    ("content-type", "application/json"),
+    ("cache-control", "no-store"),
+];
+
 /// The parts of a request the decision needs.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestHead<'a> {

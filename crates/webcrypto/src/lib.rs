@@ -7,7 +7,9 @@
 //!
 //! `crypto.subtle` is found on the global object, which every runtime edge-auth ships to has: Workers,
 //! browsers, Node ≥ 20, Deno and Bun. Imported `CryptoKey`s are kept per (RFC 7638 thumbprint,
-//! algorithm, usage): a stable identity, so a key is imported once however many sets hold it.
+//! algorithm, usage): a stable identity, so a key is imported once however many sets hold it. The JS
+//! package also generates its RSA, ECDSA and Ed25519 keys here ([`WebCrypto::generate`]): an RSA prime
+//! search in wasm takes seconds.
 #![forbid(unsafe_code)]
 #![cfg(target_arch = "wasm32")]
 
@@ -150,10 +152,11 @@ impl WebCrypto {
         self.imported.borrow_mut().clear();
     }
 
-    /// Imports a JWK (public or private) once per (thumbprint, algorithm, usage), non-extractable.
+    /// Imports a JWK (public or private) once per (thumbprint, algorithm, usage), non-extractable. `jwk`
+    /// is only called on the first import (serializing an RSA modulus is not free).
     async fn key(
         &self,
-        jwk: serde_json::Map<String, serde_json::Value>,
+        jwk: impl FnOnce() -> serde_json::Map<String, serde_json::Value>,
         thumbprint: &str,
         alg: Algorithm,
         usage: Usage,
@@ -164,7 +167,7 @@ impl WebCrypto {
         }
         let (import, operation) =
             params(alg)?.ok_or_else(|| JsValue::from_str("not a WebCrypto algorithm"))?;
-        let mut jwk = jwk;
+        let mut jwk = jwk();
         // WebCrypto checks `alg` against the import algorithm; key selection already did (and knows
         // `Ed25519` as a name for EdDSA, which WebCrypto's JWK import does not).
         for member in ["alg", "kid", "use"] {
@@ -194,7 +197,7 @@ impl WebCrypto {
             .thumbprint()
             .ok_or_else(|| JsValue::from_str("an asymmetric key has a thumbprint"))?;
         let (crypto_key, operation) = self
-            .key(key.to_jwk(), thumbprint, check.alg, Usage::Verify)
+            .key(|| key.to_jwk(), thumbprint, check.alg, Usage::Verify)
             .await?;
         let signature = Uint8Array::from(check.signature);
         let data = Uint8Array::from(check.signing_input);
@@ -213,8 +216,17 @@ impl WebCrypto {
     /// [`Pending::verify_signature`]. A WebCrypto failure (import or verify) counts as "does not
     /// verify": fail closed.
     pub async fn check(&self, pending: &Pending<'_, '_>) -> Outcomes {
+        self.check_all(pending.checks()).await
+    }
+
+    /// [`check`](Self::check) for any verification's checks (a signature-only one,
+    /// [`PendingSignature::checks`](edge_auth_core::PendingSignature::checks), too).
+    pub async fn check_all<'a>(
+        &self,
+        checks: impl Iterator<Item = SignatureCheck<'a>>,
+    ) -> Outcomes {
         let mut outcomes = Vec::new();
-        for check in pending.checks() {
+        for check in checks {
             if !uses_webcrypto(check.alg) || check.expected_len() != Some(check.signature.len()) {
                 // HS* and ES256K run in Rust; wrong lengths are refused by the core before any backend.
                 continue;
@@ -231,6 +243,45 @@ impl WebCrypto {
         Outcomes(outcomes)
     }
 
+    /// Generates a new key pair for `alg` (a WebCrypto algorithm: RS*, PS* with a 2048-bit modulus and
+    /// the exponent 65537, ES256/384/512, EdDSA) and returns its private JWK members only (`kty`,
+    /// `crv`, `n`, `e`, `x`, `y`, `d`, `p`, `q`, `dp`, `dq`, `qi`): the caller loads it with
+    /// [`SigningKey::from_json`], which checks it like any other key. Key generation in wasm (RSA prime
+    /// search above all) would take seconds; WebCrypto does it natively.
+    pub async fn generate(
+        &self,
+        alg: Algorithm,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, JsValue> {
+        let s = |v: &str| JsValue::from_str(v);
+        let (import, _) =
+            params(alg)?.ok_or_else(|| JsValue::from_str("not a WebCrypto algorithm"))?;
+        if matches!(alg.family(), KeyFamily::Rsa) {
+            Reflect::set(&import, &s("modulusLength"), &JsValue::from(2048))?;
+            let exponent = Uint8Array::from(&[1u8, 0, 1][..]);
+            Reflect::set(&import, &s("publicExponent"), &exponent)?;
+        }
+        let usages = js_sys::Array::of2(&s("sign"), &s("verify"));
+        let pair = Settled::new(
+            &self
+                .subtle
+                .generate_key_with_object(&import, true, &usages)?,
+        )
+        .await?;
+        let private: CryptoKey = Reflect::get(&pair, &s("privateKey"))?.dyn_into()?;
+        let exported = Settled::new(&self.subtle.export_key("jwk", &private)?).await?;
+        let text: String = js_sys::JSON::stringify(&exported)?.into();
+        let mut jwk: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).map_err(|e| JsValue::from_str(&e.to_string()))?;
+        // `alg`, `key_ops` and `ext` are WebCrypto's own (`Ed25519` is not a JWS alg name).
+        jwk.retain(|name, _| {
+            matches!(
+                name.as_str(),
+                "kty" | "crv" | "n" | "e" | "x" | "y" | "d" | "p" | "q" | "dp" | "dq" | "qi"
+            )
+        });
+        Ok(jwk)
+    }
+
     /// Signs `input` with `key` through WebCrypto (its algorithm must be a WebCrypto one); the raw JWS
     /// signature (R‖S for ECDSA).
     pub async fn sign(&self, key: &SigningKey, input: &[u8]) -> Result<Vec<u8>, JsValue> {
@@ -240,7 +291,7 @@ impl WebCrypto {
             .ok_or_else(|| JsValue::from_str("an HMAC key signs in Rust"))?;
         let (crypto_key, operation) = self
             .key(
-                key.to_private_jwk(),
+                || key.to_private_jwk(),
                 thumbprint,
                 key.algorithm(),
                 Usage::Sign,
