@@ -9,7 +9,8 @@
 #
 # Installs what it needs: the nightly toolchain (rustup) and cargo-fuzz (cargo install). Seeds are generated
 # from the test vectors by scripts/fuzz-seeds.py into fuzz/seeds/; the long run keeps what it learns in
-# fuzz/corpus/ and crash inputs go to fuzz/artifacts/TARGET/ (all three are ignored by git).
+# fuzz/corpus/ and crash inputs go to fuzz/artifacts/TARGET/ (all three are ignored by git). Inputs that
+# once failed are kept in fuzz/regressions/TARGET/ (in git) and run first by every mode.
 # FUZZ_SANITIZER=address builds with AddressSanitizer (default none: the core has no unsafe code, and the
 # targets look for panics and broken invariants, at about twice the speed).
 set -euo pipefail
@@ -56,7 +57,9 @@ binary() { echo "fuzz/target/$TRIPLE/release/$1"; }
 run_target() {
   local target=$1 seconds=$2 corpus=$3 log=$4
   mkdir -p "$corpus" "fuzz/artifacts/$target"
-  "$(binary "$target")" "$corpus" "fuzz/seeds/$target" \
+  local dirs=("$corpus" "fuzz/seeds/$target")
+  if [ -d "fuzz/regressions/$target" ]; then dirs+=("fuzz/regressions/$target"); fi
+  "$(binary "$target")" "${dirs[@]}" \
     -max_total_time="$seconds" -print_final_stats=1 -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="fuzz/artifacts/$target/" >"$log" 2>&1
 }
@@ -133,7 +136,10 @@ case "$mode" in
     install_tools
     build
     mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
-    if [ $# -eq 0 ]; then set -- "fuzz/corpus/$target" "fuzz/seeds/$target"; fi
+    if [ $# -eq 0 ]; then
+      set -- "fuzz/corpus/$target" "fuzz/seeds/$target"
+      if [ -d "fuzz/regressions/$target" ]; then set -- "$@" "fuzz/regressions/$target"; fi
+    fi
     exec "$(binary "$target")" -artifact_prefix="fuzz/artifacts/$target/" "$@"
     ;;
   *) usage ;;

@@ -7,10 +7,11 @@
 //! headers.
 #![no_main]
 
-use edge_auth_gate::{self as gate, Plan};
-use edge_auth_gate::Refusal;
 use edge_auth_cli::{ExplainInput, ExplainRequest};
+use edge_auth_core::AbsoluteUrl;
 use edge_auth_fuzz::{lines, policy_config, NOW};
+use edge_auth_gate::Refusal;
+use edge_auth_gate::{self as gate, Plan};
 use libfuzzer_sys::fuzz_target;
 
 /// A refusal on the wire names the code and the configured requirement, never the request's token.
@@ -61,7 +62,23 @@ fuzz_target!(|data: &[u8]| {
     };
     let head = request.head();
     assert_eq!((head.method, head.url), (*method, *url));
-    assert!(url.contains(request.host()) && !request.host().contains(['/', '?', '#']));
+    // The host is the WHATWG-normalized authority (lower case, IDNA, IPv4 canonical form, default port
+    // dropped), so it need not appear in `url` verbatim; normalizing it again must not change it.
+    let host = request.host();
+    assert!(!host.is_empty() && !host.contains(['/', '?', '#', '@', '\\']));
+    assert!(
+        !host.bytes().any(|b| b.is_ascii_uppercase()),
+        "a host that is not normalized"
+    );
+    let scheme = AbsoluteUrl::parse(url).map(|u| u.scheme().to_owned());
+    assert!(scheme.is_ok(), "a request from a URL that does not parse");
+    let scheme = scheme.unwrap_or_default();
+    let again = AbsoluteUrl::parse(&format!("{scheme}://{host}/"));
+    assert_eq!(
+        again.map(|u| u.authority()).as_deref(),
+        Ok(host),
+        "normalizing the host twice"
+    );
     assert!(!request.path().is_empty() && !request.path().contains(['?', '#']));
     assert_eq!(head.authorization.is_some(), token.is_some());
 

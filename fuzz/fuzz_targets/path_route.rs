@@ -9,10 +9,10 @@
     reason = "a fuzz target reports a broken invariant by panicking"
 )]
 
-use edge_auth_gate::{self as gate, Plan, RequestHead};
-use edge_auth_gate::Refusal;
 use edge_auth_core::{normalize_path, normalize_with, Auth, PathRules, RouteTable};
 use edge_auth_fuzz::{lines, policy_config};
+use edge_auth_gate::Refusal;
+use edge_auth_gate::{self as gate, Plan, RequestHead};
 use libfuzzer_sys::fuzz_target;
 
 fn is_upper_hex(b: u8) -> bool {
