@@ -410,5 +410,5 @@ export async function mint(jwk, claims, header = {}) {
   } catch (error) {
     throw new TypeError(`claims and header must be JSON data: ${error.message}`);
   }
-  return callSync(() => rawMint(jwkText, claimsText, headerText));
+  return await call(() => rawMint(jwkText, claimsText, headerText));
 }

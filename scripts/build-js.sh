@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the npm package's wasm (crates/wasm, edge-auth-wasm) into js/pkg/ and prints its size:
 #   bash scripts/build-js.sh
-# 1. cargo build --release --target wasm32-unknown-unknown -p edge-auth-wasm (the workspace's
-#    [profile.release]: opt-level 3, LTO, one codegen unit);
+# 1. cargo build --profile wasm --target wasm32-unknown-unknown -p edge-auth-wasm (the workspace's
+#    [profile.wasm]: opt-level "z", LTO, one codegen unit, no symbol names);
 # 2. wasm-bindgen --target web --out-dir js/pkg (the CLI at exactly the library's version, installed by
 #    scripts/install-wasm-tools.sh from crates.io);
-# 3. wasm-opt -O from npm binaryen (tests/worker/node_modules/.bin/wasm-opt) when it is there;
+# 3. wasm-opt -Oz --strip-debug --strip-producers from npm binaryen (tests/worker/node_modules/.bin/wasm-opt) when it is there;
 # 4. raw and gzip -9 sizes of the wasm and of the whole package (what `npm pack` would ship).
 # Idempotent; installs what it needs itself (the rustup target, the CLI); nothing is downloaded from GitHub.
 # js/pkg/ is a build artefact (gitignored). Set CARGO_BUILD_JOBS=1 on a shared machine if you like.
@@ -17,9 +17,12 @@ say() { printf 'build-js: %s\n' "$*"; }
 bash scripts/install-wasm-tools.sh >/dev/null
 WASM_BINDGEN_BIN="$(command -v wasm-bindgen || echo "$HOME/.cargo/bin/wasm-bindgen")"
 
-say "cargo build --release --target wasm32-unknown-unknown -p edge-auth-wasm"
-cargo build --release --target wasm32-unknown-unknown -p edge-auth-wasm
-artifact=target/wasm32-unknown-unknown/release/edge_auth_wasm.wasm
+# The `wasm` profile (Cargo.toml: opt-level "z", symbols stripped) unless EDGE_AUTH_WASM_PROFILE names
+# another.
+profile=${EDGE_AUTH_WASM_PROFILE:-wasm}
+say "cargo build --profile $profile --target wasm32-unknown-unknown -p edge-auth-wasm"
+cargo build --profile "$profile" --target wasm32-unknown-unknown -p edge-auth-wasm
+artifact=target/wasm32-unknown-unknown/$profile/edge_auth_wasm.wasm
 
 say "wasm-bindgen --target web --out-dir js/pkg"
 rm -rf js/pkg
@@ -28,9 +31,11 @@ wasm=js/pkg/edge_auth_wasm_bg.wasm
 
 WASM_OPT="tests/worker/node_modules/.bin/wasm-opt"
 if [ -x "$WASM_OPT" ]; then
-  say "wasm-opt -O ($("$WASM_OPT" --version))"
+  level=-Oz
+  if [ "$profile" = release ]; then level=-O; fi
+  say "wasm-opt $level --strip-debug --strip-producers ($("$WASM_OPT" --version))"
   # The features rustc enables for wasm32-unknown-unknown by default; wasm-opt must keep to them.
-  "$WASM_OPT" -O --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  "$WASM_OPT" "$level" --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"

@@ -13,6 +13,8 @@ cargo fmt --all --check
 
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The core as the Worker and the JS package build it: without the Rust RSA, P-384 and P-521 backends.
+cargo clippy --locked -p edge-auth-core --no-default-features --lib --test key_vectors -- -D warnings
 
 step "no import cycles between files (scripts/check-cycles.py)"
 python3 scripts/check-cycles.py
@@ -51,14 +53,13 @@ bash tests/js/run.sh all
 step "the README's demo command works (wrangler dev on 127.0.0.1:8787 + demo origin)"
 bash scripts/demo.sh --check
 
-step "wrangler deploy --dry-run (bundle size)"
-dry=$(mktemp -d)
-CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false \
-  tests/worker/node_modules/.bin/wrangler deploy --dry-run --outdir "$dry" 2>&1 | grep -E "Total Upload|dry-run"
-rm -rf "$dry"
+step "size budgets: the Worker (wrangler deploy --dry-run, gzip) and the JS package's wasm"
+bash scripts/check-size.sh
 
 step "Rust tests (unit, integration, doc, CLI, benches in test mode)"
 cargo test --workspace --all-targets --locked
+# The key table in the core's other build (no Rust RSA, P-384, P-521: the Worker's and the package's).
+cargo test --locked -p edge-auth-core --no-default-features --lib --test key_vectors
 cargo test --workspace --doc --locked
 
 step "fuzz smoke (cargo fuzz, ≤ 60 s)"

@@ -145,7 +145,7 @@ pub(crate) async fn sign_assertion(
         Err(error) => Err(format!(
             "WebCrypto {} signing failed: {}",
             key.algorithm(),
-            error.as_string().unwrap_or_else(|| format!("{error:?}"))
+            edge_auth_webcrypto::describe(&error)
         )),
     }
 }

@@ -2,15 +2,15 @@
 //!
 //! Parsing, key selection and claims never do cryptography themselves: they hand a [`SignatureCheck`]
 //! (algorithm, key, signing input, signature) to a [`SignatureBackend`]. [`RustCrypto`] is the native
-//! backend (jwt-compact's algorithms, plus ES384/ES512 added through its `Algorithm` trait). An adapter
+//! backend (jwt-compact's algorithms, plus ES384/ES512 added through its `Algorithm` trait); RSA,
+//! ES384 and ES512 are behind the `rsa`, `p384` and `p521` features (on by default; the Worker and the
+//! JS package leave them out and check those algorithms through WebCrypto). An adapter
 //! that must verify asynchronously (WebCrypto in the Worker) takes the checks from
 //! [`Pending::checks`](crate::Pending::checks) and runs them itself; the core never awaits.
 
-use core::num::NonZeroUsize;
-
-use jwt_compact::alg::{
-    Ed25519, Es256, Es256k, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa,
-};
+#[cfg(feature = "rsa")]
+use jwt_compact::alg::Rsa;
+use jwt_compact::alg::{Ed25519, Es256, Es256k, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key};
 use jwt_compact::{Algorithm as JwtAlgorithm, AlgorithmSignature};
 use sha2::Sha256;
 
@@ -80,15 +80,42 @@ impl SignatureBackend for RustCrypto {
             (Algorithm::Hs512, PublicKey::Hmac(k)) => {
                 run(Hs512, &Hs512Key::new(k.as_slice()), check)
             }
-            (Algorithm::Rs256, PublicKey::Rsa(k)) => run(Rsa::rs256(), k, check),
-            (Algorithm::Rs384, PublicKey::Rsa(k)) => run(Rsa::rs384(), k, check),
-            (Algorithm::Rs512, PublicKey::Rsa(k)) => run(Rsa::rs512(), k, check),
-            (Algorithm::Ps256, PublicKey::Rsa(k)) => run(Rsa::ps256(), k, check),
-            (Algorithm::Ps384, PublicKey::Rsa(k)) => run(Rsa::ps384(), k, check),
-            (Algorithm::Ps512, PublicKey::Rsa(k)) => run(Rsa::ps512(), k, check),
+            #[cfg(feature = "rsa")]
+            (Algorithm::Rs256, PublicKey::Rsa(k)) => run(Rsa::rs256(), &k.rust, check),
+            #[cfg(feature = "rsa")]
+            (Algorithm::Rs384, PublicKey::Rsa(k)) => run(Rsa::rs384(), &k.rust, check),
+            #[cfg(feature = "rsa")]
+            (Algorithm::Rs512, PublicKey::Rsa(k)) => run(Rsa::rs512(), &k.rust, check),
+            #[cfg(feature = "rsa")]
+            (Algorithm::Ps256, PublicKey::Rsa(k)) => run(Rsa::ps256(), &k.rust, check),
+            #[cfg(feature = "rsa")]
+            (Algorithm::Ps384, PublicKey::Rsa(k)) => run(Rsa::ps384(), &k.rust, check),
+            #[cfg(feature = "rsa")]
+            (Algorithm::Ps512, PublicKey::Rsa(k)) => run(Rsa::ps512(), &k.rust, check),
             (Algorithm::Es256, PublicKey::P256(k)) => run(Es256, k, check),
-            (Algorithm::Es384, PublicKey::P384(k)) => run(Es384, k, check),
-            (Algorithm::Es512, PublicKey::P521(k)) => run(Es512, k, check),
+            #[cfg(feature = "p384")]
+            (Algorithm::Es384, PublicKey::P384(k)) => run(Es384, &k.rust, check),
+            #[cfg(feature = "p521")]
+            (Algorithm::Es512, PublicKey::P521(k)) => run(Es512, &k.rust, check),
+            // Built without the backend: the adapter checks these through WebCrypto, never here.
+            #[cfg(not(feature = "rsa"))]
+            (
+                Algorithm::Rs256
+                | Algorithm::Rs384
+                | Algorithm::Rs512
+                | Algorithm::Ps256
+                | Algorithm::Ps384
+                | Algorithm::Ps512,
+                PublicKey::Rsa(_),
+            ) => Err(SignatureError::NoBackend { alg: check.alg }),
+            #[cfg(not(feature = "p384"))]
+            (Algorithm::Es384, PublicKey::P384(_)) => {
+                Err(SignatureError::NoBackend { alg: check.alg })
+            }
+            #[cfg(not(feature = "p521"))]
+            (Algorithm::Es512, PublicKey::P521(_)) => {
+                Err(SignatureError::NoBackend { alg: check.alg })
+            }
             (Algorithm::Es256k, PublicKey::K256(k)) => run(Es256k::<Sha256>::default(), k, check),
             (Algorithm::EdDsa, PublicKey::Ed25519(k)) => run(Ed25519, k, check),
             // Selection never pairs an algorithm with a key of another family; fail closed if it did.
@@ -97,6 +124,7 @@ impl SignatureBackend for RustCrypto {
     }
 }
 
+#[cfg(any(feature = "p384", feature = "p521"))]
 macro_rules! ecdsa_algorithm {
     ($(#[$doc:meta])* $name:ident, $sig:ident, $curve:ident, $alg:literal, $len:literal) => {
         $(#[$doc])*
@@ -108,7 +136,7 @@ macro_rules! ecdsa_algorithm {
         pub struct $sig($curve::ecdsa::Signature);
 
         impl AlgorithmSignature for $sig {
-            const LENGTH: Option<NonZeroUsize> = NonZeroUsize::new($len);
+            const LENGTH: Option<core::num::NonZeroUsize> = core::num::NonZeroUsize::new($len);
 
             fn try_from_slice(slice: &[u8]) -> anyhow::Result<Self> {
                 // `from_slice` needs exactly 2×coordinate bytes and r, s in [1, n-1].
@@ -149,10 +177,12 @@ macro_rules! ecdsa_algorithm {
     };
 }
 
+#[cfg(feature = "p384")]
 ecdsa_algorithm!(
     /// `ES384`: ECDSA on P-384 with SHA-384 (RFC 7518 §3.4), for jwt-compact, which lacks it.
     Es384, Es384Signature, p384, "ES384", 96
 );
+#[cfg(feature = "p521")]
 ecdsa_algorithm!(
     /// `ES512`: ECDSA on P-521 with SHA-512 (RFC 7518 §3.4), for jwt-compact, which lacks it.
     Es512, Es512Signature, p521, "ES512", 132

@@ -462,22 +462,11 @@ impl VerifierConfig {
 }
 
 /// Deserializes a raw configuration from a JSON value (an object, or a string holding one), the first
-/// mistake reported with its field path.
+/// mistake reported with its field path. A string is read by the strict JSON parser (a duplicate member
+/// is ambiguous, so it is refused), then deserialized like an object: one path through
+/// `serde_path_to_error` per configuration type, which keeps the Worker's wasm smaller.
 fn parse_raw<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, ConfigErrors> {
-    let parsed: Result<T, _> = match value {
-        Value::String(text) => {
-            let mut de = serde_json::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(&mut de).map_err(|e| {
-                let (path, inner) = (e.path().to_string(), e.into_inner());
-                (path, inner.to_string())
-            })
-        }
-        other => serde_path_to_error::deserialize(other).map_err(|e| {
-            let (path, inner) = (e.path().to_string(), e.into_inner());
-            (path, inner.to_string())
-        }),
-    };
-    parsed.map_err(|(path, message)| {
+    let one = |path: String, message: String| {
         ConfigErrors(vec![ConfigError {
             path: if path == "." || path == "?" {
                 String::new()
@@ -486,6 +475,21 @@ fn parse_raw<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, ConfigE
             },
             message,
         }])
+    };
+    let parsed;
+    let value = match value {
+        Value::String(text) => {
+            parsed = Value::Object(
+                crate::json::parse_object(text.as_bytes())
+                    .map_err(|e| one(String::new(), e.to_string()))?,
+            );
+            &parsed
+        }
+        other => other,
+    };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let (path, inner) = (e.path().to_string(), e.into_inner());
+        one(path, inner.to_string())
     })
 }
 

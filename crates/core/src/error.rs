@@ -134,6 +134,11 @@ pub enum KeyError {
     KeyMismatch,
     /// Multi-prime RSA (`oth`) is not supported.
     MultiPrimeRsa,
+    /// This build has no Rust backend to generate or check a private key of this algorithm (built
+    /// without the `rsa`, `p384` or `p521` feature; such keys are generated through WebCrypto).
+    NoBackend {
+        alg: Algorithm,
+    },
     /// The key can serve none of the allowed algorithms.
     NoAllowedAlgorithm {
         allowed: String,
@@ -195,6 +200,9 @@ pub enum SignatureError {
     Malformed,
     /// The signature does not verify.
     Invalid,
+    /// This build has no Rust backend for the algorithm (built without its feature: the Worker and the
+    /// JS package check RS*, PS*, ES384 and ES512 through WebCrypto, never through the core).
+    NoBackend { alg: Algorithm },
 }
 
 /// Claims and the `typ` header, checked only after the signature verified.
@@ -434,9 +442,10 @@ impl SelectError {
 impl SignatureError {
     pub fn error_code(&self) -> ErrorCode {
         match self {
-            SignatureError::Length { .. } | SignatureError::Malformed | SignatureError::Invalid => {
-                ErrorCode::SignatureInvalid
-            }
+            SignatureError::Length { .. }
+            | SignatureError::Malformed
+            | SignatureError::Invalid
+            | SignatureError::NoBackend { .. } => ErrorCode::SignatureInvalid,
         }
     }
 
@@ -583,6 +592,9 @@ impl fmt::Display for KeyError {
             KeyError::NotPrivate => f.write_str("d: a signing key needs its private part"),
             KeyError::KeyMismatch => f.write_str("the private part does not match the public part"),
             KeyError::MultiPrimeRsa => f.write_str("oth: multi-prime RSA keys are not supported"),
+            KeyError::NoBackend { alg } => {
+                write!(f, "this build has no Rust {alg} backend (it uses WebCrypto for {alg} keys)")
+            }
             KeyError::NoAllowedAlgorithm { allowed } => write!(
                 f,
                 "the key cannot be used with any allowed algorithm ({allowed})"
@@ -661,6 +673,10 @@ impl fmt::Display for SignatureError {
             ),
             SignatureError::Malformed => f.write_str("signature is malformed for its algorithm"),
             SignatureError::Invalid => f.write_str("signature does not verify"),
+            SignatureError::NoBackend { alg } => write!(
+                f,
+                "this build has no Rust {alg} backend (it checks {alg} through WebCrypto)"
+            ),
         }
     }
 }

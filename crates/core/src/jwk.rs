@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use rsa::traits::PublicKeyParts;
+#[cfg(feature = "rsa")]
 use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::alg::{is_encryption_alg, AlgSet, Algorithm, Curve, KeyFamily};
 use crate::b64;
+use crate::curve;
 use crate::error::KeyError;
 use crate::json;
 
@@ -22,19 +23,81 @@ pub const RSA_MAX_BITS: usize = 8192;
 /// A public (or, for HMAC, secret) verification key.
 pub(crate) enum PublicKey {
     Hmac(Zeroizing<Vec<u8>>),
-    Rsa(RsaPublicKey),
+    Rsa(RsaPublic),
     P256(p256::ecdsa::VerifyingKey),
-    P384(p384::ecdsa::VerifyingKey),
-    P521(p521::ecdsa::VerifyingKey),
+    P384(EcPublic<P384Backend>),
+    P521(EcPublic<P521Backend>),
     K256(k256::ecdsa::VerifyingKey),
     Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+/// Stands in for a backend's key type in a build without that backend (feature `rsa`, `p384` or
+/// `p521` off: the Worker and the JS package, which use WebCrypto for these algorithms). The key is
+/// still validated as strictly at load; only the Rust signature code is left out.
+#[cfg(any(not(feature = "p384"), not(feature = "p521")))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NoBackend;
+
+#[cfg(feature = "p384")]
+pub(crate) type P384Backend = p384::ecdsa::VerifyingKey;
+#[cfg(not(feature = "p384"))]
+pub(crate) type P384Backend = NoBackend;
+#[cfg(feature = "p521")]
+pub(crate) type P521Backend = p521::ecdsa::VerifyingKey;
+#[cfg(not(feature = "p521"))]
+pub(crate) type P521Backend = NoBackend;
+
+/// An RSA public key: `n` and `e` big-endian without leading zeros (their RFC 7638 form), and the
+/// `rsa` crate's key when the build has that backend.
+#[derive(Clone)]
+pub(crate) struct RsaPublic {
+    n: Vec<u8>,
+    e: Vec<u8>,
+    #[cfg(feature = "rsa")]
+    pub(crate) rust: RsaPublicKey,
+}
+
+impl RsaPublic {
+    fn bits(&self) -> usize {
+        bit_len(&self.n)
+    }
+
+    /// The modulus length in bytes (= the signature length).
+    fn size(&self) -> usize {
+        self.n.len()
+    }
+}
+
+/// A P-384 or P-521 public key: its SEC1 uncompressed point (checked on the curve by
+/// [`curve::on_weierstrass_curve`]) and the curve crate's key when the build has that backend.
+#[derive(Clone)]
+pub(crate) struct EcPublic<K> {
+    point: Vec<u8>,
+    // Only the signature backends read it; a build with neither `p384` nor `p521` has none.
+    #[cfg_attr(not(any(feature = "p384", feature = "p521")), allow(dead_code))]
+    pub(crate) rust: K,
+}
+
+/// The number of significant bits of a big-endian number without leading zero bytes.
+fn bit_len(bytes: &[u8]) -> usize {
+    match bytes.first() {
+        None => 0,
+        Some(first) => bytes.len() * 8 - first.leading_zeros() as usize,
+    }
+}
+
+/// A big-endian number without its leading zero bytes.
+fn strip_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
+    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+    bytes.drain(..zeros);
+    bytes
 }
 
 impl PublicKey {
     fn describe(&self) -> String {
         match self {
             PublicKey::Hmac(k) => format!("an oct key of {} bytes", k.len()),
-            PublicKey::Rsa(k) => format!("an RSA key of {} bits", k.n().bits()),
+            PublicKey::Rsa(k) => format!("an RSA key of {} bits", k.bits()),
             PublicKey::P256(_) => "an EC P-256 key".into(),
             PublicKey::P384(_) => "an EC P-384 key".into(),
             PublicKey::P521(_) => "an EC P-521 key".into(),
@@ -81,13 +144,13 @@ impl PublicKey {
         match self {
             PublicKey::Hmac(k) => vec![("k", b64::encode(k)), ("kty", "oct".to_owned())],
             PublicKey::Rsa(k) => vec![
-                ("e", b64::encode(&k.e().to_bytes_be())),
+                ("e", b64::encode(&k.e)),
                 ("kty", "RSA".to_owned()),
-                ("n", b64::encode(&k.n().to_bytes_be())),
+                ("n", b64::encode(&k.n)),
             ],
             PublicKey::P256(k) => ec(Curve::P256, k.to_encoded_point(false).as_bytes()),
-            PublicKey::P384(k) => ec(Curve::P384, k.to_encoded_point(false).as_bytes()),
-            PublicKey::P521(k) => ec(Curve::P521, k.to_encoded_point(false).as_bytes()),
+            PublicKey::P384(k) => ec(Curve::P384, &k.point),
+            PublicKey::P521(k) => ec(Curve::P521, &k.point),
             PublicKey::K256(k) => ec(Curve::Secp256k1, k.to_encoded_point(false).as_bytes()),
             PublicKey::Ed25519(k) => vec![
                 ("crv", "Ed25519".to_owned()),
@@ -421,10 +484,10 @@ impl<'a> Jwk<'a> {
     }
 }
 
-fn rsa_public(jwk: &Jwk<'_>) -> Result<RsaPublicKey, KeyError> {
-    let n = BigUint::from_bytes_be(&jwk.bytes("n")?);
-    let e = BigUint::from_bytes_be(&jwk.bytes("e")?);
-    let bits = n.bits();
+fn rsa_public(jwk: &Jwk<'_>) -> Result<RsaPublic, KeyError> {
+    let n = strip_zeros(jwk.bytes("n")?);
+    let e = strip_zeros(jwk.bytes("e")?);
+    let bits = bit_len(&n);
     if bits < RSA_MIN_BITS {
         return Err(KeyError::RsaModulusTooSmall {
             bits,
@@ -437,17 +500,30 @@ fn rsa_public(jwk: &Jwk<'_>) -> Result<RsaPublicKey, KeyError> {
             max: RSA_MAX_BITS,
         });
     }
-    let odd = |v: &BigUint| v.to_bytes_be().last().is_some_and(|b| b & 1 == 1);
-    if !odd(&e) || e < BigUint::from(3u8) || e.bits() > 32 {
+    let odd = |v: &[u8]| v.last().is_some_and(|b| b & 1 == 1);
+    // Odd, at least 3, at most 32 bits (what the `rsa` crate and WebCrypto implementations accept).
+    if !odd(&e) || matches!(e.as_slice(), [0..=2]) || bit_len(&e) > 32 {
         return Err(KeyError::RsaBadExponent);
     }
     if !odd(&n) {
         return Err(KeyError::RsaInvalid);
     }
-    if roca_fingerprint(&n.to_bytes_be()) {
+    if roca_fingerprint(&n) {
         return Err(KeyError::RsaRoca);
     }
-    RsaPublicKey::new_with_max_size(n, e, RSA_MAX_BITS).map_err(|_| KeyError::RsaInvalid)
+    #[cfg(feature = "rsa")]
+    let rust = RsaPublicKey::new_with_max_size(
+        BigUint::from_bytes_be(&n),
+        BigUint::from_bytes_be(&e),
+        RSA_MAX_BITS,
+    )
+    .map_err(|_| KeyError::RsaInvalid)?;
+    Ok(RsaPublic {
+        n,
+        e,
+        #[cfg(feature = "rsa")]
+        rust,
+    })
 }
 
 /// The small primes of the ROCA detector (Nemec et al., "The Return of Coppersmith's Attack", CCS 2017,
@@ -495,16 +571,28 @@ fn ec_public(jwk: &Jwk<'_>) -> Result<PublicKey, KeyError> {
     let y = jwk.coordinate("y", curve)?;
     let point = sec1_uncompressed(&x, &y);
     let off_curve = KeyError::PointNotOnCurve { crv: curve.name() };
+    // P-384 and P-521 are checked here in every build; with their backend, the crate checks again.
+    if curve::on_weierstrass_curve(curve, &x, &y) == Some(false) {
+        return Err(off_curve);
+    }
     Ok(match curve {
         Curve::P256 => PublicKey::P256(
             p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| off_curve)?,
         ),
-        Curve::P384 => PublicKey::P384(
-            p384::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| off_curve)?,
-        ),
-        Curve::P521 => PublicKey::P521(
-            p521::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| off_curve)?,
-        ),
+        Curve::P384 => PublicKey::P384(EcPublic {
+            #[cfg(feature = "p384")]
+            rust: p384::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| off_curve)?,
+            #[cfg(not(feature = "p384"))]
+            rust: NoBackend,
+            point,
+        }),
+        Curve::P521 => PublicKey::P521(EcPublic {
+            #[cfg(feature = "p521")]
+            rust: p521::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| off_curve)?,
+            #[cfg(not(feature = "p521"))]
+            rust: NoBackend,
+            point,
+        }),
         Curve::Secp256k1 => PublicKey::K256(
             k256::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| off_curve)?,
         ),
@@ -545,19 +633,73 @@ fn ed25519_public(jwk: &Jwk<'_>) -> Result<ed25519_dalek::VerifyingKey, KeyError
 /// A private key: minting tokens (CLI, tests) and signing assertions.
 pub(crate) enum PrivateKey {
     Hmac(Zeroizing<Vec<u8>>),
-    Rsa(Box<RsaPrivateKey>),
+    Rsa(Box<RsaPrivate>),
     P256(p256::ecdsa::SigningKey),
-    P384(p384::ecdsa::SigningKey),
-    P521(p521::ecdsa::SigningKey),
+    P384(EcPrivate<P384Signer>),
+    P521(EcPrivate<P521Signer>),
     K256(k256::ecdsa::SigningKey),
     Ed25519(ed25519_dalek::SigningKey),
 }
+
+#[cfg(feature = "p384")]
+pub(crate) type P384Signer = p384::ecdsa::SigningKey;
+#[cfg(not(feature = "p384"))]
+pub(crate) type P384Signer = NoBackend;
+#[cfg(feature = "p521")]
+pub(crate) type P521Signer = p521::ecdsa::SigningKey;
+#[cfg(not(feature = "p521"))]
+pub(crate) type P521Signer = NoBackend;
+
+/// An RSA private key: its public part and the private members, big-endian without leading zeros
+/// (`d`, `p`, `q`, `dp`, `dq`, `qi`), and the `rsa` crate's key when the build has that backend.
+pub(crate) struct RsaPrivate {
+    public: RsaPublic,
+    members: Vec<(&'static str, Zeroizing<Vec<u8>>)>,
+    #[cfg(feature = "rsa")]
+    pub(crate) rust: RsaPrivateKey,
+}
+
+impl RsaPrivate {
+    fn member(&self, name: &str) -> &[u8] {
+        self.members
+            .iter()
+            .find(|(member, _)| *member == name)
+            .map(|(_, value)| value.as_slice())
+            .unwrap_or_default()
+    }
+}
+
+/// A P-384 or P-521 private key: `d` (fixed length), the public point, and the curve crate's key when
+/// the build has that backend.
+pub(crate) struct EcPrivate<K> {
+    d: Zeroizing<Vec<u8>>,
+    point: Vec<u8>,
+    // Only the signature backends read it; a build with neither `p384` nor `p521` has none.
+    #[cfg_attr(not(any(feature = "p384", feature = "p521")), allow(dead_code))]
+    pub(crate) rust: K,
+}
+
+/// The RSA private members a JWK carries (RFC 7518 §6.3.2), in JWK order.
+#[cfg(not(feature = "rsa"))]
+const RSA_PRIVATE_MEMBERS: [&str; 6] = ["d", "p", "q", "dp", "dq", "qi"];
 
 /// A private JWK with the one algorithm it signs with.
 pub struct SigningKey {
     pub(crate) private: PrivateKey,
     pub(crate) alg: Algorithm,
     public: Key,
+    pairing: Pairing,
+}
+
+/// Whether the private part of a [`SigningKey`] is known to match its public part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pairing {
+    /// Checked at load (every key a build with the algorithm's Rust backend loads or generates).
+    Checked,
+    /// Not checkable without the algorithm's backend (RSA, P-384, P-521 in the Worker's and the JS
+    /// package's builds): whoever signs with it must check its first signature against the public key
+    /// (the WebCrypto backend does) and refuse the key if it does not verify.
+    Unchecked,
 }
 
 impl fmt::Debug for SigningKey {
@@ -598,7 +740,10 @@ impl SigningKey {
                 })
             }
         };
-        SigningKey::assemble(private, kid, declared, alg)
+        let pairing = private.pairing();
+        let mut key = SigningKey::assemble(private, kid, declared, alg)?;
+        key.pairing = pairing;
+        Ok(key)
     }
 
     fn assemble(
@@ -632,6 +777,7 @@ impl SigningKey {
             private,
             alg,
             public,
+            pairing: Pairing::Checked,
         })
     }
 
@@ -648,12 +794,10 @@ impl SigningKey {
                 rng.fill_bytes(&mut k);
                 PrivateKey::Hmac(k)
             }
-            KeyFamily::Rsa => PrivateKey::Rsa(Box::new(
-                RsaPrivateKey::new(rng, RSA_MIN_BITS).map_err(|_| KeyError::RsaInvalid)?,
-            )),
+            KeyFamily::Rsa => PrivateKey::Rsa(Box::new(generate_rsa(alg, rng)?)),
             KeyFamily::Ec(Curve::P256) => PrivateKey::P256(p256::ecdsa::SigningKey::random(rng)),
-            KeyFamily::Ec(Curve::P384) => PrivateKey::P384(p384::ecdsa::SigningKey::random(rng)),
-            KeyFamily::Ec(Curve::P521) => PrivateKey::P521(p521::ecdsa::SigningKey::random(rng)),
+            KeyFamily::Ec(Curve::P384) => PrivateKey::P384(generate_p384(alg, rng)?),
+            KeyFamily::Ec(Curve::P521) => PrivateKey::P521(generate_p521(alg, rng)?),
             KeyFamily::Ec(Curve::Secp256k1) => {
                 PrivateKey::K256(k256::ecdsa::SigningKey::random(rng))
             }
@@ -676,6 +820,11 @@ impl SigningKey {
 
     pub fn algorithm(&self) -> Algorithm {
         self.alg
+    }
+
+    /// Whether the private part is known to match the public part (see [`Pairing`]).
+    pub fn pairing(&self) -> Pairing {
+        self.pairing
     }
 
     /// Replaces the `kid` with the RFC 7638 thumbprint (asymmetric keys; an oct key keeps its own `kid`,
@@ -702,13 +851,10 @@ impl SigningKey {
     pub(crate) fn secret_bytes(&self) -> Zeroizing<Vec<u8>> {
         Zeroizing::new(match &self.private {
             PrivateKey::Hmac(k) => k.to_vec(),
-            PrivateKey::Rsa(k) => {
-                use rsa::traits::PrivateKeyParts;
-                k.d().to_bytes_be()
-            }
+            PrivateKey::Rsa(k) => k.member("d").to_vec(),
             PrivateKey::P256(k) => k.to_bytes().to_vec(),
-            PrivateKey::P384(k) => k.to_bytes().to_vec(),
-            PrivateKey::P521(k) => k.to_bytes().to_vec(),
+            PrivateKey::P384(k) => k.d.to_vec(),
+            PrivateKey::P521(k) => k.d.to_vec(),
             PrivateKey::K256(k) => k.to_bytes().to_vec(),
             PrivateKey::Ed25519(k) => k.as_bytes().to_vec(),
         })
@@ -723,23 +869,13 @@ impl SigningKey {
         match &self.private {
             PrivateKey::Hmac(_) => {}
             PrivateKey::Rsa(k) => {
-                use rsa::traits::PrivateKeyParts;
-                put("d", &k.d().to_bytes_be());
-                if let [p, q] = k.primes() {
-                    put("p", &p.to_bytes_be());
-                    put("q", &q.to_bytes_be());
-                }
-                if let (Some(dp), Some(dq)) = (k.dp(), k.dq()) {
-                    put("dp", &dp.to_bytes_be());
-                    put("dq", &dq.to_bytes_be());
-                }
-                if let Some(qi) = k.crt_coefficient() {
-                    put("qi", &qi.to_bytes_be());
+                for (name, value) in &k.members {
+                    put(name, value);
                 }
             }
             PrivateKey::P256(k) => put("d", &k.to_bytes()),
-            PrivateKey::P384(k) => put("d", &k.to_bytes()),
-            PrivateKey::P521(k) => put("d", &k.to_bytes()),
+            PrivateKey::P384(k) => put("d", &k.d),
+            PrivateKey::P521(k) => put("d", &k.d),
             PrivateKey::K256(k) => put("d", &k.to_bytes()),
             PrivateKey::Ed25519(k) => put("d", k.as_bytes()),
         }
@@ -751,12 +887,38 @@ impl PrivateKey {
     fn public(&self) -> PublicKey {
         match self {
             PrivateKey::Hmac(k) => PublicKey::Hmac(k.clone()),
-            PrivateKey::Rsa(k) => PublicKey::Rsa(k.to_public_key()),
+            PrivateKey::Rsa(k) => PublicKey::Rsa(k.public.clone()),
             PrivateKey::P256(k) => PublicKey::P256(*k.verifying_key()),
-            PrivateKey::P384(k) => PublicKey::P384(*k.verifying_key()),
-            PrivateKey::P521(k) => PublicKey::P521(p521::ecdsa::VerifyingKey::from(k)),
+            PrivateKey::P384(k) => PublicKey::P384(EcPublic {
+                point: k.point.clone(),
+                #[cfg(feature = "p384")]
+                rust: *k.rust.verifying_key(),
+                #[cfg(not(feature = "p384"))]
+                rust: NoBackend,
+            }),
+            PrivateKey::P521(k) => PublicKey::P521(EcPublic {
+                point: k.point.clone(),
+                #[cfg(feature = "p521")]
+                rust: p521::ecdsa::VerifyingKey::from(&k.rust),
+                #[cfg(not(feature = "p521"))]
+                rust: NoBackend,
+            }),
             PrivateKey::K256(k) => PublicKey::K256(*k.verifying_key()),
             PrivateKey::Ed25519(k) => PublicKey::Ed25519(k.verifying_key()),
+        }
+    }
+
+    /// Whether loading checked that the private part matches the public part.
+    fn pairing(&self) -> Pairing {
+        match self {
+            PrivateKey::Hmac(_)
+            | PrivateKey::P256(_)
+            | PrivateKey::K256(_)
+            | PrivateKey::Ed25519(_) => Pairing::Checked,
+            PrivateKey::Rsa(_) if cfg!(feature = "rsa") => Pairing::Checked,
+            PrivateKey::P384(_) if cfg!(feature = "p384") => Pairing::Checked,
+            PrivateKey::P521(_) if cfg!(feature = "p521") => Pairing::Checked,
+            PrivateKey::Rsa(_) | PrivateKey::P384(_) | PrivateKey::P521(_) => Pairing::Unchecked,
         }
     }
 
@@ -783,7 +945,7 @@ fn private_scalar(jwk: &Jwk<'_>, len: usize) -> Result<Zeroizing<Vec<u8>>, KeyEr
     Ok(d)
 }
 
-fn rsa_private(jwk: &Jwk<'_>) -> Result<RsaPrivateKey, KeyError> {
+fn rsa_private(jwk: &Jwk<'_>) -> Result<RsaPrivate, KeyError> {
     if jwk.0.contains_key("oth") {
         return Err(KeyError::MultiPrimeRsa);
     }
@@ -791,16 +953,147 @@ fn rsa_private(jwk: &Jwk<'_>) -> Result<RsaPrivateKey, KeyError> {
     if !jwk.0.contains_key("d") {
         return Err(KeyError::NotPrivate);
     }
+    rsa_private_members(jwk, public)
+}
+
+/// With the `rsa` backend: the key is rebuilt from `n`, `e`, `d`, `p`, `q` and validated (`d` inverts
+/// `e`, `p·q = n`), and the CRT members are the ones it computes.
+#[cfg(feature = "rsa")]
+fn rsa_private_members(jwk: &Jwk<'_>, public: RsaPublic) -> Result<RsaPrivate, KeyError> {
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
     let big = |member| jwk.secret_bytes(member).map(|b| BigUint::from_bytes_be(&b));
-    let key = RsaPrivateKey::from_components(
-        public.n().clone(),
-        public.e().clone(),
+    let mut key = RsaPrivateKey::from_components(
+        public.rust.n().clone(),
+        public.rust.e().clone(),
         big("d")?,
         vec![big("p")?, big("q")?],
     )
     .map_err(|_| KeyError::KeyMismatch)?;
     key.validate().map_err(|_| KeyError::KeyMismatch)?;
-    Ok(key)
+    key.precompute().map_err(|_| KeyError::KeyMismatch)?;
+    let bytes =
+        |v: Option<&BigUint>| Zeroizing::new(v.map(BigUint::to_bytes_be).unwrap_or_default());
+    let members = vec![
+        ("d", bytes(Some(key.d()))),
+        ("p", bytes(key.primes().first())),
+        ("q", bytes(key.primes().get(1))),
+        ("dp", bytes(key.dp())),
+        ("dq", bytes(key.dq())),
+        (
+            "qi",
+            Zeroizing::new(
+                key.crt_coefficient()
+                    .map(|qi| qi.to_bytes_be())
+                    .unwrap_or_default(),
+            ),
+        ),
+    ];
+    Ok(RsaPrivate {
+        public,
+        members,
+        rust: key,
+    })
+}
+
+/// Without the `rsa` backend: every private member must be present (WebCrypto imports nothing less),
+/// and whether they match the public part is left to the signer's first signature ([`Pairing`]).
+#[cfg(not(feature = "rsa"))]
+fn rsa_private_members(jwk: &Jwk<'_>, public: RsaPublic) -> Result<RsaPrivate, KeyError> {
+    let mut members = Vec::with_capacity(RSA_PRIVATE_MEMBERS.len());
+    for name in RSA_PRIVATE_MEMBERS {
+        let value = Zeroizing::new(strip_zeros(jwk.secret_bytes(name)?.to_vec()));
+        if value.is_empty() {
+            return Err(KeyError::KeyMismatch);
+        }
+        members.push((name, value));
+    }
+    Ok(RsaPrivate { public, members })
+}
+
+#[cfg(feature = "rsa")]
+fn generate_rsa(
+    _alg: Algorithm,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<RsaPrivate, KeyError> {
+    use rsa::traits::PublicKeyParts;
+    let key = RsaPrivateKey::new(rng, RSA_MIN_BITS).map_err(|_| KeyError::RsaInvalid)?;
+    let mut object = Map::new();
+    let mut put = |name: &str, value: &BigUint| {
+        object.insert(
+            name.to_owned(),
+            Value::String(b64::encode(&value.to_bytes_be())),
+        );
+    };
+    put("n", key.n());
+    put("e", key.e());
+    {
+        use rsa::traits::PrivateKeyParts;
+        put("d", key.d());
+        if let [p, q] = key.primes() {
+            put("p", p);
+            put("q", q);
+        }
+    }
+    let jwk = Jwk(&object);
+    rsa_private_members(&jwk, rsa_public(&jwk)?)
+}
+
+#[cfg(not(feature = "rsa"))]
+fn generate_rsa(
+    alg: Algorithm,
+    _rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<RsaPrivate, KeyError> {
+    Err(KeyError::NoBackend { alg })
+}
+
+#[cfg(feature = "p384")]
+fn generate_p384(
+    _alg: Algorithm,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<EcPrivate<P384Signer>, KeyError> {
+    let rust = p384::ecdsa::SigningKey::random(rng);
+    Ok(EcPrivate {
+        d: Zeroizing::new(rust.to_bytes().to_vec()),
+        point: rust
+            .verifying_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec(),
+        rust,
+    })
+}
+
+#[cfg(not(feature = "p384"))]
+fn generate_p384(
+    alg: Algorithm,
+    _rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<EcPrivate<P384Signer>, KeyError> {
+    Err(KeyError::NoBackend { alg })
+}
+
+#[cfg(feature = "p521")]
+fn generate_p521(
+    _alg: Algorithm,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<EcPrivate<P521Signer>, KeyError> {
+    let rust = p521::ecdsa::SigningKey::random(rng);
+    let point = p521::ecdsa::VerifyingKey::from(&rust)
+        .to_encoded_point(false)
+        .as_bytes()
+        .to_vec();
+    Ok(EcPrivate {
+        d: Zeroizing::new(rust.to_bytes().to_vec()),
+        point,
+        rust,
+    })
+}
+
+#[cfg(not(feature = "p521"))]
+fn generate_p521(
+    alg: Algorithm,
+    _rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<EcPrivate<P521Signer>, KeyError> {
+    Err(KeyError::NoBackend { alg })
 }
 
 fn ec_private(jwk: &Jwk<'_>) -> Result<PrivateKey, KeyError> {
@@ -817,6 +1110,13 @@ fn ec_private(jwk: &Jwk<'_>) -> Result<PrivateKey, KeyError> {
             Err(KeyError::KeyMismatch)
         }
     };
+    // The public part first, as for a public key (so an off-curve point is named as such, whatever the
+    // curve). Without their backend, P-384 and P-521 keys are then checked as far as public arithmetic
+    // goes, `d` in [1, n − 1]; the signer checks the pairing ([`Pairing::Unchecked`]).
+    ec_public(jwk)?;
+    if curve::scalar_in_range(curve, &d) == Some(false) {
+        return Err(bad_d());
+    }
     Ok(match curve {
         Curve::P256 => {
             let k = p256::ecdsa::SigningKey::from_slice(&d).map_err(|_| bad_d())?;
@@ -824,18 +1124,30 @@ fn ec_private(jwk: &Jwk<'_>) -> Result<PrivateKey, KeyError> {
             PrivateKey::P256(k)
         }
         Curve::P384 => {
-            let k = p384::ecdsa::SigningKey::from_slice(&d).map_err(|_| bad_d())?;
-            matches(k.verifying_key().to_encoded_point(false).as_bytes())?;
-            PrivateKey::P384(k)
+            #[cfg(feature = "p384")]
+            let rust = {
+                let k = p384::ecdsa::SigningKey::from_slice(&d).map_err(|_| bad_d())?;
+                matches(k.verifying_key().to_encoded_point(false).as_bytes())?;
+                k
+            };
+            #[cfg(not(feature = "p384"))]
+            let rust = NoBackend;
+            PrivateKey::P384(EcPrivate { d, point, rust })
         }
         Curve::P521 => {
-            let k = p521::ecdsa::SigningKey::from_slice(&d).map_err(|_| bad_d())?;
-            matches(
-                p521::ecdsa::VerifyingKey::from(&k)
-                    .to_encoded_point(false)
-                    .as_bytes(),
-            )?;
-            PrivateKey::P521(k)
+            #[cfg(feature = "p521")]
+            let rust = {
+                let k = p521::ecdsa::SigningKey::from_slice(&d).map_err(|_| bad_d())?;
+                matches(
+                    p521::ecdsa::VerifyingKey::from(&k)
+                        .to_encoded_point(false)
+                        .as_bytes(),
+                )?;
+                k
+            };
+            #[cfg(not(feature = "p521"))]
+            let rust = NoBackend;
+            PrivateKey::P521(EcPrivate { d, point, rust })
         }
         Curve::Secp256k1 => {
             let k = k256::ecdsa::SigningKey::from_slice(&d).map_err(|_| bad_d())?;

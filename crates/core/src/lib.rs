@@ -32,6 +32,7 @@ mod backend;
 mod cache;
 mod claims;
 mod config;
+mod curve;
 mod derive;
 mod error;
 mod inspect;
@@ -53,7 +54,11 @@ pub use assertion::{
     AssertionRequest, AssertionSettings, AssertionVerifier, Binding, ASSERTION_TYP,
     DEFAULT_ASSERTION_LEEWAY,
 };
-pub use backend::{Es384, Es512, RustCrypto, SignatureBackend, SignatureCheck};
+#[cfg(feature = "p384")]
+pub use backend::Es384;
+#[cfg(feature = "p521")]
+pub use backend::Es512;
+pub use backend::{RustCrypto, SignatureBackend, SignatureCheck};
 pub use cache::{CacheGeneration, TokenCache};
 pub use claims::{RegisteredClaims, UnixTime};
 pub use config::{
@@ -67,7 +72,7 @@ pub use error::{
 };
 pub use inspect::{inspect, Inspection, Warning, WarningCode, MAX_INSPECT_BYTES};
 pub use json::JsonError;
-pub use jwk::{Key, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
+pub use jwk::{Key, Pairing, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use keyset::{KeySet, Selection, SkippedKey, MAX_KEYS};
 pub use path::{normalize as normalize_path, normalize_with, NormalPath, PathError, PathRules};
 pub use policy::{

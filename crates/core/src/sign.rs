@@ -1,22 +1,25 @@
 //! Signing: a [`SigningKey`]'s signatures in Rust (jwt-compact's algorithms, plus ES384/ES512 from
 //! [`crate::backend`]), and minting compact JWS tokens (the CLI, tests, the signed assertion).
 
-use core::borrow::Borrow;
-
-use jwt_compact::alg::{
-    Ed25519, Es256, Es256k, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa,
-};
+#[cfg(feature = "rsa")]
+use jwt_compact::alg::Rsa;
+use jwt_compact::alg::{Ed25519, Es256, Es256k, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key};
 use jwt_compact::{Algorithm as JwtAlgorithm, AlgorithmSignature};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
 use crate::alg::Algorithm;
 use crate::b64;
-use crate::backend::{Es384, Es512};
+#[cfg(feature = "p384")]
+use crate::backend::Es384;
+#[cfg(feature = "p521")]
+use crate::backend::Es512;
 use crate::jwk::{PrivateKey, SigningKey};
 
 impl SigningKey {
-    /// Signs `signing_input` with this key's algorithm and returns the raw JWS signature bytes.
+    /// Signs `signing_input` with this key's algorithm and returns the raw JWS signature bytes. In a
+    /// build without the key's backend (`rsa`, `p384`, `p521`) the signature is empty: it never
+    /// verifies, and such builds sign those algorithms through WebCrypto.
     pub fn sign(&self, signing_input: &[u8]) -> Vec<u8> {
         // `assemble` pairs every key with an algorithm of its own family, so `sign` always has a match;
         // the empty fallback could never verify anyway.
@@ -34,18 +37,27 @@ fn sign(key: &SigningKey, signing_input: &[u8]) -> Option<Vec<u8>> {
         (Algorithm::Hs256, PrivateKey::Hmac(k)) => bytes(Hs256, &Hs256Key::new(k.as_slice()), msg),
         (Algorithm::Hs384, PrivateKey::Hmac(k)) => bytes(Hs384, &Hs384Key::new(k.as_slice()), msg),
         (Algorithm::Hs512, PrivateKey::Hmac(k)) => bytes(Hs512, &Hs512Key::new(k.as_slice()), msg),
-        (Algorithm::Rs256, PrivateKey::Rsa(k)) => bytes(Rsa::rs256(), k.borrow(), msg),
-        (Algorithm::Rs384, PrivateKey::Rsa(k)) => bytes(Rsa::rs384(), k.borrow(), msg),
-        (Algorithm::Rs512, PrivateKey::Rsa(k)) => bytes(Rsa::rs512(), k.borrow(), msg),
-        (Algorithm::Ps256, PrivateKey::Rsa(k)) => bytes(Rsa::ps256(), k.borrow(), msg),
-        (Algorithm::Ps384, PrivateKey::Rsa(k)) => bytes(Rsa::ps384(), k.borrow(), msg),
-        (Algorithm::Ps512, PrivateKey::Rsa(k)) => bytes(Rsa::ps512(), k.borrow(), msg),
+        #[cfg(feature = "rsa")]
+        (Algorithm::Rs256, PrivateKey::Rsa(k)) => bytes(Rsa::rs256(), &k.rust, msg),
+        #[cfg(feature = "rsa")]
+        (Algorithm::Rs384, PrivateKey::Rsa(k)) => bytes(Rsa::rs384(), &k.rust, msg),
+        #[cfg(feature = "rsa")]
+        (Algorithm::Rs512, PrivateKey::Rsa(k)) => bytes(Rsa::rs512(), &k.rust, msg),
+        #[cfg(feature = "rsa")]
+        (Algorithm::Ps256, PrivateKey::Rsa(k)) => bytes(Rsa::ps256(), &k.rust, msg),
+        #[cfg(feature = "rsa")]
+        (Algorithm::Ps384, PrivateKey::Rsa(k)) => bytes(Rsa::ps384(), &k.rust, msg),
+        #[cfg(feature = "rsa")]
+        (Algorithm::Ps512, PrivateKey::Rsa(k)) => bytes(Rsa::ps512(), &k.rust, msg),
         (Algorithm::Es256, PrivateKey::P256(k)) => bytes(Es256, k, msg),
-        (Algorithm::Es384, PrivateKey::P384(k)) => bytes(Es384, k, msg),
-        (Algorithm::Es512, PrivateKey::P521(k)) => bytes(Es512, k, msg),
+        #[cfg(feature = "p384")]
+        (Algorithm::Es384, PrivateKey::P384(k)) => bytes(Es384, &k.rust, msg),
+        #[cfg(feature = "p521")]
+        (Algorithm::Es512, PrivateKey::P521(k)) => bytes(Es512, &k.rust, msg),
         (Algorithm::Es256k, PrivateKey::K256(k)) => bytes(Es256k::<Sha256>::default(), k, msg),
         (Algorithm::EdDsa, PrivateKey::Ed25519(k)) => bytes(Ed25519, k, msg),
-        // `SigningKey::assemble` only pairs an algorithm with a key of its family.
+        // `SigningKey::assemble` only pairs an algorithm with a key of its family; a build without the
+        // `rsa`, `p384` or `p521` backend signs those algorithms through WebCrypto, never here.
         _ => return None,
     })
 }

@@ -97,7 +97,7 @@ impl<C: Verifies> Engine<C> {
         let crypto = WebCrypto::new().map_err(|e| {
             Failure::Runtime(format!(
                 "this runtime has no usable crypto.subtle ({})",
-                e.as_string().unwrap_or_default()
+                edge_auth_webcrypto::describe(&e)
             ))
         })?;
         Ok(Engine {

@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use edge_auth_core::{
-    Algorithm, Key, KeyFamily, Pending, RustCrypto, SignatureBackend, SignatureCheck,
+    Algorithm, Key, KeyFamily, Pairing, Pending, RustCrypto, SignatureBackend, SignatureCheck,
     SignatureError, SigningKey,
 };
 use js_sys::{Object, Reflect, Uint8Array};
@@ -27,6 +27,25 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Crypto, CryptoKey, SubtleCrypto};
 
 pub use promise::Settled;
+
+/// A readable reason from what a WebCrypto promise rejected with: a string, or an `Error`'s (or
+/// `DOMException`'s) name and message.
+pub fn describe(error: &JsValue) -> String {
+    if let Some(text) = error.as_string() {
+        return text;
+    }
+    let field = |name: &str| {
+        Reflect::get(error, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
+    match (field("name"), field("message")) {
+        (name, message) if name.is_empty() => message,
+        (name, message) if message.is_empty() => name,
+        (name, message) => format!("{name}: {message}"),
+    }
+}
 
 /// Whether WebCrypto checks (and signs) this algorithm; the others run in Rust.
 pub fn uses_webcrypto(alg: Algorithm) -> bool {
@@ -48,6 +67,9 @@ type Imported = HashMap<(String, Algorithm, Usage), (CryptoKey, Object)>;
 pub struct WebCrypto {
     subtle: SubtleCrypto,
     imported: RefCell<Imported>,
+    /// Signing keys whose private part was shown to match the public part by verifying their first
+    /// signature (the keys the core could not check: [`Pairing::Unchecked`]), per (thumbprint, alg).
+    paired: RefCell<std::collections::HashSet<(String, Algorithm)>>,
 }
 
 impl std::fmt::Debug for WebCrypto {
@@ -143,6 +165,7 @@ impl WebCrypto {
         Ok(WebCrypto {
             subtle: crypto.subtle(),
             imported: RefCell::new(HashMap::new()),
+            paired: RefCell::new(std::collections::HashSet::new()),
         })
     }
 
@@ -301,7 +324,46 @@ impl WebCrypto {
         let promise =
             self.subtle
                 .sign_with_object_and_buffer_source(&operation, &crypto_key, &data)?;
-        let signature = Settled::new(&promise).await?;
-        Ok(Uint8Array::new(&signature).to_vec())
+        let signature = Uint8Array::new(&Settled::new(&promise).await?).to_vec();
+        if key.pairing() == Pairing::Unchecked {
+            self.check_pairing(key, thumbprint, input, &signature)
+                .await?;
+        }
+        Ok(signature)
+    }
+
+    /// For a key the core could not check (RSA, P-384, P-521 without their Rust backends): its first
+    /// signature must verify with its public key, or the key is refused (and forgotten) before any
+    /// signature of it leaves. WebCrypto's JWK import does not promise that check.
+    async fn check_pairing(
+        &self,
+        key: &SigningKey,
+        thumbprint: &str,
+        input: &[u8],
+        signature: &[u8],
+    ) -> Result<(), JsValue> {
+        let id = (thumbprint.to_owned(), key.algorithm());
+        if self.paired.borrow().contains(&id) {
+            return Ok(());
+        }
+        let check = SignatureCheck {
+            alg: key.algorithm(),
+            key: key.public_key(),
+            signing_input: input,
+            signature,
+        };
+        if self.verify_one(&check).await.unwrap_or(false) {
+            self.paired.borrow_mut().insert(id);
+            Ok(())
+        } else {
+            self.imported.borrow_mut().remove(&(
+                thumbprint.to_owned(),
+                key.algorithm(),
+                Usage::Sign,
+            ));
+            Err(JsValue::from_str(
+                "the private part does not match the public part (its signature does not verify)",
+            ))
+        }
     }
 }
