@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Throughput of the whole Worker against a pass-through Worker, same loopback origin, same run (not a
-# test; bounded in time and connections).   bash scripts/bench-throughput.sh [SECONDS] [CONNECTIONS]
+# Throughput of the whole Worker against a pass-through Worker and a jose Worker doing the same job, same
+# loopback origin, same run, repeated and first-sight tokens (not a test; bounded in time and
+# connections: 12 runs of SECONDS).   bash scripts/bench-throughput.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/build-worker.sh >/dev/null
-node tests/worker/bench/throughput.mjs "$PWD" "${1:-8}" "${2:-16}"
+mkdir -p target/bench
+tests/worker/node_modules/.bin/esbuild tests/worker/bench/jose-worker.mjs --bundle --format=esm \
+  --platform=neutral --main-fields=module,main --conditions=workerd,worker,browser \
+  --log-level=warning --outfile=target/bench/jose-worker.js
+node tests/worker/bench/throughput.mjs "$PWD" "${1:-8}" "${2:-16}" "$PWD/target/bench/jose-worker.js"

@@ -1,6 +1,9 @@
 // Throughput of the whole Worker (verify + assertion + forward) against a pass-through Worker that only
-// forwards, both in workerd (miniflare listening on 127.0.0.1) in front of the same loopback origin,
-// measured in the same run with autocannon. Bounded: DURATION seconds and CONNECTIONS connections each.
+// forwards and a jose Worker doing the same job (jose-worker.mjs, bundled at JOSE_BUNDLE), all in workerd
+// (miniflare listening on 127.0.0.1) in front of the same loopback origin, measured in the same run with
+// autocannon: a repeated token (edge-auth's cache hit) and first sight (a new ES256 token on every
+// request, from a pool minted beforehand). Bounded: DURATION seconds and CONNECTIONS connections each.
+//   node tests/worker/bench/throughput.mjs ROOT DURATION CONNECTIONS JOSE_BUNDLE
 import { createServer } from "node:http";
 import { Miniflare } from "miniflare";
 import autocannon from "autocannon";
@@ -8,6 +11,7 @@ import * as jose from "jose";
 
 const root = process.argv[2];
 const DURATION = Number(process.argv[3] ?? 8), CONNECTIONS = Number(process.argv[4] ?? 16);
+const joseBundle = process.argv[5];
 const ISS = "https://idp.example.com/", AUD = "https://api.example.com";
 
 const origin = createServer((req, res) => {
@@ -21,8 +25,14 @@ const idp = await jose.generateKeyPair("ES256", { extractable: true });
 const jwk = { ...(await jose.exportJWK(idp.publicKey)), alg: "ES256", kid: "k1" };
 const edge = await jose.generateKeyPair("EdDSA", { extractable: true });
 const now = Math.floor(Date.now() / 1000);
-const token = await new jose.SignJWT({ iss: ISS, aud: AUD, sub: "alice", iat: now, exp: now + 3600 })
+const mintOne = (sub) => new jose.SignJWT({ iss: ISS, aud: AUD, sub, iat: now, exp: now + 3600 })
   .setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(idp.privateKey);
+const token = await mintOne("alice");
+// Enough fresh tokens that no run sees one twice (a rate well above what this machine serves).
+const POOL = Math.max(20000, DURATION * 4000);
+const fresh = [];
+for (let i = 0; i < POOL; i++) fresh.push(await mintOne(`user-${i}`));
+let next = 0;
 
 // Worker log lines are drained, not printed: local logging through miniflare's pipe is not what
 // production logging costs, and it would swamp the table.
@@ -40,6 +50,15 @@ const edgeAuth = new Miniflare({
     SIGNING: JSON.stringify(await jose.exportJWK(edge.privateKey)),
   },
 });
+const joseWorker = new Miniflare({
+  handleRuntimeStdio: drain,
+  host: "127.0.0.1", port: 0, compatibilityDate: "2026-04-26", modules: true, scriptPath: joseBundle,
+  bindings: {
+    ORIGIN, ISS, AUD,
+    JWKS: JSON.stringify({ keys: [jwk] }),
+    SIGNING: JSON.stringify(await jose.exportJWK(edge.privateKey)),
+  },
+});
 const passThrough = new Miniflare({
   handleRuntimeStdio: drain,
   host: "127.0.0.1", port: 0, compatibilityDate: "2026-04-26", modules: true, bindings: { ORIGIN },
@@ -49,32 +68,51 @@ const passThrough = new Miniflare({
   } };`,
 });
 
-async function load(url, headers) {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers });
+async function load(url, headers, firstSight = false) {
+  const options = { url, connections: CONNECTIONS, duration: DURATION, headers };
+  if (firstSight) {
+    options.requests = [{
+      setupRequest: (request) => {
+        const t = fresh[next % fresh.length];
+        next += 1;
+        return { ...request, headers: { ...request.headers, authorization: `Bearer ${t}` } };
+      },
+    }];
+  }
+  const result = await autocannon(options);
   if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return result;
 }
 
 try {
-  const [a, b] = [await edgeAuth.ready, await passThrough.ready];
+  const [a, b, j] = [await edgeAuth.ready, await passThrough.ready, await joseWorker.ready];
   const auth = { authorization: `Bearer ${token}` };
-  // Warm both, then measure alternately: pass-through, edge-auth, pass-through, edge-auth.
+  // Warm all three, then measure in turns: pass-through, jose, edge-auth, twice, for each token mode.
   await load(new URL("/warm", a).href, auth);
   await load(new URL("/warm", b).href, {});
+  await load(new URL("/warm", j).href, auth);
   const rows = [];
-  for (let i = 0; i < 2; i++) {
-    rows.push(["pass-through", await load(new URL("/orders/1", b).href, auth)]);
-    rows.push(["edge-auth", await load(new URL("/orders/1", a).href, auth)]);
+  for (const mode of ["repeated", "first sight"]) {
+    for (let i = 0; i < 2; i++) {
+      const firstSight = mode === "first sight";
+      rows.push([mode, "pass-through", await load(new URL("/orders/1", b).href, auth, firstSight)]);
+      rows.push([mode, "jose", await load(new URL("/orders/1", j).href, auth, firstSight)]);
+      rows.push([mode, "edge-auth", await load(new URL("/orders/1", a).href, auth, firstSight)]);
+    }
   }
-  console.log(`loopback, autocannon ${CONNECTIONS} connections × ${DURATION} s, ES256 token (repeated: the cache's normal case)`);
-  console.log("worker        | req/s   | p50 ms | p99 ms");
-  for (const [name, r] of rows) {
-    console.log(`${name.padEnd(13)} | ${String(Math.round(r.requests.average)).padStart(7)} | ${String(r.latency.p50).padStart(6)} | ${String(r.latency.p99).padStart(6)}`);
+  console.log(`loopback, autocannon ${CONNECTIONS} connections × ${DURATION} s, ES256 tokens: repeated (edge-auth's cache hit) and first sight (a new token per request)`);
+  console.log("tokens      | worker        | req/s   | p50 ms | p99 ms");
+  for (const [mode, name, r] of rows) {
+    console.log(`${mode.padEnd(11)} | ${name.padEnd(13)} | ${String(Math.round(r.requests.average)).padStart(7)} | ${String(r.latency.p50).padStart(6)} | ${String(r.latency.p99).padStart(6)}`);
   }
-  const avg = (name) => rows.filter((r) => r[0] === name).reduce((s, r) => s + r[1].requests.average, 0) / 2;
-  console.log(`edge-auth / pass-through throughput: ${(avg("edge-auth") / avg("pass-through")).toFixed(2)}`);
+  const avg = (mode, name) => rows.filter((r) => r[0] === mode && r[1] === name).reduce((s, r) => s + r[2].requests.average, 0) / 2;
+  for (const mode of ["repeated", "first sight"]) {
+    const pass = avg(mode, "pass-through");
+    console.log(`${mode}: edge-auth / pass-through ${(avg(mode, "edge-auth") / pass).toFixed(2)}, jose / pass-through ${(avg(mode, "jose") / pass).toFixed(2)}, edge-auth / jose ${(avg(mode, "edge-auth") / avg(mode, "jose")).toFixed(2)}`);
+  }
 } finally {
   await edgeAuth.dispose();
   await passThrough.dispose();
+  await joseWorker.dispose();
   origin.close();
 }
