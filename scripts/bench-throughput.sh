@@ -5,8 +5,5 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/build-worker.sh >/dev/null
-mkdir -p target/bench
-tests/worker/node_modules/.bin/esbuild tests/worker/bench/jose-worker.mjs --bundle --format=esm \
-  --platform=neutral --main-fields=module,main --conditions=workerd,worker,browser \
-  --log-level=warning --outfile=target/bench/jose-worker.js
+bash scripts/build-jose-worker.sh
 node tests/worker/bench/throughput.mjs "$PWD" "${1:-8}" "${2:-16}" "$PWD/target/bench/jose-worker.js"

@@ -1,65 +1,36 @@
 // Cold start (issue 11): a fresh workerd instance (miniflare on 127.0.0.1) per measurement, until it has
 // answered its first request, for three Workers doing the job behind the same loopback origin —
 // a pass-through Worker (the floor), the jose Worker (jose-worker.mjs, bundled at JOSE_BUNDLE) and
-// edge-auth (build/) — in alternating order, ROUNDS times each. Prints each one's median and what it
+// edge-auth (build/) — in alternating order, ROUNDS times each (edge-auth also in two cut-down
+// variants, to split its first request). Prints each one's median and what it
 // adds over the pass-through floor, split into "ready" (workerd started: the scripts loaded and the wasm
 // compiled — workerd compiles a CompiledWasm module while loading the Worker) and "first request" (for
 // edge-auth: instantiation, the configuration compiled, the first verification, the assertion, the
 // forward). Not a test. (Node 20 cannot compile the Worker's wasm by itself: wasm-bindgen's catch
 // wrappers use the new exception-handling opcodes, which workerd's V8 has.)
-//   node tests/worker/bench/coldstart.mjs ROOT JOSE_BUNDLE [ROUNDS]
+//   [BASELINE_ROOT=DIR] node tests/worker/bench/coldstart.mjs ROOT JOSE_BUNDLE [ROUNDS]
 import { statSync } from "node:fs";
-import { createServer } from "node:http";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
-import * as jose from "jose";
+import { setup } from "./workers.mjs";
 
 const [root, joseBundle] = process.argv.slice(2, 4);
 const ROUNDS = Number(process.argv[4] ?? 9);
-const ISS = "https://idp.example.com/", AUD = "https://api.example.com";
+const fixture = await setup();
+const token = await fixture.mint("alice");
 
-const origin = createServer((req, res) => {
-  req.resume();
-  req.on("end", () => { res.setHeader("content-type", "application/json"); res.end('{"ok":true}'); });
-}).listen(0, "127.0.0.1");
-await new Promise((r) => origin.once("listening", r));
-const ORIGIN = `http://127.0.0.1:${origin.address().port}`;
-
-const idp = await jose.generateKeyPair("ES256", { extractable: true });
-const jwk = { ...(await jose.exportJWK(idp.publicKey)), alg: "ES256", kid: "k1" };
-const edge = await jose.generateKeyPair("EdDSA", { extractable: true });
-const SIGNING = JSON.stringify(await jose.exportJWK(edge.privateKey));
-const now = Math.floor(Date.now() / 1000);
-const token = await new jose.SignJWT({ iss: ISS, aud: AUD, sub: "alice", iat: now, exp: now + 3600 })
-  .setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(idp.privateKey);
-
-const drain = (stdout, stderr) => { stdout.resume(); stderr.resume(); };
-const common = { handleRuntimeStdio: drain, host: "127.0.0.1", port: 0, compatibilityDate: "2026-04-26" };
 const WORKERS = {
-  "pass-through": () => ({
-    ...common, modules: true, bindings: { ORIGIN },
-    script: `export default { async fetch(request, env) {
-      const url = new URL(request.url);
-      return fetch(env.ORIGIN + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body, redirect: "manual" });
-    } };`,
-  }),
-  jose: () => ({
-    ...common, modules: true, scriptPath: joseBundle,
-    bindings: { ORIGIN, ISS, AUD, JWKS: JSON.stringify({ keys: [jwk] }), SIGNING },
-  }),
-  "edge-auth": () => ({
-    ...common, rootPath: root,
-    modules: [{ type: "ESModule", path: "build/index.js" }, { type: "CompiledWasm", path: "build/index_bg.wasm" }],
-    bindings: {
-      ORIGIN,
-      EDGE_AUTH: JSON.stringify({
-        issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], jwks: { keys: [jwk] } }],
-        assertion: { issuer: "https://edge.example", audience: "https://origin.example", signing_key_secret: "SIGNING" },
-      }),
-      SIGNING,
-    },
-  }),
+  "pass-through": () => fixture.passThrough(),
+  jose: () => fixture.jose(joseBundle),
+  "edge-auth": () => fixture.edgeAuth(root),
+  // The same Worker, split: no EDGE_AUTH (answers 503 at once: the wasm instantiated, nothing
+  // compiled), and a request to an `auth = "none"` route (the configuration compiled, no verification).
+  "edge-auth 503": () => fixture.edgeAuth(root, null),
+  "edge-auth none": () => fixture.edgeAuth(root, { ...fixture.config, routes: [{ path: "/orders/*", auth: "none" }] }),
 };
+// BASELINE_ROOT: another checkout's build (an older commit's build/), measured in the same run.
+if (process.env.BASELINE_ROOT) WORKERS["edge-auth baseline"] = () => fixture.edgeAuth(process.env.BASELINE_ROOT);
+const EXPECTED = { "edge-auth 503": 503 };
 
 async function once(name) {
   const start = performance.now();
@@ -70,7 +41,7 @@ async function once(name) {
     const response = await fetch(new URL("/orders/1", url), { headers: { authorization: `Bearer ${token}` } });
     await response.arrayBuffer();
     const done = performance.now();
-    if (response.status !== 200) throw new Error(`${name}: first request answered ${response.status}`);
+    if (response.status !== (EXPECTED[name] ?? 200)) throw new Error(`${name}: first request answered ${response.status}`);
     return { ready: ready - start, first: done - ready, total: done - start };
   } finally {
     await mf.dispose();
@@ -98,7 +69,9 @@ try {
     const add = (k) => (m[k] - base[k]).toFixed(1);
     console.log(`${name.padEnd(13)} | ${m.ready.toFixed(1).padStart(6)} | ${m.first.toFixed(1).padStart(13)} | ${m.total.toFixed(1).padStart(6)} | ${add("ready")} + ${add("first")} = ${add("total")}`);
   }
+  const first = (name) => median(samples[name].map((s) => s.first));
+  console.log(`edge-auth's first request, split: instantiation and the 503 path ${(first("edge-auth 503") - base.first).toFixed(1)} ms, + configuration compiled ${(first("edge-auth none") - first("edge-auth 503")).toFixed(1)} ms, + verification and assertion ${(first("edge-auth") - first("edge-auth none")).toFixed(1)} ms (differences of medians)`);
   console.log(`edge-auth's wasm: ${(wasmBytes / 1024).toFixed(0)} KiB (${root}/build/index_bg.wasm)`);
 } finally {
-  origin.close();
+  fixture.origin.close();
 }

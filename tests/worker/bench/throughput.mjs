@@ -4,69 +4,24 @@
 // autocannon: a repeated token (edge-auth's cache hit) and first sight (a new ES256 token on every
 // request, from a pool minted beforehand). Bounded: DURATION seconds and CONNECTIONS connections each.
 //   node tests/worker/bench/throughput.mjs ROOT DURATION CONNECTIONS JOSE_BUNDLE
-import { createServer } from "node:http";
 import { Miniflare } from "miniflare";
 import autocannon from "autocannon";
-import * as jose from "jose";
+import { setup } from "./workers.mjs";
 
 const root = process.argv[2];
 const DURATION = Number(process.argv[3] ?? 8), CONNECTIONS = Number(process.argv[4] ?? 16);
 const joseBundle = process.argv[5];
-const ISS = "https://idp.example.com/", AUD = "https://api.example.com";
-
-const origin = createServer((req, res) => {
-  req.resume();
-  req.on("end", () => { res.setHeader("content-type", "application/json"); res.end('{"ok":true}'); });
-}).listen(0, "127.0.0.1");
-await new Promise((r) => origin.once("listening", r));
-const ORIGIN = `http://127.0.0.1:${origin.address().port}`;
-
-const idp = await jose.generateKeyPair("ES256", { extractable: true });
-const jwk = { ...(await jose.exportJWK(idp.publicKey)), alg: "ES256", kid: "k1" };
-const edge = await jose.generateKeyPair("EdDSA", { extractable: true });
-const now = Math.floor(Date.now() / 1000);
-const mintOne = (sub) => new jose.SignJWT({ iss: ISS, aud: AUD, sub, iat: now, exp: now + 3600 })
-  .setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(idp.privateKey);
-const token = await mintOne("alice");
+const fixture = await setup();
+const token = await fixture.mint("alice");
 // Enough fresh tokens that no run sees one twice (a rate well above what this machine serves).
 const POOL = Math.max(20000, DURATION * 4000);
 const fresh = [];
-for (let i = 0; i < POOL; i++) fresh.push(await mintOne(`user-${i}`));
+for (let i = 0; i < POOL; i++) fresh.push(await fixture.mint(`user-${i}`));
 let next = 0;
 
-// Worker log lines are drained, not printed: local logging through miniflare's pipe is not what
-// production logging costs, and it would swamp the table.
-const drain = (stdout, stderr) => { stdout.resume(); stderr.resume(); };
-const edgeAuth = new Miniflare({
-  handleRuntimeStdio: drain,
-  rootPath: root, host: "127.0.0.1", port: 0, compatibilityDate: "2026-04-26",
-  modules: [{ type: "ESModule", path: "build/index.js" }, { type: "CompiledWasm", path: "build/index_bg.wasm" }],
-  bindings: {
-    ORIGIN,
-    EDGE_AUTH: JSON.stringify({
-      issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], jwks: { keys: [jwk] } }],
-      assertion: { issuer: "https://edge.example", audience: "https://origin.example", signing_key_secret: "SIGNING" },
-    }),
-    SIGNING: JSON.stringify(await jose.exportJWK(edge.privateKey)),
-  },
-});
-const joseWorker = new Miniflare({
-  handleRuntimeStdio: drain,
-  host: "127.0.0.1", port: 0, compatibilityDate: "2026-04-26", modules: true, scriptPath: joseBundle,
-  bindings: {
-    ORIGIN, ISS, AUD,
-    JWKS: JSON.stringify({ keys: [jwk] }),
-    SIGNING: JSON.stringify(await jose.exportJWK(edge.privateKey)),
-  },
-});
-const passThrough = new Miniflare({
-  handleRuntimeStdio: drain,
-  host: "127.0.0.1", port: 0, compatibilityDate: "2026-04-26", modules: true, bindings: { ORIGIN },
-  script: `export default { async fetch(request, env) {
-    const url = new URL(request.url);
-    return fetch(env.ORIGIN + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body, redirect: "manual" });
-  } };`,
-});
+const edgeAuth = new Miniflare(fixture.edgeAuth(root));
+const joseWorker = new Miniflare(fixture.jose(joseBundle));
+const passThrough = new Miniflare(fixture.passThrough());
 
 async function load(url, headers, firstSight = false) {
   const options = { url, connections: CONNECTIONS, duration: DURATION, headers };
@@ -114,5 +69,5 @@ try {
   await edgeAuth.dispose();
   await passThrough.dispose();
   await joseWorker.dispose();
-  origin.close();
+  fixture.origin.close();
 }

@@ -1,0 +1,54 @@
+// What the Worker benchmarks share (coldstart.mjs, throughput.mjs): a loopback origin, an ES256 issuer
+// and an EdDSA assertion key, and the miniflare options of the three Workers compared — a pass-through
+// Worker (the floor), the jose Worker (jose-worker.mjs, bundled by scripts/build-jose-worker.sh) and
+// edge-auth (ROOT/build/) with the same issuer, keys and origin.
+import { createServer } from "node:http";
+import * as jose from "jose";
+
+export const ISS = "https://idp.example.com/";
+export const AUD = "https://api.example.com";
+
+/// Starts the origin on 127.0.0.1 (it answers `{"ok":true}` to anything) and makes the keys.
+export async function setup() {
+  const origin = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => { res.setHeader("content-type", "application/json"); res.end('{"ok":true}'); });
+  }).listen(0, "127.0.0.1");
+  await new Promise((r) => origin.once("listening", r));
+  const ORIGIN = `http://127.0.0.1:${origin.address().port}`;
+  const idp = await jose.generateKeyPair("ES256", { extractable: true });
+  const jwk = { ...(await jose.exportJWK(idp.publicKey)), alg: "ES256", kid: "k1" };
+  const edge = await jose.generateKeyPair("EdDSA", { extractable: true });
+  const SIGNING = JSON.stringify(await jose.exportJWK(edge.privateKey));
+  const now = Math.floor(Date.now() / 1000);
+  const mint = (sub) => new jose.SignJWT({ iss: ISS, aud: AUD, sub, iat: now, exp: now + 3600 })
+    .setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(idp.privateKey);
+  const config = {
+    issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], jwks: { keys: [jwk] } }],
+    assertion: { issuer: "https://edge.example", audience: "https://origin.example", signing_key_secret: "SIGNING" },
+  };
+  // Worker log lines are drained, not printed: local logging through miniflare's pipe is not what
+  // production logging costs, and it would swamp the tables.
+  const drain = (stdout, stderr) => { stdout.resume(); stderr.resume(); };
+  const common = { handleRuntimeStdio: drain, host: "127.0.0.1", port: 0, compatibilityDate: "2026-04-26" };
+  return {
+    origin, mint, config,
+    passThrough: () => ({
+      ...common, modules: true, bindings: { ORIGIN },
+      script: `export default { async fetch(request, env) {
+        const url = new URL(request.url);
+        return fetch(env.ORIGIN + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body, redirect: "manual" });
+      } };`,
+    }),
+    jose: (bundle) => ({
+      ...common, modules: true, scriptPath: bundle,
+      bindings: { ORIGIN, ISS, AUD, JWKS: JSON.stringify({ keys: [jwk] }), SIGNING },
+    }),
+    /// edge-auth from ROOT/build/ with `edgeAuthConfig` as EDGE_AUTH (none: the Worker answers 503).
+    edgeAuth: (root, edgeAuthConfig = config) => ({
+      ...common, rootPath: root, modulesRoot: root,
+      modules: [{ type: "ESModule", path: "build/index.js" }, { type: "CompiledWasm", path: "build/index_bg.wasm" }],
+      bindings: { ORIGIN, SIGNING, ...(edgeAuthConfig ? { EDGE_AUTH: JSON.stringify(edgeAuthConfig) } : {}) },
+    }),
+  };
+}
