@@ -510,6 +510,25 @@ test("7: a failing getrandom (the assertion's jti) is 500 internal_error, not 50
   }
 });
 
+test("an assertion key whose private part belongs to another key is refused at its first signature: 500 internal_error every time, nothing forwarded", async () => {
+  // The Worker's core has no Rust P-256 or Ed25519 arithmetic to check the pairing at load
+  // (`Pairing::Unchecked`); the WebCrypto signer verifies its first signature with the public key.
+  for (const alg of ["EdDSA", "ES256"]) {
+    const mismatched = { ...signing[alg], d: signing[`${alg}2`].d };
+    const mf = await worker(config(), { SIGNING: JSON.stringify(mismatched) });
+    try {
+      const t = await token();
+      for (let i = 1; i <= 2; i++) {
+        assertRefused(await call(mf, "/orders/1", { token: t }), 500, "internal_error", `${alg}, mismatched key, request ${i}`);
+      }
+      await waitFor(() => mf.logs.some((l) => l.includes("assertion_sign_error")));
+      assert.ok(mf.logs.some((l) => l.includes("assertion_sign_error")), `${alg}: no assertion_sign_error line in:\n${mf.logs.join("\n")}`);
+    } finally {
+      await done(mf);
+    }
+  }
+});
+
 test("a WebCrypto assertion-signing failure is 500 internal_error with an assertion_sign_error log line, never a silent fallback", async () => {
   const mf = await faultyWorker();
   try {

@@ -3,14 +3,19 @@
 //! Parsing, key selection and claims never do cryptography themselves: they hand a [`SignatureCheck`]
 //! (algorithm, key, signing input, signature) to a [`SignatureBackend`]. [`RustCrypto`] is the native
 //! backend (jwt-compact's algorithms, plus ES384/ES512 added through its `Algorithm` trait); RSA,
-//! ES384 and ES512 are behind the `rsa`, `p384` and `p521` features (on by default; the Worker and the
-//! JS package leave them out and check those algorithms through WebCrypto). An adapter
+//! ES256, ES384, ES512 and EdDSA are behind the `rsa`, `p256`, `p384`, `p521` and `ed25519` features (on
+//! by default; the Worker and the JS package leave them out and check those algorithms through
+//! WebCrypto). HS* and ES256K are always here. An adapter
 //! that must verify asynchronously (WebCrypto in the Worker) takes the checks from
 //! [`Pending::checks`](crate::Pending::checks) and runs them itself; the core never awaits.
 
+#[cfg(feature = "ed25519")]
+use jwt_compact::alg::Ed25519;
+#[cfg(feature = "p256")]
+use jwt_compact::alg::Es256;
 #[cfg(feature = "rsa")]
 use jwt_compact::alg::Rsa;
-use jwt_compact::alg::{Ed25519, Es256, Es256k, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key};
+use jwt_compact::alg::{Es256k, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key};
 use jwt_compact::{Algorithm as JwtAlgorithm, AlgorithmSignature};
 use sha2::Sha256;
 
@@ -92,7 +97,8 @@ impl SignatureBackend for RustCrypto {
             (Algorithm::Ps384, PublicKey::Rsa(k)) => run(Rsa::ps384(), &k.rust, check),
             #[cfg(feature = "rsa")]
             (Algorithm::Ps512, PublicKey::Rsa(k)) => run(Rsa::ps512(), &k.rust, check),
-            (Algorithm::Es256, PublicKey::P256(k)) => run(Es256, k, check),
+            #[cfg(feature = "p256")]
+            (Algorithm::Es256, PublicKey::P256(k)) => run(Es256, &k.rust, check),
             #[cfg(feature = "p384")]
             (Algorithm::Es384, PublicKey::P384(k)) => run(Es384, &k.rust, check),
             #[cfg(feature = "p521")]
@@ -108,6 +114,14 @@ impl SignatureBackend for RustCrypto {
                 | Algorithm::Ps512,
                 PublicKey::Rsa(_),
             ) => Err(SignatureError::NoBackend { alg: check.alg }),
+            #[cfg(not(feature = "p256"))]
+            (Algorithm::Es256, PublicKey::P256(_)) => {
+                Err(SignatureError::NoBackend { alg: check.alg })
+            }
+            #[cfg(not(feature = "ed25519"))]
+            (Algorithm::EdDsa, PublicKey::Ed25519(_)) => {
+                Err(SignatureError::NoBackend { alg: check.alg })
+            }
             #[cfg(not(feature = "p384"))]
             (Algorithm::Es384, PublicKey::P384(_)) => {
                 Err(SignatureError::NoBackend { alg: check.alg })
@@ -117,7 +131,8 @@ impl SignatureBackend for RustCrypto {
                 Err(SignatureError::NoBackend { alg: check.alg })
             }
             (Algorithm::Es256k, PublicKey::K256(k)) => run(Es256k::<Sha256>::default(), k, check),
-            (Algorithm::EdDsa, PublicKey::Ed25519(k)) => run(Ed25519, k, check),
+            #[cfg(feature = "ed25519")]
+            (Algorithm::EdDsa, PublicKey::Ed25519(k)) => run(Ed25519, &k.rust, check),
             // Selection never pairs an algorithm with a key of another family; fail closed if it did.
             _ => Err(SignatureError::Invalid),
         }

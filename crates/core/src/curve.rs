@@ -1,20 +1,53 @@
-//! Point validation for P-384 and P-521 without their signature backends.
+//! Point validation for P-256, P-384, P-521 and Ed25519 without their signature backends.
 //!
-//! A build without the `p384` or `p521` feature (the Worker and the JS package, which verify ES384 and
-//! ES512 through WebCrypto) still refuses, at load time, every public key those crates refuse: a
-//! coordinate that is not a field element (≥ p) or a point that is not on the curve. Both curves are
-//! short Weierstrass curves with a = −3 (FIPS 186-5, SEC 2), so the check is
-//! `y² ≡ x³ − 3x + b (mod p)`, in `crypto-bigint`'s Montgomery arithmetic. Only public data goes in,
+//! A build without the `p256`, `p384`, `p521` or `ed25519` feature (the Worker and the JS package, which
+//! verify and sign those algorithms through WebCrypto) still refuses, at load time, every public key
+//! those crates refuse:
+//! - NIST curves: a coordinate that is not a field element (≥ p) or a point that is not on the curve.
+//!   All three are short Weierstrass curves with a = −3 (FIPS 186-5, SEC 2), so the check is
+//!   `y² ≡ x³ − 3x + b (mod p)`.
+//! - Ed25519 (RFC 8032 §5.1.3): an encoding that does not decode to a point, or a point of small order
+//!   (what `ed25519-dalek`'s `VerifyingKey::from_bytes` and `is_weak` refuse).
+//!
+//! The arithmetic is `crypto-bigint`'s Montgomery form. Only public data goes in,
 //! so nothing here needs to run in constant time (the private-scalar range check does). The tests below
 //! compare it with the `p384` and `p521` crates on valid, perturbed, random and out-of-range points.
 
 use crypto_bigint::modular::runtime_mod::{DynResidue, DynResidueParams};
 use crypto_bigint::subtle::{ConstantTimeEq, ConstantTimeLess};
-use crypto_bigint::{Uint, U384, U576};
+use crypto_bigint::{Uint, U256, U384, U576};
 
 use zeroize::Zeroizing;
 
 use crate::alg::Curve;
+
+/// P-256: p = 2²⁵⁶ − 2²²⁴ + 2¹⁹² + 2⁹⁶ − 1, b and n (SEC 2 §2.4.2).
+const P256_P: U256 =
+    U256::from_be_hex("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff");
+const P256_B: U256 =
+    U256::from_be_hex("5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b");
+const P256_N: U256 =
+    U256::from_be_hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+const P256_FIELD: DynResidueParams<{ U256::LIMBS }> = DynResidueParams::new(&P256_P);
+
+/// Ed25519's field, p = 2²⁵⁵ − 19, and the curve constant d = −121665/121666 (RFC 8032 §5.1).
+const ED25519_P: U256 =
+    U256::from_be_hex("7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed");
+const ED25519_D: U256 =
+    U256::from_be_hex("52036cee2b6ffe738cc740797779e89800700a4d4141d8ab75eb4dca135978a3");
+const ED25519_FIELD: DynResidueParams<{ U256::LIMBS }> = DynResidueParams::new(&ED25519_P);
+/// (p − 1) / 2: Euler's criterion.
+const ED25519_HALF: U256 =
+    U256::from_be_hex("3ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff6");
+/// The y-coordinates of the points of order 1, 2, 4 and 8 (x is ± anything on the curve with that y):
+/// 1, p − 1, 0, and ±y₈ with y₈² = −x₈² (the points that double to order 4).
+const ED25519_SMALL_ORDER_Y: [U256; 5] = [
+    U256::ONE,
+    U256::from_be_hex("7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffec"),
+    U256::ZERO,
+    U256::from_be_hex("05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826"),
+    U256::from_be_hex("7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7"),
+];
 
 /// P-384: p = 2³⁸⁴ − 2¹²⁸ − 2⁹⁶ + 2³² − 1 and b (SEC 2 §2.5.1).
 const P384_P: U384 = U384::from_be_hex(
@@ -51,14 +84,40 @@ const P521_N: U576 = U576::from_be_hex(concat!(
 /// of a point on P-384 or P-521. Other curves answer `None`: their own crates check them.
 pub(crate) fn on_weierstrass_curve(curve: Curve, x: &[u8], y: &[u8]) -> Option<bool> {
     let len = curve.coordinate_len();
-    if matches!(curve, Curve::P384 | Curve::P521) && (x.len() != len || y.len() != len) {
+    if curve != Curve::Secp256k1 && (x.len() != len || y.len() != len) {
         return Some(false);
     }
     match curve {
+        Curve::P256 => Some(on_curve(&P256_FIELD, &P256_B, x, y)),
         Curve::P384 => Some(on_curve(&P384_FIELD, &P384_B, x, y)),
         Curve::P521 => Some(on_curve(&P521_FIELD, &P521_B, x, y)),
-        Curve::P256 | Curve::Secp256k1 => None,
+        Curve::Secp256k1 => None,
     }
+}
+
+/// Whether a 32-byte Ed25519 public key decodes to a point (RFC 8032 §5.1.3: y from the low 255 bits,
+/// read modulo p as `ed25519-dalek` does, and x² = (y² − 1)/(d·y² + 1) a square) of more than small
+/// order. The sign bit only chooses between x and −x, which have the same order.
+pub(crate) fn ed25519_public_ok(encoded: &[u8; 32]) -> bool {
+    let mut be = *encoded;
+    be.reverse();
+    if let Some(top) = be.first_mut() {
+        *top &= 0x7f;
+    }
+    let y = U256::from_be_slice(&be);
+    let residue = |v: &U256| DynResidue::new(v, ED25519_FIELD);
+    let y = residue(&y);
+    let canonical_y = y.retrieve();
+    if ED25519_SMALL_ORDER_Y.contains(&canonical_y) {
+        return false;
+    }
+    let one = residue(&U256::ONE);
+    let y2 = y.square();
+    let u = y2 - one;
+    let v = residue(&ED25519_D) * y2 + one;
+    // v ≠ 0 for every y (−1/d is not a square), so u/v is a square exactly when u·v is one.
+    let euler = (u * v).pow(&ED25519_HALF).retrieve();
+    euler == U256::ZERO || euler == U256::ONE
 }
 
 /// Reads a big-endian number of at most `LIMBS` limbs; `None` if it is longer.
@@ -97,9 +156,10 @@ fn on_curve<const LIMBS: usize>(
 /// in constant time. Other curves answer `None`: their own crates check them.
 pub(crate) fn scalar_in_range(curve: Curve, d: &[u8]) -> Option<bool> {
     match curve {
+        Curve::P256 => Some(in_range(&P256_N, d)),
         Curve::P384 => Some(in_range(&P384_N, d)),
         Curve::P521 => Some(in_range(&P521_N, d)),
-        Curve::P256 | Curve::Secp256k1 => None,
+        Curve::Secp256k1 => None,
     }
 }
 
@@ -110,7 +170,13 @@ fn in_range<const LIMBS: usize>(n: &Uint<LIMBS>, d: &[u8]) -> bool {
     bool::from(!d.ct_eq(&Uint::ZERO) & d.ct_lt(n))
 }
 
-#[cfg(all(test, feature = "p384", feature = "p521"))]
+#[cfg(all(
+    test,
+    feature = "p256",
+    feature = "p384",
+    feature = "p521",
+    feature = "ed25519"
+))]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 mod tests {
     use crypto_bigint::Encoding;
@@ -124,14 +190,24 @@ mod tests {
         point.extend_from_slice(x);
         point.extend_from_slice(y);
         match curve {
+            Curve::P256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).is_ok(),
             Curve::P384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(&point).is_ok(),
             Curve::P521 => p521::ecdsa::VerifyingKey::from_sec1_bytes(&point).is_ok(),
-            Curve::P256 | Curve::Secp256k1 => unreachable!(),
+            Curve::Secp256k1 => unreachable!(),
         }
     }
 
     fn random_point(curve: Curve) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         let (point, d) = match curve {
+            Curve::P256 => {
+                let k = p256::ecdsa::SigningKey::random(&mut OsRng);
+                let point = k
+                    .verifying_key()
+                    .to_encoded_point(false)
+                    .as_bytes()
+                    .to_vec();
+                (point, k.to_bytes().to_vec())
+            }
             Curve::P384 => {
                 let k = p384::ecdsa::SigningKey::random(&mut OsRng);
                 let point = k
@@ -149,7 +225,7 @@ mod tests {
                     .to_vec();
                 (point, k.to_bytes().to_vec())
             }
-            Curve::P256 | Curve::Secp256k1 => unreachable!(),
+            Curve::Secp256k1 => unreachable!(),
         };
         let len = curve.coordinate_len();
         (point[1..=len].to_vec(), point[1 + len..].to_vec(), d)
@@ -175,9 +251,10 @@ mod tests {
 
     #[test]
     fn agrees_with_the_curve_crates() {
-        for curve in [Curve::P384, Curve::P521] {
+        for curve in [Curve::P256, Curve::P384, Curve::P521] {
             let len = curve.coordinate_len();
             let p = match curve {
+                Curve::P256 => P256_P.to_be_bytes().to_vec(),
                 Curve::P384 => P384_P.to_be_bytes().to_vec(),
                 _ => P521_P.to_be_bytes()[72 - len..].to_vec(),
             };
@@ -218,6 +295,7 @@ mod tests {
     #[test]
     fn scalars_in_range() {
         for (curve, n) in [
+            (Curve::P256, P256_N.to_be_bytes().to_vec()),
             (Curve::P384, P384_N.to_be_bytes().to_vec()),
             (Curve::P521, P521_N.to_be_bytes()[6..].to_vec()),
         ] {
@@ -234,6 +312,54 @@ mod tests {
             assert_eq!(scalar_in_range(curve, &n), Some(false));
             assert_eq!(scalar_in_range(curve, &vec![0xff; len]), Some(false));
         }
-        assert_eq!(scalar_in_range(Curve::P256, &[1; 32]), None);
+        assert_eq!(scalar_in_range(Curve::Secp256k1, &[1; 32]), None);
+    }
+
+    /// What `ed25519-dalek` says: decodes, and is not of small order.
+    fn dalek_accepts(x: &[u8; 32]) -> bool {
+        ed25519_dalek::VerifyingKey::from_bytes(x).is_ok_and(|k| !k.is_weak())
+    }
+
+    #[test]
+    fn ed25519_agrees_with_dalek() {
+        let mut checked = 0;
+        let mut check = |x: [u8; 32]| {
+            assert_eq!(ed25519_public_ok(&x), dalek_accepts(&x), "x={x:02x?}");
+            checked += 1;
+        };
+        // The small-order encodings (libsodium's blocklist, canonical and not) with both sign bits, and
+        // y = p + k (non-canonical encodings of small y).
+        let small: [&str; 7] = [
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        ];
+        for hex in small {
+            let mut x = [0u8; 32];
+            for (i, byte) in x.iter_mut().enumerate() {
+                *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+            }
+            check(x);
+            x[31] ^= 0x80;
+            check(x);
+        }
+        // Generated keys (valid), and random encodings (about half decode).
+        for _ in 0..300 {
+            let key = ed25519_dalek::SigningKey::generate(&mut OsRng);
+            check(key.verifying_key().to_bytes());
+            let mut x = [0u8; 32];
+            OsRng.fill_bytes(&mut x);
+            check(x);
+            // Every y ≥ p (2²⁵⁵ − 19 … 2²⁵⁵ − 1) is a non-canonical encoding of y − p.
+            let mut high = [0xffu8; 32];
+            high[31] = 0x7f;
+            high[0] = 0xed + (x[0] % 19);
+            check(high);
+        }
+        assert!(checked > 900);
     }
 }

@@ -24,19 +24,33 @@ pub const RSA_MAX_BITS: usize = 8192;
 pub(crate) enum PublicKey {
     Hmac(Zeroizing<Vec<u8>>),
     Rsa(RsaPublic),
-    P256(p256::ecdsa::VerifyingKey),
+    P256(EcPublic<P256Backend>),
     P384(EcPublic<P384Backend>),
     P521(EcPublic<P521Backend>),
     K256(k256::ecdsa::VerifyingKey),
-    Ed25519(ed25519_dalek::VerifyingKey),
+    Ed25519(EdPublic),
 }
 
 /// Stands in for a backend's key type in a build without that backend (feature `rsa`, `p384` or
 /// `p521` off: the Worker and the JS package, which use WebCrypto for these algorithms). The key is
 /// still validated as strictly at load; only the Rust signature code is left out.
-#[cfg(any(not(feature = "p384"), not(feature = "p521")))]
+#[cfg(any(
+    not(feature = "p256"),
+    not(feature = "p384"),
+    not(feature = "p521"),
+    not(feature = "ed25519")
+))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NoBackend;
+
+#[cfg(feature = "p256")]
+pub(crate) type P256Backend = p256::ecdsa::VerifyingKey;
+#[cfg(not(feature = "p256"))]
+pub(crate) type P256Backend = NoBackend;
+#[cfg(feature = "ed25519")]
+pub(crate) type Ed25519Backend = ed25519_dalek::VerifyingKey;
+#[cfg(not(feature = "ed25519"))]
+pub(crate) type Ed25519Backend = NoBackend;
 
 #[cfg(feature = "p384")]
 pub(crate) type P384Backend = p384::ecdsa::VerifyingKey;
@@ -73,9 +87,22 @@ impl RsaPublic {
 #[derive(Clone)]
 pub(crate) struct EcPublic<K> {
     point: Vec<u8>,
-    // Only the signature backends read it; a build with neither `p384` nor `p521` has none.
-    #[cfg_attr(not(any(feature = "p384", feature = "p521")), allow(dead_code))]
+    // Only the signature backends read it; a build without `p256`, `p384` and `p521` has none.
+    #[cfg_attr(
+        not(any(feature = "p256", feature = "p384", feature = "p521")),
+        allow(dead_code)
+    )]
     pub(crate) rust: K,
+}
+
+/// An Ed25519 public key: its 32-byte encoding (checked by [`curve::ed25519_public_ok`]) and
+/// `ed25519-dalek`'s key when the build has that backend.
+#[derive(Clone)]
+pub(crate) struct EdPublic {
+    x: [u8; 32],
+    // Only the signature backend reads it.
+    #[cfg_attr(not(feature = "ed25519"), allow(dead_code))]
+    pub(crate) rust: Ed25519Backend,
 }
 
 /// The number of significant bits of a big-endian number without leading zero bytes.
@@ -148,14 +175,14 @@ impl PublicKey {
                 ("kty", "RSA".to_owned()),
                 ("n", b64::encode(&k.n)),
             ],
-            PublicKey::P256(k) => ec(Curve::P256, k.to_encoded_point(false).as_bytes()),
+            PublicKey::P256(k) => ec(Curve::P256, &k.point),
             PublicKey::P384(k) => ec(Curve::P384, &k.point),
             PublicKey::P521(k) => ec(Curve::P521, &k.point),
             PublicKey::K256(k) => ec(Curve::Secp256k1, k.to_encoded_point(false).as_bytes()),
             PublicKey::Ed25519(k) => vec![
                 ("crv", "Ed25519".to_owned()),
                 ("kty", "OKP".to_owned()),
-                ("x", b64::encode(k.as_bytes())),
+                ("x", b64::encode(&k.x)),
             ],
         }
     }
@@ -576,9 +603,13 @@ fn ec_public(jwk: &Jwk<'_>) -> Result<PublicKey, KeyError> {
         return Err(off_curve);
     }
     Ok(match curve {
-        Curve::P256 => PublicKey::P256(
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| off_curve)?,
-        ),
+        Curve::P256 => PublicKey::P256(EcPublic {
+            #[cfg(feature = "p256")]
+            rust: p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| off_curve)?,
+            #[cfg(not(feature = "p256"))]
+            rust: NoBackend,
+            point,
+        }),
         Curve::P384 => PublicKey::P384(EcPublic {
             #[cfg(feature = "p384")]
             rust: p384::ecdsa::VerifyingKey::from_sec1_bytes(&point).map_err(|_| off_curve)?,
@@ -612,7 +643,7 @@ fn okp_curve(jwk: &Jwk<'_>) -> Result<(), KeyError> {
     }
 }
 
-fn ed25519_public(jwk: &Jwk<'_>) -> Result<ed25519_dalek::VerifyingKey, KeyError> {
+fn ed25519_public(jwk: &Jwk<'_>) -> Result<EdPublic, KeyError> {
     okp_curve(jwk)?;
     let x = jwk.bytes("x")?;
     let x: [u8; 32] = x
@@ -623,22 +654,50 @@ fn ed25519_public(jwk: &Jwk<'_>) -> Result<ed25519_dalek::VerifyingKey, KeyError
             expected: 32,
             found: x.len(),
         })?;
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| KeyError::WeakEd25519)?;
-    if key.is_weak() {
+    // Checked here in every build; with the backend, `ed25519-dalek` checks again.
+    if !curve::ed25519_public_ok(&x) {
         return Err(KeyError::WeakEd25519);
     }
-    Ok(key)
+    #[cfg(feature = "ed25519")]
+    let rust = {
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| KeyError::WeakEd25519)?;
+        if key.is_weak() {
+            return Err(KeyError::WeakEd25519);
+        }
+        key
+    };
+    #[cfg(not(feature = "ed25519"))]
+    let rust = NoBackend;
+    Ok(EdPublic { x, rust })
 }
 
 /// A private key: minting tokens (CLI, tests) and signing assertions.
 pub(crate) enum PrivateKey {
     Hmac(Zeroizing<Vec<u8>>),
     Rsa(Box<RsaPrivate>),
-    P256(p256::ecdsa::SigningKey),
+    P256(EcPrivate<P256Signer>),
     P384(EcPrivate<P384Signer>),
     P521(EcPrivate<P521Signer>),
     K256(k256::ecdsa::SigningKey),
-    Ed25519(ed25519_dalek::SigningKey),
+    Ed25519(EdPrivate),
+}
+
+#[cfg(feature = "p256")]
+pub(crate) type P256Signer = p256::ecdsa::SigningKey;
+#[cfg(not(feature = "p256"))]
+pub(crate) type P256Signer = NoBackend;
+#[cfg(feature = "ed25519")]
+pub(crate) type Ed25519Signer = ed25519_dalek::SigningKey;
+#[cfg(not(feature = "ed25519"))]
+pub(crate) type Ed25519Signer = NoBackend;
+
+/// An Ed25519 private key: the 32-byte seed `d`, the public key, and `ed25519-dalek`'s key when the
+/// build has that backend.
+pub(crate) struct EdPrivate {
+    d: Zeroizing<Vec<u8>>,
+    public: EdPublic,
+    #[cfg_attr(not(feature = "ed25519"), allow(dead_code))]
+    pub(crate) rust: Ed25519Signer,
 }
 
 #[cfg(feature = "p384")]
@@ -674,8 +733,11 @@ impl RsaPrivate {
 pub(crate) struct EcPrivate<K> {
     d: Zeroizing<Vec<u8>>,
     point: Vec<u8>,
-    // Only the signature backends read it; a build with neither `p384` nor `p521` has none.
-    #[cfg_attr(not(any(feature = "p384", feature = "p521")), allow(dead_code))]
+    // Only the signature backends read it; a build without `p256`, `p384` and `p521` has none.
+    #[cfg_attr(
+        not(any(feature = "p256", feature = "p384", feature = "p521")),
+        allow(dead_code)
+    )]
     pub(crate) rust: K,
 }
 
@@ -724,16 +786,7 @@ impl SigningKey {
             "oct" => PrivateKey::Hmac(jwk.secret_bytes("k")?),
             "RSA" => PrivateKey::Rsa(Box::new(rsa_private(&jwk)?)),
             "EC" => ec_private(&jwk)?,
-            "OKP" => {
-                let public = ed25519_public(&jwk)?;
-                let d = private_scalar(&jwk, 32)?;
-                let d: [u8; 32] = d.as_slice().try_into().map_err(|_| KeyError::NotPrivate)?;
-                let key = ed25519_dalek::SigningKey::from_bytes(&d);
-                if key.verifying_key() != public {
-                    return Err(KeyError::KeyMismatch);
-                }
-                PrivateKey::Ed25519(key)
-            }
+            "OKP" => PrivateKey::Ed25519(ed25519_private(&jwk)?),
             other => {
                 return Err(KeyError::UnsupportedKeyType {
                     kty: other.to_owned(),
@@ -795,13 +848,13 @@ impl SigningKey {
                 PrivateKey::Hmac(k)
             }
             KeyFamily::Rsa => PrivateKey::Rsa(Box::new(generate_rsa(alg, rng)?)),
-            KeyFamily::Ec(Curve::P256) => PrivateKey::P256(p256::ecdsa::SigningKey::random(rng)),
+            KeyFamily::Ec(Curve::P256) => PrivateKey::P256(generate_p256(alg, rng)?),
             KeyFamily::Ec(Curve::P384) => PrivateKey::P384(generate_p384(alg, rng)?),
             KeyFamily::Ec(Curve::P521) => PrivateKey::P521(generate_p521(alg, rng)?),
             KeyFamily::Ec(Curve::Secp256k1) => {
                 PrivateKey::K256(k256::ecdsa::SigningKey::random(rng))
             }
-            KeyFamily::Ed25519 => PrivateKey::Ed25519(ed25519_dalek::SigningKey::generate(rng)),
+            KeyFamily::Ed25519 => PrivateKey::Ed25519(generate_ed25519(alg, rng)?),
         };
         let mut key = SigningKey::assemble(private, kid, Some(alg), None)?;
         if key.public.kid.is_none() {
@@ -852,11 +905,11 @@ impl SigningKey {
         Zeroizing::new(match &self.private {
             PrivateKey::Hmac(k) => k.to_vec(),
             PrivateKey::Rsa(k) => k.member("d").to_vec(),
-            PrivateKey::P256(k) => k.to_bytes().to_vec(),
+            PrivateKey::P256(k) => k.d.to_vec(),
             PrivateKey::P384(k) => k.d.to_vec(),
             PrivateKey::P521(k) => k.d.to_vec(),
             PrivateKey::K256(k) => k.to_bytes().to_vec(),
-            PrivateKey::Ed25519(k) => k.as_bytes().to_vec(),
+            PrivateKey::Ed25519(k) => k.d.to_vec(),
         })
     }
 
@@ -873,11 +926,11 @@ impl SigningKey {
                     put(name, value);
                 }
             }
-            PrivateKey::P256(k) => put("d", &k.to_bytes()),
+            PrivateKey::P256(k) => put("d", &k.d),
             PrivateKey::P384(k) => put("d", &k.d),
             PrivateKey::P521(k) => put("d", &k.d),
             PrivateKey::K256(k) => put("d", &k.to_bytes()),
-            PrivateKey::Ed25519(k) => put("d", k.as_bytes()),
+            PrivateKey::Ed25519(k) => put("d", &k.d),
         }
         map
     }
@@ -888,7 +941,13 @@ impl PrivateKey {
         match self {
             PrivateKey::Hmac(k) => PublicKey::Hmac(k.clone()),
             PrivateKey::Rsa(k) => PublicKey::Rsa(k.public.clone()),
-            PrivateKey::P256(k) => PublicKey::P256(*k.verifying_key()),
+            PrivateKey::P256(k) => PublicKey::P256(EcPublic {
+                point: k.point.clone(),
+                #[cfg(feature = "p256")]
+                rust: *k.rust.verifying_key(),
+                #[cfg(not(feature = "p256"))]
+                rust: NoBackend,
+            }),
             PrivateKey::P384(k) => PublicKey::P384(EcPublic {
                 point: k.point.clone(),
                 #[cfg(feature = "p384")]
@@ -904,21 +963,24 @@ impl PrivateKey {
                 rust: NoBackend,
             }),
             PrivateKey::K256(k) => PublicKey::K256(*k.verifying_key()),
-            PrivateKey::Ed25519(k) => PublicKey::Ed25519(k.verifying_key()),
+            PrivateKey::Ed25519(k) => PublicKey::Ed25519(k.public.clone()),
         }
     }
 
     /// Whether loading checked that the private part matches the public part.
     fn pairing(&self) -> Pairing {
         match self {
-            PrivateKey::Hmac(_)
-            | PrivateKey::P256(_)
-            | PrivateKey::K256(_)
-            | PrivateKey::Ed25519(_) => Pairing::Checked,
+            PrivateKey::Hmac(_) | PrivateKey::K256(_) => Pairing::Checked,
             PrivateKey::Rsa(_) if cfg!(feature = "rsa") => Pairing::Checked,
+            PrivateKey::P256(_) if cfg!(feature = "p256") => Pairing::Checked,
             PrivateKey::P384(_) if cfg!(feature = "p384") => Pairing::Checked,
             PrivateKey::P521(_) if cfg!(feature = "p521") => Pairing::Checked,
-            PrivateKey::Rsa(_) | PrivateKey::P384(_) | PrivateKey::P521(_) => Pairing::Unchecked,
+            PrivateKey::Ed25519(_) if cfg!(feature = "ed25519") => Pairing::Checked,
+            PrivateKey::Rsa(_)
+            | PrivateKey::P256(_)
+            | PrivateKey::P384(_)
+            | PrivateKey::P521(_)
+            | PrivateKey::Ed25519(_) => Pairing::Unchecked,
         }
     }
 
@@ -1096,6 +1158,75 @@ fn generate_p521(
     Err(KeyError::NoBackend { alg })
 }
 
+#[cfg(feature = "p256")]
+fn generate_p256(
+    _alg: Algorithm,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<EcPrivate<P256Signer>, KeyError> {
+    let rust = p256::ecdsa::SigningKey::random(rng);
+    Ok(EcPrivate {
+        d: Zeroizing::new(rust.to_bytes().to_vec()),
+        point: rust
+            .verifying_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec(),
+        rust,
+    })
+}
+
+#[cfg(not(feature = "p256"))]
+fn generate_p256(
+    alg: Algorithm,
+    _rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<EcPrivate<P256Signer>, KeyError> {
+    Err(KeyError::NoBackend { alg })
+}
+
+#[cfg(feature = "ed25519")]
+fn generate_ed25519(
+    _alg: Algorithm,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<EdPrivate, KeyError> {
+    let rust = ed25519_dalek::SigningKey::generate(rng);
+    let public = rust.verifying_key();
+    Ok(EdPrivate {
+        d: Zeroizing::new(rust.as_bytes().to_vec()),
+        public: EdPublic {
+            x: public.to_bytes(),
+            rust: public,
+        },
+        rust,
+    })
+}
+
+#[cfg(not(feature = "ed25519"))]
+fn generate_ed25519(
+    alg: Algorithm,
+    _rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<EdPrivate, KeyError> {
+    Err(KeyError::NoBackend { alg })
+}
+
+/// An Ed25519 private JWK: `x` checked as a public key, `d` a 32-byte seed; with the backend, the
+/// public key derived from `d` must be `x` (without it the signer checks: [`Pairing::Unchecked`]).
+fn ed25519_private(jwk: &Jwk<'_>) -> Result<EdPrivate, KeyError> {
+    let public = ed25519_public(jwk)?;
+    let d = private_scalar(jwk, 32)?;
+    #[cfg(feature = "ed25519")]
+    let rust = {
+        let seed: [u8; 32] = d.as_slice().try_into().map_err(|_| KeyError::NotPrivate)?;
+        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        if key.verifying_key() != public.rust {
+            return Err(KeyError::KeyMismatch);
+        }
+        key
+    };
+    #[cfg(not(feature = "ed25519"))]
+    let rust = NoBackend;
+    Ok(EdPrivate { d, public, rust })
+}
+
 fn ec_private(jwk: &Jwk<'_>) -> Result<PrivateKey, KeyError> {
     let curve = jwk.curve()?;
     let x = jwk.coordinate("x", curve)?;
@@ -1119,9 +1250,15 @@ fn ec_private(jwk: &Jwk<'_>) -> Result<PrivateKey, KeyError> {
     }
     Ok(match curve {
         Curve::P256 => {
-            let k = p256::ecdsa::SigningKey::from_slice(&d).map_err(|_| bad_d())?;
-            matches(k.verifying_key().to_encoded_point(false).as_bytes())?;
-            PrivateKey::P256(k)
+            #[cfg(feature = "p256")]
+            let rust = {
+                let k = p256::ecdsa::SigningKey::from_slice(&d).map_err(|_| bad_d())?;
+                matches(k.verifying_key().to_encoded_point(false).as_bytes())?;
+                k
+            };
+            #[cfg(not(feature = "p256"))]
+            let rust = NoBackend;
+            PrivateKey::P256(EcPrivate { d, point, rust })
         }
         Curve::P384 => {
             #[cfg(feature = "p384")]

@@ -1,9 +1,13 @@
 //! Signing: a [`SigningKey`]'s signatures in Rust (jwt-compact's algorithms, plus ES384/ES512 from
 //! [`crate::backend`]), and minting compact JWS tokens (the CLI, tests, the signed assertion).
 
+#[cfg(feature = "ed25519")]
+use jwt_compact::alg::Ed25519;
+#[cfg(feature = "p256")]
+use jwt_compact::alg::Es256;
 #[cfg(feature = "rsa")]
 use jwt_compact::alg::Rsa;
-use jwt_compact::alg::{Ed25519, Es256, Es256k, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key};
+use jwt_compact::alg::{Es256k, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key};
 use jwt_compact::{Algorithm as JwtAlgorithm, AlgorithmSignature};
 use serde_json::{Map, Value};
 use sha2::Sha256;
@@ -18,7 +22,7 @@ use crate::jwk::{PrivateKey, SigningKey};
 
 impl SigningKey {
     /// Signs `signing_input` with this key's algorithm and returns the raw JWS signature bytes. In a
-    /// build without the key's backend (`rsa`, `p384`, `p521`) the signature is empty: it never
+    /// build without the key's backend (`rsa`, `p256`, `p384`, `p521`, `ed25519`) the signature is empty: it never
     /// verifies, and such builds sign those algorithms through WebCrypto.
     pub fn sign(&self, signing_input: &[u8]) -> Vec<u8> {
         // `assemble` pairs every key with an algorithm of its own family, so `sign` always has a match;
@@ -49,15 +53,17 @@ fn sign(key: &SigningKey, signing_input: &[u8]) -> Option<Vec<u8>> {
         (Algorithm::Ps384, PrivateKey::Rsa(k)) => bytes(Rsa::ps384(), &k.rust, msg),
         #[cfg(feature = "rsa")]
         (Algorithm::Ps512, PrivateKey::Rsa(k)) => bytes(Rsa::ps512(), &k.rust, msg),
-        (Algorithm::Es256, PrivateKey::P256(k)) => bytes(Es256, k, msg),
+        #[cfg(feature = "p256")]
+        (Algorithm::Es256, PrivateKey::P256(k)) => bytes(Es256, &k.rust, msg),
         #[cfg(feature = "p384")]
         (Algorithm::Es384, PrivateKey::P384(k)) => bytes(Es384, &k.rust, msg),
         #[cfg(feature = "p521")]
         (Algorithm::Es512, PrivateKey::P521(k)) => bytes(Es512, &k.rust, msg),
         (Algorithm::Es256k, PrivateKey::K256(k)) => bytes(Es256k::<Sha256>::default(), k, msg),
-        (Algorithm::EdDsa, PrivateKey::Ed25519(k)) => bytes(Ed25519, k, msg),
+        #[cfg(feature = "ed25519")]
+        (Algorithm::EdDsa, PrivateKey::Ed25519(k)) => bytes(Ed25519, &k.rust, msg),
         // `SigningKey::assemble` only pairs an algorithm with a key of its family; a build without the
-        // `rsa`, `p384` or `p521` backend signs those algorithms through WebCrypto, never here.
+        // `rsa`, `p256`, `p384`, `p521` or `ed25519` backend signs those algorithms through WebCrypto.
         _ => return None,
     })
 }
