@@ -139,6 +139,9 @@ case "$mode" in
     if [ $# -eq 0 ]; then
       set -- "fuzz/corpus/$target" "fuzz/seeds/$target"
       if [ -d "fuzz/regressions/$target" ]; then set -- "$@" "fuzz/regressions/$target"; fi
+    elif [ -d "$1" ]; then
+      # libFuzzer writes what it learns into its first directory: never into one kept in git.
+      set -- "fuzz/corpus/$target" "$@"
     fi
     exec "$(binary "$target")" -artifact_prefix="fuzz/artifacts/$target/" "$@"
     ;;
