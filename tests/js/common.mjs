@@ -54,6 +54,11 @@ export function payloadOf(token) {
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/// Waits until just after the clock's next whole second. The package reads time in whole seconds, so
+/// "within a 1 s cooldown" only holds for steps that run inside one second: a test that checks such a
+/// window starts it here (it failed in CI when a refetch and the next check straddled a second).
+export const startOfSecond = () => sleep(1000 - (Date.now() % 1000) + 20);
+
 /// What is wrong with `error` as a refusal with `code` (null: nothing). Every refusal of a token is an
 /// `EdgeAuthError` (an `Error`) whose `.code` is the stable code; its message never repeats the token.
 export function refusalProblem(pkg, error, code, token) {
