@@ -2,23 +2,68 @@
 //! ([`crate::verify`]) → [`edge_auth_gate::authorize`] → forward or refuse, with one log line per
 //! decision. Every decision is the gate's or the core's; the one refusal → HTTP mapping is the gate's
 //! [`Refusal::to_http`].
+//!
+//! It works on the runtime's own `Request`, `Headers` and `Response` objects (`web-sys`), not the
+//! `worker` crate's wrappers: the outbound headers are one `new Headers(request.headers)`, and the
+//! origin's response is returned as the runtime gave it (rebuilt only when CORS headers change), so no
+//! header and no body crosses into Rust on the way through.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use edge_auth_core::{GateConfig, VerifiedToken};
+use edge_auth_core::{AbsoluteUrl, GateConfig, VerifiedToken};
 use edge_auth_gate::{self as gate, Forward, Plan, Refusal, RequestHead};
-use wasm_bindgen::JsValue;
-use worker::{
-    console_error, console_log, event, Context, Date, Env, Fetch, Headers, Method, Request,
-    RequestInit, RequestRedirect, Response, Url,
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    Headers, Request, RequestInit, RequestRedirect, Response, ResponseInit, WorkerGlobalScope,
 };
+use worker::{console_error, console_log, event, Context, Date, Env};
 
 use crate::isolate::{self, now, Isolate};
 use crate::keys;
 use crate::verify::{sign_assertion, verify, Sources};
 
-fn problem(refusal: &Refusal, realm: &str) -> worker::Result<Response> {
+/// A runtime call that threw (a JS exception): the fetch handler answers 500 and logs it.
+type JsResult<T> = Result<T, JsValue>;
+
+/// A response built here: `status`, `headers`, an optional text body.
+fn respond<'a>(
+    status: u16,
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body: Option<&str>,
+) -> JsResult<Response> {
+    let list = Headers::new()?;
+    for (name, value) in headers {
+        list.set(name, value)?;
+    }
+    let init = ResponseInit::new();
+    init.set_status(status);
+    init.set_headers(&list);
+    Response::new_with_opt_str_and_init(body, &init)
+}
+
+/// Every `(name, value)` of a `Headers` (names lower-case, as the runtime gives them).
+fn header_list(headers: &Headers) -> JsResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let Some(entries) = js_sys::try_iter(headers)? else {
+        return Err(JsValue::from_str("Headers is not iterable"));
+    };
+    for entry in entries {
+        let pair: js_sys::Array = entry?.dyn_into()?;
+        match (pair.get(0).as_string(), pair.get(1).as_string()) {
+            (Some(name), Some(value)) => out.push((name, value)),
+            _ => {
+                return Err(JsValue::from_str(
+                    "a Headers entry is not a pair of strings",
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn problem(refusal: &Refusal, realm: &str) -> JsResult<Response> {
     problem_with_retry(refusal, realm, None)
 }
 
@@ -27,15 +72,14 @@ fn problem_with_retry(
     refusal: &Refusal,
     realm: &str,
     retry_after: Option<u64>,
-) -> worker::Result<Response> {
+) -> JsResult<Response> {
     let http = refusal.to_http(realm);
-    let headers = Headers::new();
-    for (name, value) in http.headers(retry_after) {
-        headers.set(name, &value)?;
-    }
-    Ok(Response::ok(http.body)?
-        .with_status(http.status)
-        .with_headers(headers))
+    let headers = http.headers(retry_after);
+    respond(
+        http.status,
+        headers.iter().map(|(name, value)| (*name, value.as_str())),
+        Some(&http.body),
+    )
 }
 
 /// One structured log line per decision. Never the token; the subject only as a keyed hash (HMAC under
@@ -83,14 +127,14 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
             // A runtime failure never escapes as an exception page: a generic problem, details logged.
             console_error!(
                 "{}",
-                serde_json::json!({"event": "internal_error", "error": error.to_string()})
+                serde_json::json!({"event": "internal_error", "error": edge_auth_webcrypto::describe(&error)})
             );
-            problem(&Refusal::Internal, "edge-auth")
+            Ok(problem(&Refusal::Internal, "edge-auth")?)
         }
     }
 }
 
-async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Response> {
+async fn handle(req: Request, env: &Env, ctx: &Context) -> JsResult<Response> {
     let started = Date::now().as_millis() as f64;
     let isolate = match isolate::isolate(env) {
         Ok(isolate) => isolate,
@@ -123,8 +167,10 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Respon
         );
         return problem(&Refusal::ConfigInvalid, "edge-auth");
     };
-    let url = req.url()?;
-    let method = req.method().to_string();
+    // The runtime's URL is already WHATWG-serialized (punycode host); failing to read it is our fault.
+    let url = AbsoluteUrl::parse(&req.url())
+        .map_err(|e| JsValue::from_str(&format!("request URL: {e}")))?;
+    let method = req.method();
     let headers = req.headers();
     let header = |name: &str| headers.get(name).ok().flatten();
     let (authorization, cookie) = (header("authorization"), header("cookie"));
@@ -137,13 +183,13 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Respon
         header("access-control-request-method"),
         header("access-control-request-headers"),
     );
-    let host = match url.port() {
-        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_owned(),
+    let host = match url.as_url().port() {
+        Some(port) => format!("{}:{port}", url.as_url().host_str().unwrap_or_default()),
+        None => url.as_url().host_str().unwrap_or_default().to_owned(),
     };
     let head = RequestHead {
         method: &method,
-        url: url.as_str(),
+        url: url.as_url().as_str(),
         path: url.path(),
         host: &host,
         authorization: authorization.as_deref(),
@@ -155,15 +201,24 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> worker::Result<Respon
         cors_headers: cors_headers.as_deref(),
     };
     let response = decide(&req, ctx, &isolate, &config, &url, &head, started).await?;
-    match gate::response_headers(&config, &head, response.headers().entries()) {
+    if config.cors.is_none() {
+        // `response_headers` would say `None`: skip reading the headers into Rust.
+        return Ok(response);
+    }
+    match gate::response_headers(&config, &head, header_list(&response.headers())?) {
         None => Ok(response),
         Some(list) => {
-            // The response's own headers may be immutable: it is rebuilt around the new list.
-            let headers = Headers::new();
+            // The response's own headers may be immutable: it is rebuilt around the new list, with
+            // its status and its body stream as they are.
+            let headers = Headers::new()?;
             for (name, value) in &list {
                 headers.append(name, value)?;
             }
-            Ok(response.with_headers(headers))
+            let init = ResponseInit::new();
+            init.set_status(response.status());
+            init.set_status_text(&response.status_text());
+            init.set_headers(&headers);
+            Response::new_with_opt_readable_stream_and_init(response.body().as_ref(), &init)
         }
     }
 }
@@ -173,34 +228,27 @@ async fn decide(
     ctx: &Context,
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
-    url: &Url,
+    url: &AbsoluteUrl,
     head: &RequestHead<'_>,
     started: f64,
-) -> worker::Result<Response> {
+) -> JsResult<Response> {
     match gate::plan(config, head) {
         Plan::ServeJwks => {
-            let headers = Headers::new();
-            for (name, value) in gate::JWKS_HEADERS {
-                headers.set(name, value)?;
-            }
             log_decision(Some(config), started, None, "jwks", None, None, None);
-            Ok(Response::ok(config.assertion.jwks_json.clone())?.with_headers(headers))
+            respond(200, gate::JWKS_HEADERS, Some(&config.assertion.jwks_json))
         }
         Plan::ServeStatus => {
-            let headers = Headers::new();
-            for (name, value) in gate::STATUS_HEADERS {
-                headers.set(name, value)?;
-            }
             log_decision(Some(config), started, None, "status", None, None, None);
-            Ok(Response::ok(keys::status(isolate, config).to_string())?.with_headers(headers))
+            let body = keys::status(isolate, config).to_string();
+            respond(200, gate::STATUS_HEADERS, Some(&body))
         }
         Plan::Preflight(extra) => {
-            let headers = Headers::new();
-            for (name, value) in &extra {
-                headers.set(name, value)?;
-            }
             log_decision(Some(config), started, None, "preflight", None, None, None);
-            Ok(Response::empty()?.with_status(204).with_headers(headers))
+            respond(
+                204,
+                extra.iter().map(|(name, value)| (*name, value.as_str())),
+                None,
+            )
         }
         Plan::Refuse(refusal) => {
             log_decision(
@@ -302,15 +350,13 @@ async fn forward(
     req: &Request,
     isolate: &Rc<RefCell<Isolate>>,
     config: &GateConfig,
-    url: &Url,
+    url: &AbsoluteUrl,
     how: Forward,
-) -> worker::Result<Response> {
+) -> JsResult<Response> {
     // The origin gets the normalized path the rules matched, not the one received.
-    let target = gate::forward_url(isolate.borrow().upstream.as_ref(), url, &how.path);
-    let headers = Headers::new();
-    for (name, value) in req.headers().entries() {
-        headers.append(&name, &value)?;
-    }
+    let target = gate::forward_url(isolate.borrow().upstream.as_ref(), url.as_url(), &how.path);
+    // One copy inside the runtime; no header value crosses into Rust.
+    let headers = Headers::new_with_headers(&req.headers())?;
     // Headers are case-insensitive: one delete removes every inbound copy, whatever its casing.
     headers.delete(&config.assertion.header)?;
     if how.remove_authorization {
@@ -324,20 +370,22 @@ async fn forward(
     if let Some(assertion) = &how.assertion {
         headers.set(&config.assertion.header, assertion)?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::from(req.method().to_string()))
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
-    if let Some(body) = req.inner().body() {
-        init.with_body(Some(JsValue::from(body)));
+    let init = RequestInit::new();
+    init.set_method(&req.method());
+    init.set_headers(&headers);
+    init.set_redirect(RequestRedirect::Manual);
+    if let Some(body) = req.body() {
+        init.set_body(&body);
     }
-    let outbound = Request::new_with_init(target.as_str(), &init)?;
-    match Fetch::Request(outbound).send().await {
-        Ok(response) => Ok(response),
+    let outbound = Request::new_with_str_and_init(target.as_str(), &init)?;
+    let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+    // The origin's response goes back as the runtime delivered it: status, headers and body stream.
+    match JsFuture::from(global.fetch_with_request(&outbound)).await {
+        Ok(response) => response.dyn_into(),
         Err(error) => {
             console_error!(
                 "{}",
-                serde_json::json!({"event": "origin_error", "error": error.to_string()})
+                serde_json::json!({"event": "origin_error", "error": edge_auth_webcrypto::describe(&error)})
             );
             problem(&Refusal::OriginUnreachable, &config.realm)
         }
