@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Throughput of the whole Worker against a pass-through Worker and a jose Worker doing the same job, same
 # loopback origin, same run, repeated and first-sight tokens (not a test; bounded in time and
-# connections: 12 runs of SECONDS).   bash scripts/bench-throughput.sh [SECONDS] [CONNECTIONS]
+# connections: 16 runs of SECONDS, 22 with a baseline).
+#   [BASELINE_ROOT=DIR] bash scripts/bench-throughput.sh [SECONDS] [CONNECTIONS]
+# BASELINE_ROOT: a checkout (or any directory) whose build/ holds another Worker build, measured beside.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/build-worker.sh >/dev/null

@@ -2,8 +2,11 @@
 // forwards and a jose Worker doing the same job (jose-worker.mjs, bundled at JOSE_BUNDLE), all in workerd
 // (miniflare listening on 127.0.0.1) in front of the same loopback origin, measured in the same run with
 // autocannon: a repeated token (edge-auth's cache hit) and first sight (a new ES256 token on every
-// request, from a pool minted beforehand). Bounded: DURATION seconds and CONNECTIONS connections each.
-//   node tests/worker/bench/throughput.mjs ROOT DURATION CONNECTIONS JOSE_BUNDLE
+// request, from a pool minted beforehand), and, as a diagnostic, edge-auth's floor on an `auth = "none"`
+// route (no token work). Bounded: DURATION seconds and CONNECTIONS connections each.
+//   [BASELINE_ROOT=DIR] node tests/worker/bench/throughput.mjs ROOT DURATION CONNECTIONS JOSE_BUNDLE
+// BASELINE_ROOT: another checkout's build/ (an older commit, or an experiment), measured in the same run
+// as "baseline".
 import { Miniflare } from "miniflare";
 import autocannon from "autocannon";
 import { setup } from "./workers.mjs";
@@ -22,6 +25,7 @@ let next = 0;
 const edgeAuth = new Miniflare(fixture.edgeAuth(root));
 const joseWorker = new Miniflare(fixture.jose(joseBundle));
 const passThrough = new Miniflare(fixture.passThrough());
+const baseline = process.env.BASELINE_ROOT ? new Miniflare(fixture.edgeAuth(process.env.BASELINE_ROOT)) : null;
 
 async function load(url, headers, firstSight = false) {
   const options = { url, connections: CONNECTIONS, duration: DURATION, headers };
@@ -41,11 +45,13 @@ async function load(url, headers, firstSight = false) {
 
 try {
   const [a, b, j] = [await edgeAuth.ready, await passThrough.ready, await joseWorker.ready];
+  const z = baseline && await baseline.ready;
   const auth = { authorization: `Bearer ${token}` };
   // Warm all three, then measure in turns: pass-through, jose, edge-auth, twice, for each token mode.
   await load(new URL("/warm", a).href, auth);
   await load(new URL("/warm", b).href, {});
   await load(new URL("/warm", j).href, auth);
+  if (z) await load(new URL("/warm", z).href, auth);
   const rows = [];
   for (const mode of ["repeated", "first sight"]) {
     for (let i = 0; i < 2; i++) {
@@ -53,7 +59,15 @@ try {
       rows.push([mode, "pass-through", await load(new URL("/orders/1", b).href, auth, firstSight)]);
       rows.push([mode, "jose", await load(new URL("/orders/1", j).href, auth, firstSight)]);
       rows.push([mode, "edge-auth", await load(new URL("/orders/1", a).href, auth, firstSight)]);
+      if (z) rows.push([mode, "baseline", await load(new URL("/orders/1", z).href, auth, firstSight)]);
     }
+  }
+  // Diagnostic: edge-auth on an `auth = "none"` route (plan and forward only; no verification, no
+  // assertion) beside pass-through: what the Worker costs before any token work.
+  for (let i = 0; i < 2; i++) {
+    rows.push(["no token", "pass-through", await load(new URL("/public/1", b).href, {})]);
+    rows.push(["no token", "edge-auth", await load(new URL("/public/1", a).href, {})]);
+    if (z) rows.push(["no token", "baseline", await load(new URL("/public/1", z).href, {})]);
   }
   console.log(`loopback, autocannon ${CONNECTIONS} connections × ${DURATION} s, ES256 tokens: repeated (edge-auth's cache hit) and first sight (a new token per request)`);
   console.log("tokens      | worker        | req/s   | p50 ms | p99 ms");
@@ -65,9 +79,16 @@ try {
     const pass = avg(mode, "pass-through");
     console.log(`${mode}: edge-auth / pass-through ${(avg(mode, "edge-auth") / pass).toFixed(2)}, jose / pass-through ${(avg(mode, "jose") / pass).toFixed(2)}, edge-auth / jose ${(avg(mode, "edge-auth") / avg(mode, "jose")).toFixed(2)}`);
   }
+  console.log(`no token (auth = "none" route): edge-auth / pass-through ${(avg("no token", "edge-auth") / avg("no token", "pass-through")).toFixed(2)}`);
+  if (z) {
+    for (const mode of ["repeated", "first sight", "no token"]) {
+      console.log(`${mode}: edge-auth / baseline ${(avg(mode, "edge-auth") / avg(mode, "baseline")).toFixed(2)}`);
+    }
+  }
 } finally {
   await edgeAuth.dispose();
   await passThrough.dispose();
   await joseWorker.dispose();
+  await baseline?.dispose();
   fixture.origin.close();
 }

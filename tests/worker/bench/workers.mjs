@@ -26,6 +26,8 @@ export async function setup() {
   const config = {
     issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], jwks: { keys: [jwk] } }],
     assertion: { issuer: "https://edge.example", audience: "https://origin.example", signing_key_secret: "SIGNING" },
+    // edge-auth's own floor (throughput.mjs): a request the gate plans and forwards, no token involved.
+    routes: [{ path: "/public/*", auth: "none" }],
   };
   // Worker log lines are drained, not printed: local logging through miniflare's pipe is not what
   // production logging costs, and it would swamp the tables.
