@@ -22,9 +22,12 @@ done
 worker-build --profile "$profile" --no-opt "$@"
 level=-Oz
 if [ "$profile" = release ]; then level=-O; fi
+# EDGE_AUTH_WASM_NAMES=1 keeps the function names (for tests/worker/bench/profile.mjs; never deployed).
+strip=(--strip-debug)
+if [ "${EDGE_AUTH_WASM_NAMES:-}" = 1 ]; then strip=(--debuginfo); fi
 # The features rustc enables for wasm32-unknown-unknown by default, and exception handling (the
 # try_table of wasm-bindgen's catch wrappers); wasm-opt must keep to them.
-"$WASM_OPT_BIN" "$level" --strip-debug --strip-producers --enable-bulk-memory \
+"$WASM_OPT_BIN" "$level" "${strip[@]}" --strip-producers --enable-bulk-memory \
   --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --enable-reference-types --enable-multivalue --enable-exception-handling "$out/index_bg.wasm" -o "$out/index_bg.wasm.opt"
 mv "$out/index_bg.wasm.opt" "$out/index_bg.wasm"

@@ -84,6 +84,40 @@ export function register(test, ctx) {
     assert.deepEqual([withJose, withoutJose], [13, 1]);
   }, { smoke: true });
 
+  test("backend: in Node, RS/PS/ES/EdDSA signatures are verified by node:crypto (never crypto.subtle.verify); in Deno, Bun and Chromium by crypto.subtle; a changed signature fails in both", async (t) => {
+    const subtle = globalThis.crypto.subtle;
+    let calls = 0;
+    const original = subtle.verify;
+    const problems = [];
+    const asymmetric = ALGORITHMS.filter((alg) => !alg.startsWith("HS") && alg !== "ES256K");
+    try {
+      // An own property on the instance shadows the prototype's method: every `subtle.verify` call counts.
+      subtle.verify = function (...args) {
+        calls += 1;
+        return original.apply(subtle, args);
+      };
+      for (const alg of asymmetric) {
+        const { jwk, jwks } = await pkg.keygen(alg);
+        const token = await pkg.mint(jwk, claims());
+        const verifier = await pkg.createVerifier({ issuers: [{ issuer: ISS, audiences: [AUD], algorithms: [alg], jwks }] });
+        const before = calls;
+        const ok = await outcome(() => verifier.verify(token));
+        const [h, p, sig] = token.split(".");
+        const flipped = `${h}.${p}.${sig.slice(0, 10)}${sig[10] === "A" ? "B" : "A"}${sig.slice(11)}`;
+        const bad = await outcome(() => verifier.verify(flipped));
+        const used = calls - before;
+        if (ok.code !== "ok") problems.push(`${alg}: ${ok.code}`);
+        if (bad.code !== "signature_invalid") problems.push(`${alg}: changed signature gave ${bad.code}`);
+        const expected = ctx.runtime === "node" ? 0 : 2;
+        if (used !== expected) problems.push(`${alg}: ${used} crypto.subtle.verify calls in ${ctx.runtime}, expected ${expected}`);
+      }
+    } finally {
+      delete subtle.verify;
+    }
+    t.log(`${asymmetric.length} algorithms, ${ctx.runtime}: ${ctx.runtime === "node" ? "node:crypto" : "crypto.subtle"}`);
+    assert.noProblems(problems);
+  }, { smoke: true });
+
   test("key table: every JWK of tests/vectors/keys.json loads or is refused as the core says (this build has no Rust RSA, P-384 or P-521)", async (t) => {
     const table = await ctx.readJson("tests/vectors/keys.json");
     assert.equal(table.cases.length, table.count);

@@ -140,3 +140,11 @@ pub(crate) fn random16() -> Result<[u8; 16], String> {
     getrandom::getrandom(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
     Ok(bytes)
 }
+
+/// Hands the WebCrypto backend another `SubtleCrypto`-like object for every verifier, gate and tool
+/// made afterwards: the package's Node entry passes `js/node-crypto.js`'s, which verifies with
+/// `node:crypto` (synchronously, as `jose` does in Node) and passes every other call to `crypto.subtle`.
+#[wasm_bindgen(js_name = useSubtle)]
+pub fn use_subtle(subtle: JsValue) {
+    edge_auth_webcrypto::use_subtle(subtle);
+}

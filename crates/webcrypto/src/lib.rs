@@ -10,6 +10,11 @@
 //! algorithm, usage): a stable identity, so a key is imported once however many sets hold it. The JS
 //! package also generates its RSA, ECDSA and Ed25519 keys here ([`WebCrypto::generate`]): an RSA prime
 //! search in wasm takes seconds.
+//!
+//! An embedder may hand in another object with `SubtleCrypto`'s methods ([`use_subtle`]): the JS
+//! package's Node entry does, with `node:crypto` doing public-key verification synchronously (what
+//! `jose` uses in Node), and every other call passed on to `crypto.subtle` (`js/node-crypto.js`). The
+//! key handles it returns are opaque here: they only go back to the same object.
 #![forbid(unsafe_code)]
 #![cfg(target_arch = "wasm32")]
 
@@ -156,9 +161,31 @@ fn pss(sha: &str, salt: JsValue) -> Result<(Object, Object), JsValue> {
     ))
 }
 
+thread_local! {
+    /// The object [`use_subtle`] handed in, if any.
+    static PROVIDER: RefCell<Option<SubtleCrypto>> = const { RefCell::new(None) };
+}
+
+/// Every [`WebCrypto`] made afterwards in this wasm instance calls `subtle` instead of
+/// `globalThis.crypto.subtle`. `subtle` must answer `importKey`, `verify`, `sign`, `generateKey` and
+/// `exportKey` as `SubtleCrypto` does (promises of the same results); what it returns from `importKey`
+/// is only ever handed back to it.
+pub fn use_subtle(subtle: JsValue) {
+    // `unchecked_into`: a provider is any object with those methods (web-sys calls them by name), not
+    // necessarily an instance of the runtime's `SubtleCrypto` class.
+    PROVIDER.with(|provider| *provider.borrow_mut() = Some(subtle.unchecked_into()));
+}
+
 impl WebCrypto {
-    /// `globalThis.crypto.subtle`.
+    /// `globalThis.crypto.subtle`, or the provider given to [`use_subtle`].
     pub fn new() -> Result<WebCrypto, JsValue> {
+        if let Some(subtle) = PROVIDER.with(|provider| provider.borrow().clone()) {
+            return Ok(WebCrypto {
+                subtle,
+                imported: RefCell::new(HashMap::new()),
+                paired: RefCell::new(std::collections::HashSet::new()),
+            });
+        }
         let crypto: Crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?
             .dyn_into()
             .map_err(|_| JsValue::from_str("this runtime has no globalThis.crypto"))?;
@@ -202,13 +229,17 @@ impl WebCrypto {
             Usage::Verify => "verify",
             Usage::Sign => "sign",
         }));
-        let imported: CryptoKey = Settled::new(
+        let imported = Settled::new(
             &self
                 .subtle
                 .import_key_with_object("jwk", &jwk, &import, false, &usages)?,
         )
-        .await?
-        .dyn_into()?;
+        .await?;
+        if !imported.is_object() {
+            return Err(JsValue::from_str("importKey did not give a key"));
+        }
+        // A `CryptoKey`, or a provider's own handle (see `use_subtle`): opaque, handed back as it is.
+        let imported: CryptoKey = imported.unchecked_into();
         let entry = (imported, operation);
         self.imported.borrow_mut().insert(id, entry.clone());
         Ok(entry)
