@@ -3,8 +3,8 @@
 //! Every mistake is reported with its field path (`issuers[1].audiences: empty list`), all at once.
 
 use core::fmt;
+use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -13,6 +13,8 @@ use crate::alg::Algorithm;
 use crate::assertion::AssertionSettings;
 use crate::b64;
 use crate::derive::{DerivedKey, DECISION_LOG_INFO, SHARED_CACHE_INFO};
+pub use crate::fields::ConfigError;
+use crate::fields::{member_path, Members, ReadField, Walk};
 use crate::jwk::SigningKey;
 use crate::keyset::KeySet;
 use crate::path::PathRules;
@@ -37,24 +39,6 @@ impl SecretSource for std::collections::HashMap<String, String> {
     }
 }
 
-/// One configuration mistake.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// `issuers[0].jwks.keys[2]`, `assertion.ttl_seconds`, … (empty for the document itself).
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "EDGE_AUTH: {}", self.message)
-        } else {
-            write!(f, "EDGE_AUTH.{}: {}", self.path, self.message)
-        }
-    }
-}
-
 /// All the mistakes in a configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigErrors(pub Vec<ConfigError>);
@@ -73,66 +57,138 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+// The raw configuration, read by hand from the JSON value (`crate::fields`): every structural mistake
+// (an unknown member, a missing one, a wrong type, a number out of range) is reported with its path,
+// all at once, before anything is compiled. Options that may be left out or be `null` are `Option`s;
+// lists and switches that may be left out default to empty and `false` (`null` is refused there).
+
+/// The members of `EDGE_AUTH`.
+const CONFIG_FIELDS: &[&str] = &[
+    "leeway_seconds",
+    "realm",
+    "forward_token",
+    "token_cookie",
+    "max_token_bytes",
+    "cache",
+    "issuers",
+    "assertion",
+    "routes",
+    "default",
+    "cors",
+    "csrf",
+    "remote_keys",
+    "status_endpoint",
+    "paths",
+];
+
+/// The members of the verifier part alone ([`VerifierConfig`]).
+const VERIFIER_FIELDS: &[&str] = &[
+    "leeway_seconds",
+    "max_token_bytes",
+    "cache",
+    "issuers",
+    "remote_keys",
+];
+
+#[derive(Debug)]
 struct RawConfig {
-    #[serde(default)]
-    leeway_seconds: Option<u64>,
-    #[serde(default)]
+    verifier: RawVerifierConfig,
     realm: Option<String>,
-    #[serde(default)]
     forward_token: bool,
-    #[serde(default)]
     token_cookie: Option<String>,
-    #[serde(default)]
-    max_token_bytes: Option<usize>,
-    #[serde(default)]
-    cache: Option<RawCache>,
-    issuers: Vec<RawIssuer>,
     assertion: RawAssertion,
-    #[serde(default)]
     routes: Vec<RawRoute>,
-    #[serde(default)]
-    default: Option<RawDefault>,
-    #[serde(default)]
+    default: Option<RawRule>,
     cors: Option<RawCors>,
-    #[serde(default)]
     csrf: Option<RawCsrf>,
-    #[serde(default)]
-    remote_keys: Option<RawRemote>,
-    #[serde(default)]
     status_endpoint: bool,
-    #[serde(default)]
     paths: Option<RawPaths>,
 }
 
-/// The verifier part of `EDGE_AUTH` alone (the JS package's `createVerifier`): the same fields, at the
-/// same paths, as in [`RawConfig`]; everything else (assertion, routes, CORS, …) is unknown here.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The verifier part of `EDGE_AUTH` (the JS package's `createVerifier` takes it alone): the same
+/// fields, at the same paths, in both.
+#[derive(Debug)]
 struct RawVerifierConfig {
-    #[serde(default)]
     leeway_seconds: Option<u64>,
-    #[serde(default)]
     max_token_bytes: Option<usize>,
-    #[serde(default)]
     cache: Option<RawCache>,
     issuers: Vec<RawIssuer>,
-    #[serde(default)]
     remote_keys: Option<RawRemote>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+fn read_config(w: &mut Walk, path: &str, value: &Value) -> Option<RawConfig> {
+    let m = w.object(path, value, CONFIG_FIELDS)?;
+    let verifier = read_verifier_members(w, &m);
+    let realm = m.optional(w, "realm", Walk::string);
+    let forward_token = m.or_default(w, "forward_token", Walk::boolean);
+    let token_cookie = m.optional(w, "token_cookie", Walk::string);
+    let assertion = m.required(w, "assertion", read_assertion);
+    let routes = m.or_default(w, "routes", |w, path, value| {
+        w.list(path, value, "a list of routes", read_route)
+    });
+    let default = m.optional(w, "default", read_default);
+    let cors = m.optional(w, "cors", read_cors);
+    let csrf = m.optional(w, "csrf", read_csrf);
+    let status_endpoint = m.or_default(w, "status_endpoint", Walk::boolean);
+    let paths = m.optional(w, "paths", read_paths);
+    Some(RawConfig {
+        verifier: verifier?,
+        realm: realm?,
+        forward_token: forward_token?,
+        token_cookie: token_cookie?,
+        assertion: assertion?,
+        routes: routes?,
+        default: default?,
+        cors: cors?,
+        csrf: csrf?,
+        status_endpoint: status_endpoint?,
+        paths: paths?,
+    })
+}
+
+fn read_verifier_config(w: &mut Walk, path: &str, value: &Value) -> Option<RawVerifierConfig> {
+    let m = w.object(path, value, VERIFIER_FIELDS)?;
+    read_verifier_members(w, &m)
+}
+
+fn read_verifier_members(w: &mut Walk, m: &Members<'_>) -> Option<RawVerifierConfig> {
+    let leeway_seconds = m.optional(w, "leeway_seconds", Walk::uint);
+    let max_token_bytes = m.optional(w, "max_token_bytes", Walk::size);
+    let cache = m.optional(w, "cache", read_cache);
+    let issuers = m.required(w, "issuers", |w, path, value| {
+        w.list(path, value, "a list of issuers", read_issuer)
+    });
+    let remote_keys = m.optional(w, "remote_keys", read_remote);
+    Some(RawVerifierConfig {
+        leeway_seconds: leeway_seconds?,
+        max_token_bytes: max_token_bytes?,
+        cache: cache?,
+        issuers: issuers?,
+        remote_keys: remote_keys?,
+    })
+}
+
+#[derive(Debug)]
 struct RawPaths {
-    #[serde(default)]
     allow_matrix_parameters: bool,
-    #[serde(default)]
     case_insensitive: bool,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+fn read_paths(w: &mut Walk, path: &str, value: &Value) -> Option<RawPaths> {
+    let m = w.object(
+        path,
+        value,
+        &["allow_matrix_parameters", "case_insensitive"],
+    )?;
+    let allow_matrix_parameters = m.or_default(w, "allow_matrix_parameters", Walk::boolean);
+    let case_insensitive = m.or_default(w, "case_insensitive", Walk::boolean);
+    Some(RawPaths {
+        allow_matrix_parameters: allow_matrix_parameters?,
+        case_insensitive: case_insensitive?,
+    })
+}
+
+#[derive(Debug)]
 struct RawRemote {
     min_ttl_seconds: Option<u64>,
     max_ttl_seconds: Option<u64>,
@@ -141,194 +197,480 @@ struct RawRemote {
     error_backoff_seconds: Option<u64>,
     timeout_ms: Option<u64>,
     max_bytes: Option<usize>,
-    #[serde(default)]
     allow_loopback_http: bool,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+fn read_remote(w: &mut Walk, path: &str, value: &Value) -> Option<RawRemote> {
+    let m = w.object(
+        path,
+        value,
+        &[
+            "min_ttl_seconds",
+            "max_ttl_seconds",
+            "kid_cooldown_seconds",
+            "stale_if_error_seconds",
+            "error_backoff_seconds",
+            "timeout_ms",
+            "max_bytes",
+            "allow_loopback_http",
+        ],
+    )?;
+    let min_ttl_seconds = m.optional(w, "min_ttl_seconds", Walk::uint);
+    let max_ttl_seconds = m.optional(w, "max_ttl_seconds", Walk::uint);
+    let kid_cooldown_seconds = m.optional(w, "kid_cooldown_seconds", Walk::uint);
+    let stale_if_error_seconds = m.optional(w, "stale_if_error_seconds", Walk::uint);
+    let error_backoff_seconds = m.optional(w, "error_backoff_seconds", Walk::uint);
+    let timeout_ms = m.optional(w, "timeout_ms", Walk::uint);
+    let max_bytes = m.optional(w, "max_bytes", Walk::size);
+    let allow_loopback_http = m.or_default(w, "allow_loopback_http", Walk::boolean);
+    Some(RawRemote {
+        min_ttl_seconds: min_ttl_seconds?,
+        max_ttl_seconds: max_ttl_seconds?,
+        kid_cooldown_seconds: kid_cooldown_seconds?,
+        stale_if_error_seconds: stale_if_error_seconds?,
+        error_backoff_seconds: error_backoff_seconds?,
+        timeout_ms: timeout_ms?,
+        max_bytes: max_bytes?,
+        allow_loopback_http: allow_loopback_http?,
+    })
+}
+
+#[derive(Debug)]
 struct RawCors {
     allowed_origins: Vec<String>,
-    #[serde(default)]
     allowed_methods: Option<Vec<String>>,
-    #[serde(default)]
     allowed_headers: Option<Vec<String>>,
-    #[serde(default)]
     expose_headers: Vec<String>,
-    #[serde(default)]
     max_age_seconds: Option<u64>,
-    #[serde(default)]
     allow_credentials: bool,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+fn read_cors(w: &mut Walk, path: &str, value: &Value) -> Option<RawCors> {
+    let m = w.object(
+        path,
+        value,
+        &[
+            "allowed_origins",
+            "allowed_methods",
+            "allowed_headers",
+            "expose_headers",
+            "max_age_seconds",
+            "allow_credentials",
+        ],
+    )?;
+    let allowed_origins = m.required(w, "allowed_origins", Walk::strings);
+    let allowed_methods = m.optional(w, "allowed_methods", Walk::strings);
+    let allowed_headers = m.optional(w, "allowed_headers", Walk::strings);
+    let expose_headers = m.or_default(w, "expose_headers", Walk::strings);
+    let max_age_seconds = m.optional(w, "max_age_seconds", Walk::uint);
+    let allow_credentials = m.or_default(w, "allow_credentials", Walk::boolean);
+    Some(RawCors {
+        allowed_origins: allowed_origins?,
+        allowed_methods: allowed_methods?,
+        allowed_headers: allowed_headers?,
+        expose_headers: expose_headers?,
+        max_age_seconds: max_age_seconds?,
+        allow_credentials: allow_credentials?,
+    })
+}
+
+#[derive(Debug)]
 struct RawCsrf {
-    #[serde(default)]
     allowed_origins: Vec<String>,
-    #[serde(default)]
     all_requests: bool,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+fn read_csrf(w: &mut Walk, path: &str, value: &Value) -> Option<RawCsrf> {
+    let m = w.object(path, value, &["allowed_origins", "all_requests"])?;
+    let allowed_origins = m.or_default(w, "allowed_origins", Walk::strings);
+    let all_requests = m.or_default(w, "all_requests", Walk::boolean);
+    Some(RawCsrf {
+        allowed_origins: allowed_origins?,
+        all_requests: all_requests?,
+    })
+}
+
+#[derive(Debug)]
 struct RawCache {
     max_entries: Option<usize>,
     max_ttl_seconds: Option<u64>,
 }
 
-// `Serialize`: the issuer's configuration, serialized, is part of its shared key-cache entry's name.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+fn read_cache(w: &mut Walk, path: &str, value: &Value) -> Option<RawCache> {
+    let m = w.object(path, value, &["max_entries", "max_ttl_seconds"])?;
+    let max_entries = m.optional(w, "max_entries", Walk::size);
+    let max_ttl_seconds = m.optional(w, "max_ttl_seconds", Walk::uint);
+    Some(RawCache {
+        max_entries: max_entries?,
+        max_ttl_seconds: max_ttl_seconds?,
+    })
+}
+
+/// The members of an issuer, in the order [`issuer_json`] writes them.
+const ISSUER_FIELDS: &[&str] = &[
+    "issuer",
+    "audiences",
+    "algorithms",
+    "jwks",
+    "hmac_secret",
+    "typ",
+    "leeway_seconds",
+    "max_age_seconds",
+    "require_sub",
+    "required_claims",
+    "jwks_uri",
+    "discovery",
+    "scope_claims",
+    "role_claims",
+];
+
+#[derive(Debug)]
 struct RawIssuer {
     issuer: String,
     audiences: Vec<String>,
     algorithms: Vec<String>,
-    #[serde(default)]
     jwks: Option<Value>,
-    #[serde(default)]
     hmac_secret: Option<String>,
-    #[serde(default)]
     typ: Option<String>,
-    #[serde(default)]
     leeway_seconds: Option<u64>,
-    #[serde(default)]
     max_age_seconds: Option<u64>,
-    #[serde(default)]
     require_sub: bool,
-    #[serde(default)]
     required_claims: Vec<String>,
-    #[serde(default)]
     jwks_uri: Option<String>,
-    #[serde(default)]
     discovery: bool,
-    #[serde(default)]
     scope_claims: Option<Vec<String>>,
-    #[serde(default)]
     role_claims: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+fn read_issuer(w: &mut Walk, path: &str, value: &Value) -> Option<RawIssuer> {
+    let m = w.object(path, value, ISSUER_FIELDS)?;
+    let issuer = m.required(w, "issuer", Walk::string);
+    let audiences = m.required(w, "audiences", Walk::strings);
+    let algorithms = m.required(w, "algorithms", Walk::strings);
+    let jwks = m.optional(w, "jwks", Walk::any);
+    let hmac_secret = m.optional(w, "hmac_secret", Walk::string);
+    let typ = m.optional(w, "typ", Walk::string);
+    let leeway_seconds = m.optional(w, "leeway_seconds", Walk::uint);
+    let max_age_seconds = m.optional(w, "max_age_seconds", Walk::uint);
+    let require_sub = m.or_default(w, "require_sub", Walk::boolean);
+    let required_claims = m.or_default(w, "required_claims", Walk::strings);
+    let jwks_uri = m.optional(w, "jwks_uri", Walk::string);
+    let discovery = m.or_default(w, "discovery", Walk::boolean);
+    let scope_claims = m.optional(w, "scope_claims", Walk::strings);
+    let role_claims = m.optional(w, "role_claims", Walk::strings);
+    Some(RawIssuer {
+        issuer: issuer?,
+        audiences: audiences?,
+        algorithms: algorithms?,
+        jwks: jwks?,
+        hmac_secret: hmac_secret?,
+        typ: typ?,
+        leeway_seconds: leeway_seconds?,
+        max_age_seconds: max_age_seconds?,
+        require_sub: require_sub?,
+        required_claims: required_claims?,
+        jwks_uri: jwks_uri?,
+        discovery: discovery?,
+        scope_claims: scope_claims?,
+        role_claims: role_claims?,
+    })
+}
+
+/// The issuer's configuration as JSON text, for its shared key-cache entry's name: every member in
+/// [`ISSUER_FIELDS`] order, `null` for an option left out. This is the text the serde derive this
+/// replaced wrote, so that entries keep their names across the change.
+fn issuer_json(raw: &RawIssuer) -> String {
+    let members: [(&str, Value); 14] = [
+        ("issuer", raw.issuer.clone().into()),
+        ("audiences", raw.audiences.clone().into()),
+        ("algorithms", raw.algorithms.clone().into()),
+        ("jwks", raw.jwks.clone().unwrap_or(Value::Null)),
+        ("hmac_secret", raw.hmac_secret.clone().into()),
+        ("typ", raw.typ.clone().into()),
+        ("leeway_seconds", raw.leeway_seconds.into()),
+        ("max_age_seconds", raw.max_age_seconds.into()),
+        ("require_sub", raw.require_sub.into()),
+        ("required_claims", raw.required_claims.clone().into()),
+        ("jwks_uri", raw.jwks_uri.clone().into()),
+        ("discovery", raw.discovery.into()),
+        ("scope_claims", raw.scope_claims.clone().into()),
+        ("role_claims", raw.role_claims.clone().into()),
+    ];
+    let mut out = String::from("{");
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::from(*name).to_string());
+        out.push(':');
+        out.push_str(&value.to_string());
+    }
+    out.push('}');
+    out
+}
+
+#[derive(Debug)]
 struct RawAssertion {
-    #[serde(default)]
     header: Option<String>,
     issuer: String,
     audience: String,
-    #[serde(default)]
     ttl_seconds: Option<u64>,
     signing_key_secret: String,
-    #[serde(default)]
     previous_signing_key_secret: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+fn read_assertion(w: &mut Walk, path: &str, value: &Value) -> Option<RawAssertion> {
+    let m = w.object(
+        path,
+        value,
+        &[
+            "header",
+            "issuer",
+            "audience",
+            "ttl_seconds",
+            "signing_key_secret",
+            "previous_signing_key_secret",
+        ],
+    )?;
+    let header = m.optional(w, "header", Walk::string);
+    let issuer = m.required(w, "issuer", Walk::string);
+    let audience = m.required(w, "audience", Walk::string);
+    let ttl_seconds = m.optional(w, "ttl_seconds", Walk::uint);
+    let signing_key_secret = m.required(w, "signing_key_secret", Walk::string);
+    let previous_signing_key_secret = m.optional(w, "previous_signing_key_secret", Walk::string);
+    Some(RawAssertion {
+        header: header?,
+        issuer: issuer?,
+        audience: audience?,
+        ttl_seconds: ttl_seconds?,
+        signing_key_secret: signing_key_secret?,
+        previous_signing_key_secret: previous_signing_key_secret?,
+    })
+}
+
+/// A route's members: where it applies, then the rule ([`DEFAULT_FIELDS`]).
+const ROUTE_FIELDS: &[&str] = &[
+    "path", "methods", "host", "bind", "auth", "issuers", "scopes", "roles", "claims", "any", "all",
+];
+/// The rule for requests no route matches: `auth`, `issuers` and the requirement.
+const DEFAULT_FIELDS: &[&str] = &["auth", "issuers", "scopes", "roles", "claims", "any", "all"];
+/// A requirement (a route's, the default rule's, or one nested in `any` / `all`).
+const REQUIREMENT_FIELDS: &[&str] = &["scopes", "roles", "claims", "any", "all"];
+
+#[derive(Debug)]
 struct RawRoute {
     path: String,
-    #[serde(default)]
     methods: Option<Vec<String>>,
-    #[serde(default)]
     host: Option<String>,
-    #[serde(default)]
-    auth: Option<RawAuth>,
-    #[serde(default)]
+    bind: Option<BTreeMap<String, String>>,
+    rule: RawRule,
+}
+
+fn read_route(w: &mut Walk, path: &str, value: &Value) -> Option<RawRoute> {
+    let m = w.object(path, value, ROUTE_FIELDS)?;
+    let route_path = m.required(w, "path", Walk::string);
+    let methods = m.optional(w, "methods", Walk::strings);
+    let host = m.optional(w, "host", Walk::string);
+    let bind = m.optional(w, "bind", read_bindings);
+    let rule = read_rule(w, &m);
+    Some(RawRoute {
+        path: route_path?,
+        methods: methods?,
+        host: host?,
+        bind: bind?,
+        rule: rule?,
+    })
+}
+
+/// `bind = { param = "claim.path", … }`, sorted by parameter name.
+fn read_bindings(w: &mut Walk, path: &str, value: &Value) -> Option<BTreeMap<String, String>> {
+    let Value::Object(map) = value else {
+        return w.mismatch(path, value, "an object of parameter names and claim paths");
+    };
+    let mut out = Some(BTreeMap::new());
+    for (param, claim) in map {
+        match (w.string(&member_path(path, param), claim), &mut out) {
+            (Some(claim), Some(bindings)) => {
+                bindings.insert(param.clone(), claim);
+            }
+            _ => out = None,
+        }
+    }
+    out
+}
+
+/// A route's rule, or the one for requests no route matches.
+#[derive(Debug, Default)]
+struct RawRule {
+    auth: Option<Auth>,
     issuers: Option<Vec<String>>,
-    #[serde(default)]
-    bind: Option<std::collections::BTreeMap<String, String>>,
-    #[serde(default)]
-    scopes: Option<RawNeed>,
-    #[serde(default)]
-    roles: Option<RawNeed>,
-    #[serde(default)]
-    claims: Option<Vec<RawClaim>>,
-    #[serde(default)]
-    any: Option<Vec<RawRequirement>>,
-    #[serde(default)]
-    all: Option<Vec<RawRequirement>>,
+    parts: RawParts,
 }
 
-// `RawRoute`, `RawDefault` and `RawRequirement` repeat the requirement fields on purpose: serde's
-// `deny_unknown_fields` does not work together with `flatten`, and a typo in a requirement must be an
-// error naming the field, never a silently ignored (and so absent) requirement.
-
-/// The rule for requests no route matches.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDefault {
-    #[serde(default)]
-    auth: Option<RawAuth>,
-    #[serde(default)]
-    issuers: Option<Vec<String>>,
-    #[serde(default)]
-    scopes: Option<RawNeed>,
-    #[serde(default)]
-    roles: Option<RawNeed>,
-    #[serde(default)]
-    claims: Option<Vec<RawClaim>>,
-    #[serde(default)]
-    any: Option<Vec<RawRequirement>>,
-    #[serde(default)]
-    all: Option<Vec<RawRequirement>>,
+fn read_default(w: &mut Walk, path: &str, value: &Value) -> Option<RawRule> {
+    let m = w.object(path, value, DEFAULT_FIELDS)?;
+    read_rule(w, &m)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRequirement {
-    #[serde(default)]
-    scopes: Option<RawNeed>,
-    #[serde(default)]
-    roles: Option<RawNeed>,
-    #[serde(default)]
-    claims: Option<Vec<RawClaim>>,
-    #[serde(default)]
-    any: Option<Vec<RawRequirement>>,
-    #[serde(default)]
-    all: Option<Vec<RawRequirement>>,
+fn read_rule(w: &mut Walk, m: &Members<'_>) -> Option<RawRule> {
+    let auth = m.optional(w, "auth", read_auth);
+    let issuers = m.optional(w, "issuers", Walk::strings);
+    let parts = read_parts(w, m, 0);
+    Some(RawRule {
+        auth: auth?,
+        issuers: issuers?,
+        parts: parts?,
+    })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum RawAuth {
-    None,
-    Optional,
-    Required,
+fn read_auth(w: &mut Walk, path: &str, value: &Value) -> Option<Auth> {
+    const NAMES: [&str; 3] = ["none", "optional", "required"];
+    let Value::String(name) = value else {
+        return w.mismatch(path, value, "one of `none`, `optional`, `required`");
+    };
+    match name.as_str() {
+        "none" => Some(Auth::None),
+        "optional" => Some(Auth::Optional),
+        "required" => Some(Auth::Required),
+        other => w.unknown_variant(path, other, &NAMES),
+    }
+}
+
+/// The requirement parts shared by routes, the default rule and nested requirements.
+#[derive(Debug, Default)]
+struct RawParts {
+    scopes: Option<RawNeed>,
+    roles: Option<RawNeed>,
+    claims: Option<Vec<RawClaim>>,
+    any: Option<Vec<RawParts>>,
+    all: Option<Vec<RawParts>>,
+}
+
+impl RawParts {
+    fn is_empty(&self) -> bool {
+        self.scopes.is_none()
+            && self.roles.is_none()
+            && self.claims.is_none()
+            && self.any.is_none()
+            && self.all.is_none()
+    }
+}
+
+/// The requirement members of `m`, which is `depth` levels of `any` / `all` deep.
+fn read_parts(w: &mut Walk, m: &Members<'_>, depth: usize) -> Option<RawParts> {
+    let scopes = m.optional(w, "scopes", read_need);
+    let roles = m.optional(w, "roles", read_need);
+    let claims = m.optional(w, "claims", |w, path, value| {
+        w.list(path, value, "a list of claim rules", read_claim)
+    });
+    let any = read_nested(w, m, "any", depth);
+    let all = read_nested(w, m, "all", depth);
+    Some(RawParts {
+        scopes: scopes?,
+        roles: roles?,
+        claims: claims?,
+        any: any?,
+        all: all?,
+    })
+}
+
+/// `any = [...]` / `all = [...]`: nested requirements, at most [`MAX_NESTING`] levels deep.
+fn read_nested(
+    w: &mut Walk,
+    m: &Members<'_>,
+    name: &str,
+    depth: usize,
+) -> Option<Option<Vec<RawParts>>> {
+    let Some(value) = m.get(name) else {
+        return Some(None);
+    };
+    let path = m.path(name);
+    let Value::Array(items) = value else {
+        return w.mismatch(&path, value, "a list of requirements");
+    };
+    let mut out = Some(Vec::with_capacity(items.len()));
+    for (j, item) in items.iter().enumerate() {
+        let here = format!("{path}[{j}]");
+        let parts = if depth >= MAX_NESTING {
+            w.error(
+                &here,
+                format!("`any` / `all` nest deeper than {MAX_NESTING}"),
+            );
+            None
+        } else {
+            w.object(&here, item, REQUIREMENT_FIELDS)
+                .and_then(|nested| read_parts(w, &nested, depth + 1))
+        };
+        match (parts, &mut out) {
+            (Some(parts), Some(list)) => list.push(parts),
+            _ => out = None,
+        }
+    }
+    out.map(Some)
 }
 
 /// `["a", "b"]` (all of them) or `{ all = [...], any = [...] }`.
-#[derive(Debug, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "a list of names (all required) or { all = [...], any = [...] }"
-)]
-enum RawNeed {
-    List(Vec<String>),
-    Sets(RawNeedSets),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawNeedSets {
-    #[serde(default)]
+#[derive(Debug)]
+struct RawNeed {
     all: Vec<String>,
-    #[serde(default)]
     any: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+fn read_need(w: &mut Walk, path: &str, value: &Value) -> Option<RawNeed> {
+    match value {
+        Value::Array(_) => w.strings(path, value).map(|all| RawNeed {
+            all,
+            any: Vec::new(),
+        }),
+        Value::Object(_) => {
+            let m = w.object(path, value, &["all", "any"])?;
+            let all = m.or_default(w, "all", Walk::strings);
+            let any = m.or_default(w, "any", Walk::strings);
+            Some(RawNeed {
+                all: all?,
+                any: any?,
+            })
+        }
+        other => w.mismatch(
+            path,
+            other,
+            "a list of names (all required) or { all = [...], any = [...] }",
+        ),
+    }
+}
+
+#[derive(Debug)]
 struct RawClaim {
     claim: String,
-    #[serde(default)]
     equals: Option<Value>,
-    #[serde(default)]
     one_of: Option<Vec<Value>>,
-    #[serde(default)]
     contains: Option<Value>,
-    #[serde(default)]
     prefix: Option<String>,
-    #[serde(default)]
     exists: Option<bool>,
+}
+
+fn read_claim(w: &mut Walk, path: &str, value: &Value) -> Option<RawClaim> {
+    let m = w.object(
+        path,
+        value,
+        &["claim", "equals", "one_of", "contains", "prefix", "exists"],
+    )?;
+    let claim = m.required(w, "claim", Walk::string);
+    let equals = m.optional(w, "equals", Walk::any);
+    let one_of = m.optional(w, "one_of", |w, path, value| {
+        w.list(path, value, "a list of values", Walk::any)
+    });
+    let contains = m.optional(w, "contains", Walk::any);
+    let prefix = m.optional(w, "prefix", Walk::string);
+    let exists = m.optional(w, "exists", Walk::boolean);
+    Some(RawClaim {
+        claim: claim?,
+        equals: equals?,
+        one_of: one_of?,
+        contains: contains?,
+        prefix: prefix?,
+        exists: exists?,
+    })
 }
 
 /// Bounds of the verified-token cache.
@@ -415,7 +757,7 @@ impl GateConfig {
         value: &Value,
         secrets: &dyn SecretSource,
     ) -> Result<GateConfig, ConfigErrors> {
-        compile(parse_raw(value)?, secrets)
+        compile(parse_raw(value, read_config)?, secrets)
     }
 }
 
@@ -438,7 +780,7 @@ impl VerifierConfig {
         value: &Value,
         secrets: &dyn SecretSource,
     ) -> Result<VerifierConfig, ConfigErrors> {
-        let raw: RawVerifierConfig = parse_raw(value)?;
+        let raw = parse_raw(value, read_verifier_config)?;
         let mut errors = Errors(Vec::new());
         let parts = compile_verifier(
             raw.leeway_seconds,
@@ -461,36 +803,27 @@ impl VerifierConfig {
     }
 }
 
-/// Deserializes a raw configuration from a JSON value (an object, or a string holding one), the first
-/// mistake reported with its field path. A string is read by the strict JSON parser (a duplicate member
-/// is ambiguous, so it is refused), then deserialized like an object: one path through
-/// `serde_path_to_error` per configuration type, which keeps the Worker's wasm smaller.
-fn parse_raw<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, ConfigErrors> {
-    let one = |path: String, message: String| {
-        ConfigErrors(vec![ConfigError {
-            path: if path == "." || path == "?" {
-                String::new()
-            } else {
-                path
-            },
-            message,
-        }])
-    };
+/// Reads a raw configuration from a JSON value (an object, or a string holding one) with `read`,
+/// every structural mistake reported with its field path. A string is read by the strict JSON parser
+/// first (a duplicate member is ambiguous, so it is refused).
+fn parse_raw<T>(value: &Value, read: ReadField<T>) -> Result<T, ConfigErrors> {
     let parsed;
     let value = match value {
         Value::String(text) => {
-            parsed = Value::Object(
-                crate::json::parse_object(text.as_bytes())
-                    .map_err(|e| one(String::new(), e.to_string()))?,
-            );
+            let object = crate::json::parse_object(text.as_bytes()).map_err(|e| {
+                ConfigErrors(vec![ConfigError {
+                    path: String::new(),
+                    message: e.to_string(),
+                }])
+            })?;
+            parsed = Value::Object(object);
             &parsed
         }
         other => other,
     };
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let (path, inner) = (e.path().to_string(), e.into_inner());
-        one(path, inner.to_string())
-    })
+    let mut walk = Walk::new();
+    let raw = read(&mut walk, "", value);
+    walk.finish(raw).map_err(ConfigErrors)
 }
 
 /// Collects errors so that one run reports every mistake.
@@ -592,10 +925,10 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
         demo,
         issuer_names,
     } = compile_verifier(
-        raw.leeway_seconds,
-        raw.max_token_bytes,
-        raw.issuers,
-        raw.remote_keys,
+        raw.verifier.leeway_seconds,
+        raw.verifier.max_token_bytes,
+        raw.verifier.issuers,
+        raw.verifier.remote_keys,
         secrets,
         &mut errors,
     );
@@ -617,7 +950,7 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
             errors.push("token_cookie", "must be a cookie name (an HTTP token)");
         }
     }
-    let cache = compile_cache(raw.cache.as_ref(), &mut errors);
+    let cache = compile_cache(raw.verifier.cache.as_ref(), &mut errors);
     match (verifier, assertion, errors.0.is_empty()) {
         (Some(verifier), Some(assertion), true) => Ok(GateConfig {
             shared_cache_mac: DerivedKey::from_signing_key(
@@ -811,9 +1144,7 @@ fn compile_issuer(
 
 /// See [`RemoteKeys::shared_cache_key`].
 fn shared_cache_key(raw: &RawIssuer, source: &RemoteSource) -> String {
-    // Serializing plain strings, numbers and JSON values cannot fail; were it to, the empty text still
-    // names the issuer and its source.
-    let config = serde_json::to_string(raw).unwrap_or_default();
+    let config = issuer_json(raw);
     let digest = Sha256::new()
         .chain_update(raw.issuer.as_bytes())
         .chain_update(b"\0")
@@ -1040,30 +1371,9 @@ fn claim_paths(at: &str, given: &[String], errors: &mut Errors) -> Vec<ClaimPath
 /// Routes may nest `any` / `all` this deep.
 const MAX_NESTING: usize = 8;
 
-/// The requirement parts shared by routes, the default rule and nested requirements.
-struct RawParts {
-    scopes: Option<RawNeed>,
-    roles: Option<RawNeed>,
-    claims: Option<Vec<RawClaim>>,
-    any: Option<Vec<RawRequirement>>,
-    all: Option<Vec<RawRequirement>>,
-}
-
-impl RawParts {
-    fn is_empty(&self) -> bool {
-        self.scopes.is_none()
-            && self.roles.is_none()
-            && self.claims.is_none()
-            && self.any.is_none()
-            && self.all.is_none()
-    }
-}
-
 fn need_set(at: &str, need: Option<RawNeed>, errors: &mut Errors) -> NeedSet {
-    let (all, any) = match need {
-        None => return NeedSet::default(),
-        Some(RawNeed::List(all)) => (all, Vec::new()),
-        Some(RawNeed::Sets(sets)) => (sets.all, sets.any),
+    let Some(RawNeed { all, any }) = need else {
+        return NeedSet::default();
     };
     if all.is_empty() && any.is_empty() {
         errors.push(at, "empty: list at least one name (or leave the field out)");
@@ -1131,6 +1441,7 @@ fn compile_requirement(
             format!("{at}.{name}")
         }
     };
+    // The reader (`read_nested`) already refuses deeper requirements; this keeps the bound here too.
     if depth > MAX_NESTING {
         errors.push(at, format!("`any` / `all` nest deeper than {MAX_NESTING}"));
         return Requirement::default();
@@ -1143,18 +1454,11 @@ fn compile_requirement(
             claims.push(rule);
         }
     }
-    let nested = |name: &str, list: Option<Vec<RawRequirement>>, errors: &mut Errors| {
+    let nested = |name: &str, list: Option<Vec<RawParts>>, errors: &mut Errors| {
         let list = list.unwrap_or_default();
         let mut out = Vec::new();
-        for (j, raw) in list.into_iter().enumerate() {
+        for (j, parts) in list.into_iter().enumerate() {
             let here = field(&format!("{name}[{j}]"));
-            let parts = RawParts {
-                scopes: raw.scopes,
-                roles: raw.roles,
-                claims: raw.claims,
-                any: raw.any,
-                all: raw.all,
-            };
             if parts.is_empty() {
                 errors.push(&here, "empty requirement");
             }
@@ -1182,17 +1486,16 @@ fn compile_requirement(
 /// The route's `auth`, `issuers` and requirement, checked together.
 fn compile_rule(
     at: &dyn Fn(&str) -> String,
-    auth: Option<RawAuth>,
-    issuers: Option<Vec<String>>,
-    parts: RawParts,
+    rule: RawRule,
     known_issuers: &[String],
     errors: &mut Errors,
 ) -> (Auth, Option<Vec<String>>, Requirement) {
-    let auth = match auth.unwrap_or(RawAuth::Required) {
-        RawAuth::None => Auth::None,
-        RawAuth::Optional => Auth::Optional,
-        RawAuth::Required => Auth::Required,
-    };
+    let RawRule {
+        auth,
+        issuers,
+        parts,
+    } = rule;
+    let auth = auth.unwrap_or(Auth::Required);
     if auth != Auth::Required && (!parts.is_empty() || issuers.is_some()) {
         errors.push(
             at("auth"),
@@ -1223,7 +1526,7 @@ fn compile_rule(
 
 fn compile_routes(
     raw: Vec<RawRoute>,
-    default: Option<RawDefault>,
+    default: Option<RawRule>,
     known_issuers: &[String],
     paths: PathRules,
     errors: &mut Errors,
@@ -1259,16 +1562,8 @@ fn compile_routes(
                 .map_err(|e| errors.push(at("host"), format!("{h:?}: {e}")))
                 .ok()
         });
-        let parts = RawParts {
-            scopes: route.scopes,
-            roles: route.roles,
-            claims: route.claims,
-            any: route.any,
-            all: route.all,
-        };
         let has_bindings = route.bind.as_ref().is_some_and(|b| !b.is_empty());
-        let (auth, issuers, requirement) =
-            compile_rule(&at, route.auth, route.issuers, parts, known_issuers, errors);
+        let (auth, issuers, requirement) = compile_rule(&at, route.rule, known_issuers, errors);
         if has_bindings && auth != Auth::Required {
             errors.push(
                 at("bind"),
@@ -1302,30 +1597,8 @@ fn compile_routes(
         }
     }
     let at = |field: &str| format!("default.{field}");
-    let default = default.unwrap_or(RawDefault {
-        auth: None,
-        issuers: None,
-        scopes: None,
-        roles: None,
-        claims: None,
-        any: None,
-        all: None,
-    });
-    let parts = RawParts {
-        scopes: default.scopes,
-        roles: default.roles,
-        claims: default.claims,
-        any: default.any,
-        all: default.all,
-    };
-    let (auth, issuers, requirement) = compile_rule(
-        &at,
-        default.auth,
-        default.issuers,
-        parts,
-        known_issuers,
-        errors,
-    );
+    let (auth, issuers, requirement) =
+        compile_rule(&at, default.unwrap_or_default(), known_issuers, errors);
     RouteTable {
         routes,
         paths,
@@ -1448,4 +1721,215 @@ fn is_token_char(b: u8) -> bool {
 fn is_quotable(s: &str) -> bool {
     s.bytes()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A document that reads (it would not compile: no such secret, no keys).
+    fn base() -> Value {
+        json!({
+            "issuers": [{ "issuer": "https://idp.example/", "audiences": ["api"], "algorithms": ["ES256"] }],
+            "assertion": { "issuer": "https://edge.example", "audience": "https://origin.example", "signing_key_secret": "KEY" },
+            "routes": [{ "path": "/*", "any": [{ "scopes": ["read"] }] }]
+        })
+    }
+
+    /// `base()` with each (JSON pointer, value) set; `None` removes the member.
+    fn with(patches: &[(&str, Option<Value>)]) -> Value {
+        let mut doc = base();
+        for (pointer, value) in patches {
+            let (parent, name) = pointer.rsplit_once('/').unwrap();
+            match (doc.pointer_mut(parent).unwrap(), value) {
+                (Value::Array(items), Some(value)) => {
+                    items[name.parse::<usize>().unwrap()] = value.clone()
+                }
+                (parent, Some(value)) => {
+                    parent
+                        .as_object_mut()
+                        .unwrap()
+                        .insert(name.to_owned(), value.clone());
+                }
+                (parent, None) => {
+                    parent.as_object_mut().unwrap().remove(name);
+                }
+            }
+        }
+        doc
+    }
+
+    fn set(pointer: &str, value: Value) -> Value {
+        with(&[(pointer, Some(value))])
+    }
+
+    /// Reads `doc` as `EDGE_AUTH`; `expected`: every (path, message), in order (none: it reads).
+    fn check(name: &str, doc: &Value, expected: &[(&str, String)]) {
+        let actual: Vec<(String, String)> = match parse_raw(doc, read_config) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.0.into_iter().map(|e| (e.path, e.message)).collect(),
+        };
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(path, message)| ((*path).to_owned(), message.clone()))
+            .collect();
+        assert_eq!(actual, expected, "case `{name}`");
+    }
+
+    /// A named document and every (path, message) it must be refused with (none: it reads).
+    type Case<'a> = (&'a str, Value, Vec<(&'a str, String)>);
+
+    fn known(names: &[&str]) -> String {
+        let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        format!("expected one of {}", quoted.join(", "))
+    }
+
+    fn unknown(member: &str, names: &[&str]) -> String {
+        format!("unknown field `{member}`, {}", known(names))
+    }
+
+    fn msg(text: &str) -> String {
+        text.to_owned()
+    }
+
+    #[test]
+    fn structural_mistakes_name_their_field() {
+        let int = |n: &str| {
+            format!(
+                "invalid value: {n}, expected an integer from 0 to {}",
+                u64::MAX
+            )
+        };
+        let long = "x".repeat(50);
+        // `MAX_NESTING` levels of `any` below the route's own requirement, the last holding `roles`.
+        let deep = (1..MAX_NESTING).fold(
+            json!({ "roles": ["a"] }),
+            |inner, _| json!({ "any": [inner] }),
+        );
+        let too_deep = json!({ "all": [deep.clone()] });
+        let deep_path = format!(
+            "routes[0].any[0].all[0]{}",
+            ".any[0]".repeat(MAX_NESTING - 1)
+        );
+        #[rustfmt::skip]
+        let cases: Vec<Case<'_>> = vec![
+            ("base", base(), vec![]),
+            ("as a JSON string", Value::String(base().to_string()), vec![]),
+            ("a string holding mistakes", Value::String(set("/verbose", json!(1)).to_string()), vec![("verbose", unknown("verbose", CONFIG_FIELDS))]),
+            ("a string holding a list", Value::String("[1]".into()), vec![("", msg("not a JSON object"))]),
+            ("a string holding duplicates", Value::String(r#"{"realm": "a", "realm": "b"}"#.into()), vec![("", msg("duplicate member \"realm\""))]),
+            ("not an object", json!(5), vec![("", msg("invalid type: a number, expected an object"))]),
+            ("null", Value::Null, vec![("", msg("invalid type: null, expected an object"))]),
+            // Unknown members, at every level.
+            ("unknown at the top", set("/verbose", json!(true)), vec![("verbose", unknown("verbose", CONFIG_FIELDS))]),
+            ("unknown in an issuer", set("/issuers/0/jwks_url", json!("https://x")), vec![("issuers[0].jwks_url", unknown("jwks_url", ISSUER_FIELDS))]),
+            ("unknown in assertion", set("/assertion/ttl", json!(5)), vec![("assertion.ttl", unknown("ttl", &["header", "issuer", "audience", "ttl_seconds", "signing_key_secret", "previous_signing_key_secret"]))]),
+            ("unknown in a route", set("/routes/0/role", json!(["a"])), vec![("routes[0].role", unknown("role", ROUTE_FIELDS))]),
+            ("unknown in a nested requirement", set("/routes/0/any/0/role", json!(["a"])), vec![("routes[0].any[0].role", unknown("role", REQUIREMENT_FIELDS))]),
+            ("unknown in a need set", set("/routes/0/scopes", json!({ "every": ["a"] })), vec![("routes[0].scopes.every", msg("unknown field `every`, expected `all` or `any`"))]),
+            ("unknown in a claim rule", set("/routes/0/claims", json!([{ "claim": "a", "exist": true }])), vec![("routes[0].claims[0].exist", unknown("exist", &["claim", "equals", "one_of", "contains", "prefix", "exists"]))]),
+            ("unknown in default", set("/default", json!({ "path": "/" })), vec![("default.path", unknown("path", DEFAULT_FIELDS))]),
+            ("unknown in cache", set("/cache", json!({ "size": 1 })), vec![("cache.size", msg("unknown field `size`, expected `max_entries` or `max_ttl_seconds`"))]),
+            ("unknown in cors", set("/cors", json!({ "allowed_origins": [], "origins": [] })), vec![("cors.origins", unknown("origins", &["allowed_origins", "allowed_methods", "allowed_headers", "expose_headers", "max_age_seconds", "allow_credentials"]))]),
+            ("unknown in csrf", set("/csrf", json!({ "all": true })), vec![("csrf.all", msg("unknown field `all`, expected `allowed_origins` or `all_requests`"))]),
+            ("unknown in remote_keys", set("/remote_keys", json!({ "ttl": 1 })), vec![("remote_keys.ttl", unknown("ttl", &["min_ttl_seconds", "max_ttl_seconds", "kid_cooldown_seconds", "stale_if_error_seconds", "error_backoff_seconds", "timeout_ms", "max_bytes", "allow_loopback_http"]))]),
+            ("unknown in paths", set("/paths", json!({ "matrix": true })), vec![("paths.matrix", msg("unknown field `matrix`, expected `allow_matrix_parameters` or `case_insensitive`"))]),
+            ("a long unknown name is cut in the message", set(&format!("/{long}"), json!(1)), vec![(long.as_str(), unknown(&format!("{}…", "x".repeat(40)), CONFIG_FIELDS))]),
+            // Missing members.
+            ("issuers missing", with(&[("/issuers", None)]), vec![("", msg("missing field `issuers`"))]),
+            ("assertion missing", with(&[("/assertion", None)]), vec![("", msg("missing field `assertion`"))]),
+            ("issuer fields missing", set("/issuers/0", json!({})), vec![("issuers[0]", msg("missing field `issuer`")), ("issuers[0]", msg("missing field `audiences`")), ("issuers[0]", msg("missing field `algorithms`"))]),
+            ("assertion key missing", with(&[("/assertion/signing_key_secret", None)]), vec![("assertion", msg("missing field `signing_key_secret`"))]),
+            ("route path missing", set("/routes/0", json!({ "auth": "none" })), vec![("routes[0]", msg("missing field `path`"))]),
+            ("claim missing", set("/routes/0/claims", json!([{ "exists": true }])), vec![("routes[0].claims[0]", msg("missing field `claim`"))]),
+            ("cors origins missing", set("/cors", json!({})), vec![("cors", msg("missing field `allowed_origins`"))]),
+            ("routes may be left out", with(&[("/routes", None)]), vec![]),
+            // Wrong types.
+            ("audiences a string", set("/issuers/0/audiences", json!("api")), vec![("issuers[0].audiences", msg("invalid type: a string, expected a list of strings"))]),
+            ("an audience a number", set("/issuers/0/audiences", json!(["api", 1, true])), vec![("issuers[0].audiences[1]", msg("invalid type: a number, expected a string")), ("issuers[0].audiences[2]", msg("invalid type: a boolean, expected a string"))]),
+            ("issuers an object", set("/issuers", json!({})), vec![("issuers", msg("invalid type: an object, expected a list of issuers"))]),
+            ("an issuer a list", set("/issuers", json!([[]])), vec![("issuers[0]", msg("invalid type: a list, expected an object"))]),
+            ("leeway a string", set("/leeway_seconds", json!("30")), vec![("leeway_seconds", format!("invalid type: a string, expected an integer from 0 to {}", u64::MAX))]),
+            ("forward_token a string", set("/forward_token", json!("yes")), vec![("forward_token", msg("invalid type: a string, expected a boolean"))]),
+            ("auth a number", set("/routes/0/auth", json!(1)), vec![("routes[0].auth", msg("invalid type: a number, expected one of `none`, `optional`, `required`"))]),
+            ("auth unknown", set("/routes/0/auth", json!("maybe")), vec![("routes[0].auth", msg("unknown variant `maybe`, expected one of `none`, `optional`, `required`"))]),
+            ("scopes a string", set("/routes/0/scopes", json!("read")), vec![("routes[0].scopes", msg("invalid type: a string, expected a list of names (all required) or { all = [...], any = [...] }"))]),
+            ("a scope a number", set("/routes/0/scopes", json!({ "any": [1] })), vec![("routes[0].scopes.any[0]", msg("invalid type: a number, expected a string"))]),
+            ("bind to a number", set("/routes/0/bind", json!({ "tenant": 1 })), vec![("routes[0].bind.tenant", msg("invalid type: a number, expected a string"))]),
+            ("bind a list", set("/routes/0/bind", json!([])), vec![("routes[0].bind", msg("invalid type: a list, expected an object of parameter names and claim paths"))]),
+            ("any an object", set("/routes/0/any", json!({})), vec![("routes[0].any", msg("invalid type: an object, expected a list of requirements"))]),
+            ("claims an object", set("/routes/0/claims", json!({})), vec![("routes[0].claims", msg("invalid type: an object, expected a list of claim rules"))]),
+            ("one_of a string", set("/routes/0/claims", json!([{ "claim": "a", "one_of": "x" }])), vec![("routes[0].claims[0].one_of", msg("invalid type: a string, expected a list of values"))]),
+            ("claim values may be anything", set("/routes/0/claims", json!([{ "claim": "a", "one_of": [1, "x", null, [], {}] }, { "claim": "b", "equals": { "x": [1] } }])), vec![]),
+            // Integers.
+            ("negative", set("/leeway_seconds", json!(-1)), vec![("leeway_seconds", int("-1"))]),
+            ("fractional", set("/assertion/ttl_seconds", json!(1.5)), vec![("assertion.ttl_seconds", int("1.5"))]),
+            ("whole but written as a fraction", set("/issuers/0/max_age_seconds", json!(1.0)), vec![("issuers[0].max_age_seconds", int("1.0"))]),
+            ("huge", set("/cache", json!({ "max_ttl_seconds": 1e30 })), vec![("cache.max_ttl_seconds", int("1e+30"))]),
+            ("just past u64", Value::String(r#"{"issuers": [], "assertion": {"issuer": "", "audience": "", "signing_key_secret": ""}, "leeway_seconds": 18446744073709551616}"#.into()), vec![("leeway_seconds", int("1.8446744073709552e+19"))]),
+            ("the largest u64", set("/leeway_seconds", json!(u64::MAX)), vec![]),
+            ("usize", set("/remote_keys", json!({ "max_bytes": -5 })), vec![("remote_keys.max_bytes", format!("invalid value: -5, expected an integer from 0 to {}", usize::MAX))]),
+            // null: an option left out; refused where a value (or a list, a switch) is expected.
+            ("null options", with(&[("/realm", Some(Value::Null)), ("/cache", Some(Value::Null)), ("/default", Some(Value::Null)), ("/issuers/0/typ", Some(Value::Null)), ("/issuers/0/jwks", Some(Value::Null)), ("/routes/0/auth", Some(Value::Null)), ("/routes/0/any", Some(Value::Null))]), vec![]),
+            ("null inside an option", set("/remote_keys", json!({ "timeout_ms": null, "max_bytes": null })), vec![]),
+            ("null switch", set("/forward_token", Value::Null), vec![("forward_token", msg("invalid type: null, expected a boolean"))]),
+            ("null list", set("/routes", Value::Null), vec![("routes", msg("invalid type: null, expected a list of routes"))]),
+            ("null required", set("/issuers/0/issuer", Value::Null), vec![("issuers[0].issuer", msg("invalid type: null, expected a string"))]),
+            ("null list with a default", set("/issuers/0/required_claims", Value::Null), vec![("issuers[0].required_claims", msg("invalid type: null, expected a list of strings"))]),
+            // Nesting.
+            ("nested as deep as allowed", set("/routes/0/any", json!([deep])), vec![]),
+            ("nested deeper", set("/routes/0/any", json!([too_deep])), vec![(deep_path.as_str(), format!("`any` / `all` nest deeper than {MAX_NESTING}"))]),
+            // Every mistake at once, unknown members of an object first.
+            ("several mistakes", with(&[
+                ("/verbose", Some(json!(1))),
+                ("/leeway_seconds", Some(json!(-3))),
+                ("/issuers/0/audiences", Some(json!("api"))),
+                ("/issuers/0/algorithms", None),
+                ("/assertion/ttl_seconds", Some(json!("60"))),
+                ("/routes/0/any/0/roles", Some(json!(7))),
+                ("/routes/0/method", Some(json!("GET"))),
+                ("/cors", Some(json!({ "allowed_origins": "*" }))),
+            ]), vec![
+                ("verbose", unknown("verbose", CONFIG_FIELDS)),
+                ("leeway_seconds", int("-3")),
+                ("issuers[0].audiences", msg("invalid type: a string, expected a list of strings")),
+                ("issuers[0]", msg("missing field `algorithms`")),
+                ("assertion.ttl_seconds", format!("invalid type: a string, expected an integer from 0 to {}", u64::MAX)),
+                ("routes[0].method", unknown("method", ROUTE_FIELDS)),
+                ("routes[0].any[0].roles", msg("invalid type: a number, expected a list of names (all required) or { all = [...], any = [...] }")),
+                ("cors.allowed_origins", msg("invalid type: a string, expected a list of strings")),
+            ]),
+        ];
+        for (name, doc, expected) in &cases {
+            check(name, doc, expected);
+        }
+    }
+
+    #[test]
+    fn the_verifier_part_reads_with_the_same_paths() {
+        let doc = json!({ "issuers": [{ "issuer": "i", "audiences": [1], "algorithms": [] }], "cache": { "max_entries": -1 }, "routes": [] });
+        let errors: Vec<(String, String)> = match parse_raw(&doc, read_verifier_config) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.0.into_iter().map(|e| (e.path, e.message)).collect(),
+        };
+        let expected = [
+            ("routes", unknown("routes", VERIFIER_FIELDS)),
+            (
+                "cache.max_entries",
+                format!(
+                    "invalid value: -1, expected an integer from 0 to {}",
+                    usize::MAX
+                ),
+            ),
+            (
+                "issuers[0].audiences[0]",
+                msg("invalid type: a number, expected a string"),
+            ),
+        ]
+        .map(|(path, message)| (path.to_owned(), message));
+        assert_eq!(errors, expected);
+    }
 }

@@ -35,6 +35,7 @@ mod config;
 mod curve;
 mod derive;
 mod error;
+mod fields;
 mod inspect;
 mod json;
 mod jwk;
@@ -70,6 +71,7 @@ pub use error::{
     ClaimsError, ErrorCode, KeyError, KeyLoadError, ParseError, Part, SelectError, SignatureError,
     VerifyError, ERROR_CODES,
 };
+pub use fields::{Members, ReadField, Walk};
 pub use inspect::{inspect, Inspection, Warning, WarningCode, MAX_INSPECT_BYTES};
 pub use json::JsonError;
 pub use jwk::{Key, Pairing, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};

@@ -225,7 +225,8 @@ fn configuration_mistakes_name_their_field() {
         ("route issuer unknown", with("/routes/2/issuers", Some(json!(["https://nope/"]))), vec![("routes[2].issuers[0]", "not one of the configured")]),
         ("scopes empty list", with("/routes/2/scopes", Some(json!([]))), vec![("routes[2].scopes", "empty")]),
         ("scopes with a space", with("/routes/2/scopes", Some(json!(["a b"]))), vec![("routes[2].scopes", "without spaces")]),
-        ("scopes of a wrong shape", with("/routes/2/scopes", Some(json!({"every": ["a"]}))), vec![("routes[2].scopes", "a list of names")]),
+        ("scopes of a wrong shape", with("/routes/2/scopes", Some(json!("a"))), vec![("routes[2].scopes", "a list of names (all required) or { all = [...], any = [...] }")]),
+        ("scopes with an unknown set", with("/routes/2/scopes", Some(json!({"every": ["a"]}))), vec![("routes[2].scopes.every", "unknown field `every`, expected `all` or `any`")]),
         ("claim without operator", with("/routes/2/claims", Some(json!([{"claim": "a"}]))), vec![("routes[2].claims[0]", "exactly one of")]),
         ("claim with two operators", with("/routes/2/claims", Some(json!([{"claim": "a", "equals": 1, "exists": true}]))), vec![("routes[2].claims[0]", "exactly one of")]),
         ("claim path malformed", with("/routes/2/claims", Some(json!([{"claim": "a..b", "exists": true}]))), vec![("routes[2].claims[0].claim", "empty name")]),
@@ -481,13 +482,18 @@ fn the_verifier_part_compiles_with_the_same_paths_and_errors() {
 #[test]
 fn the_verifier_part_refuses_gate_fields_and_verifies() {
     let secrets = secrets();
-    // A verifier enforces no route and signs no assertion: those members are mistakes here.
+    // A verifier enforces no route and signs no assertion: those members are mistakes here, each named.
     let errors = errors_of(VerifierConfig::from_value(&base(), &secrets).map(|_| ()));
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(
-        errors[0].1.contains("unknown field `assertion`"),
-        "{errors:?}"
-    );
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    for ((path, message), member) in errors.iter().zip(["assertion", "routes"]) {
+        assert_eq!(path, member, "{errors:?}");
+        assert!(
+            message.starts_with(&format!(
+                "unknown field `{member}`, expected one of `leeway_seconds`"
+            )),
+            "{errors:?}"
+        );
+    }
     let config = VerifierConfig::from_value(&verifier_part(&base()), &secrets).unwrap();
     assert_eq!(config.cache.max_entries, 1024);
     assert_eq!(config.remote_sources, [None, None]);
@@ -522,5 +528,38 @@ fn the_verifier_part_refuses_gate_fields_and_verifies() {
             .unwrap_err()
             .code(),
         "token_expired"
+    );
+}
+
+/// The shared key-cache entry's name hashes the issuer's configuration as JSON text: the same
+/// configuration must keep naming the same entry across releases (a change would orphan every cached
+/// set). Pinned for an issuer with every member set, and for one with only the required ones.
+#[test]
+fn shared_cache_keys_are_pinned() {
+    let key_of = |issuer: Value| {
+        let mut config = base();
+        config["issuers"][0] = issuer;
+        let compiled = GateConfig::from_value(&config, &secrets()).unwrap();
+        compiled.remote_sources[0]
+            .as_ref()
+            .unwrap()
+            .shared_cache_key
+            .clone()
+    };
+    let full = json!({
+        "issuer": "https://idp.example/", "audiences": ["api", "a\"b\\c\u{e9}\u{1}"],
+        "algorithms": ["ES256", "RS256"], "jwks_uri": "https://idp.example/jwks?x=\"1\"",
+        "typ": "at+jwt", "leeway_seconds": 5, "max_age_seconds": 3600, "require_sub": true,
+        "required_claims": ["tenant", "scope"], "scope_claims": ["scp", "scope"], "role_claims": ["roles"]
+    });
+    let minimal = json!({
+        "issuer": "https://idp.example/", "audiences": ["api"], "algorithms": ["ES256"], "discovery": true
+    });
+    assert_eq!(
+        (key_of(full), key_of(minimal)),
+        (
+            "https://edge-auth-keys.invalid/v2/91a0979cc69ebe4504f9aca7ceb62236b8d1448b987e0f5aac01c94baf9bb531".to_owned(),
+            "https://edge-auth-keys.invalid/v2/855101d1ba4d0a57b2268c7e936d99ab257552451d59b36a272dde6916d51fc7".to_owned()
+        )
     );
 }

@@ -8,41 +8,67 @@ use std::rc::Rc;
 
 use edge_auth_core::{
     check_url, AssertionVerifier, Binding, CacheSettings, KeySet, RemoteSettings, RemoteSource,
-    DEFAULT_ASSERTION_LEEWAY,
+    Walk, DEFAULT_ASSERTION_LEEWAY,
 };
 use edge_auth_gate::{extract_token, Refusal};
 use js_sys::Promise;
-use serde::Deserialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::error::{config, Failure};
+use crate::error::{config, described, Failure};
 use crate::host::{verification_time, Host};
 use crate::state::{AssertionKeys, Engine};
 use crate::verify::{identity, verify};
 
-/// `createAssertionVerifier`'s options.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `createAssertionVerifier`'s options (a member left out or `null` is an option not given).
+#[derive(Debug)]
 struct Options {
     /// The edge's JWKS (`/.well-known/edge-auth/jwks.json`), inline…
-    #[serde(default)]
     jwks: Option<Value>,
     /// …or fetched from this `https` URL.
-    #[serde(default)]
     jwks_uri: Option<String>,
     /// The edge's `assertion.issuer`.
     issuer: String,
     /// The edge's `assertion.audience` (this origin).
     audience: String,
     /// Clock leeway in seconds (default 10: assertions live for seconds).
-    #[serde(default)]
     leeway_seconds: Option<u64>,
     /// The header carrying the assertion (the edge's `assertion.header`; default `Edge-Auth-Assertion`).
-    #[serde(default)]
     header: Option<String>,
+}
+
+impl Options {
+    /// Reads the options; every mistake is named by its member.
+    fn read(w: &mut Walk, path: &str, value: &Value) -> Option<Options> {
+        let m = w.object(
+            path,
+            value,
+            &[
+                "jwks",
+                "jwks_uri",
+                "issuer",
+                "audience",
+                "leeway_seconds",
+                "header",
+            ],
+        )?;
+        let jwks = m.optional(w, "jwks", Walk::any);
+        let jwks_uri = m.optional(w, "jwks_uri", Walk::string);
+        let issuer = m.required(w, "issuer", Walk::string);
+        let audience = m.required(w, "audience", Walk::string);
+        let leeway_seconds = m.optional(w, "leeway_seconds", Walk::uint);
+        let header = m.optional(w, "header", Walk::string);
+        Some(Options {
+            jwks: jwks?,
+            jwks_uri: jwks_uri?,
+            issuer: issuer?,
+            audience: audience?,
+            leeway_seconds: leeway_seconds?,
+            header: header?,
+        })
+    }
 }
 
 /// An origin's assertion verifier.
@@ -58,8 +84,13 @@ impl RawAssertionVerifier {
     /// Compiles the options (JSON text); throws a `config_invalid` failure naming the mistake.
     #[wasm_bindgen(constructor)]
     pub fn new(options_json: &str, host: Host) -> Result<RawAssertionVerifier, JsValue> {
-        let options: Options =
-            serde_json::from_str(options_json).map_err(|e| config("createAssertionVerifier", e))?;
+        const WHAT: &str = "createAssertionVerifier";
+        let value: Value = serde_json::from_str(options_json).map_err(|e| config(WHAT, e))?;
+        let mut walk = Walk::new();
+        let options = Options::read(&mut walk, "", &value);
+        let options = walk
+            .finish(options)
+            .map_err(|errors| Failure::Config(described(WHAT, errors)))?;
         let leeway = options.leeway_seconds.unwrap_or(DEFAULT_ASSERTION_LEEWAY);
         let (verifier, source) = match (options.jwks, options.jwks_uri) {
             (Some(jwks), None) => {

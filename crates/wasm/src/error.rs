@@ -6,7 +6,7 @@
 //! fixed sentence and the refusal's description (which may quote a `kid` or a claim name, cut short),
 //! never the token, a key or a secret.
 
-use edge_auth_core::{ConfigErrors, ErrorCode, VerifyError};
+use edge_auth_core::{ConfigError, ConfigErrors, ErrorCode, VerifyError};
 use edge_auth_gate::{Refusal, DEFAULT_RETRY_AFTER};
 use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
@@ -162,4 +162,16 @@ impl Failure {
 /// A configuration mistake outside `EDGE_AUTH`'s own fields (a key, an option), named by `path`.
 pub(crate) fn config(path: &str, message: impl std::fmt::Display) -> Failure {
     Failure::Config(vec![format!("{path}: {message}")])
+}
+
+/// The mistakes an option object's reader ([`edge_auth_core::Walk`]) found, each as `path: message`; one
+/// about the object itself is named after `what`.
+pub(crate) fn described(what: &str, errors: Vec<ConfigError>) -> Vec<String> {
+    errors
+        .into_iter()
+        .map(|e| {
+            let path = if e.path.is_empty() { what } else { &e.path };
+            format!("{path}: {}", e.message)
+        })
+        .collect()
 }

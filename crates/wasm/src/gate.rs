@@ -8,12 +8,11 @@
 use std::rc::Rc;
 
 use edge_auth_core::{
-    attach_signature, AbsoluteUrl, GateConfig, SelectError, VerifiedToken, VerifyError,
+    attach_signature, AbsoluteUrl, GateConfig, SelectError, VerifiedToken, VerifyError, Walk,
 };
 use edge_auth_gate::{self as gate, Forward, Plan, Refusal, RequestHead, Upstream};
 use edge_auth_webcrypto::uses_webcrypto;
 use js_sys::Promise;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -27,26 +26,103 @@ use crate::verifier::{config_value, secrets};
 use crate::verify::{identity, verify};
 
 /// The parts of a request the gate reads, as `js/api.js` sends them (header values as the runtime's
-/// `Headers.get` gives them: repeated headers joined with `, `).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `Headers.get` gives them: repeated headers joined with `, `; a header left out or `null` is absent).
+#[derive(Debug)]
 struct RequestParts {
     method: String,
     url: String,
-    #[serde(default)]
     authorization: Option<String>,
-    #[serde(default)]
     cookie: Option<String>,
-    #[serde(default)]
     origin: Option<String>,
-    #[serde(default)]
     referer: Option<String>,
-    #[serde(default)]
     sec_fetch_site: Option<String>,
-    #[serde(default)]
     cors_method: Option<String>,
-    #[serde(default)]
     cors_headers: Option<String>,
+}
+
+impl RequestParts {
+    fn read(w: &mut Walk, path: &str, value: &Value) -> Option<RequestParts> {
+        let m = w.object(
+            path,
+            value,
+            &[
+                "method",
+                "url",
+                "authorization",
+                "cookie",
+                "origin",
+                "referer",
+                "sec_fetch_site",
+                "cors_method",
+                "cors_headers",
+            ],
+        )?;
+        let method = m.required(w, "method", Walk::string);
+        let url = m.required(w, "url", Walk::string);
+        let authorization = m.optional(w, "authorization", Walk::string);
+        let cookie = m.optional(w, "cookie", Walk::string);
+        let origin = m.optional(w, "origin", Walk::string);
+        let referer = m.optional(w, "referer", Walk::string);
+        let sec_fetch_site = m.optional(w, "sec_fetch_site", Walk::string);
+        let cors_method = m.optional(w, "cors_method", Walk::string);
+        let cors_headers = m.optional(w, "cors_headers", Walk::string);
+        Some(RequestParts {
+            method: method?,
+            url: url?,
+            authorization: authorization?,
+            cookie: cookie?,
+            origin: origin?,
+            referer: referer?,
+            sec_fetch_site: sec_fetch_site?,
+            cors_method: cors_method?,
+            cors_headers: cors_headers?,
+        })
+    }
+}
+
+/// Reads a JSON argument with `read`: a `TypeError` naming every mistake (paths start at `what`) when it
+/// does not fit.
+fn argument<T>(what: &str, text: &str, read: edge_auth_core::ReadField<T>) -> Result<T, Failure> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| Failure::Argument(format!("{what}: {e}")))?;
+    let mut walk = Walk::new();
+    let read = read(&mut walk, what, &value);
+    walk.finish(read).map_err(|errors| {
+        let described: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        Failure::Argument(described.join("; "))
+    })
+}
+
+/// A response's headers, `[[name, value]…]`.
+fn header_list(w: &mut Walk, path: &str, value: &Value) -> Option<Vec<(String, String)>> {
+    w.list(
+        path,
+        value,
+        "a list of [name, value] pairs",
+        |w, path, pair| match pair {
+            Value::Array(items) => match items.as_slice() {
+                [name, value] => {
+                    let name = w.string(&format!("{path}[0]"), name);
+                    let value = w.string(&format!("{path}[1]"), value);
+                    Some((name?, value?))
+                }
+                _ => {
+                    w.error(
+                        path,
+                        format!(
+                            "invalid length {}, expected a [name, value] pair",
+                            items.len()
+                        ),
+                    );
+                    None
+                }
+            },
+            other => w.mismatch(path, other, "a [name, value] pair"),
+        },
+    )
 }
 
 /// A request as the gate sees it: its parts and its URL read the way the Worker's runtime reads it
@@ -59,8 +135,7 @@ struct Incoming {
 
 impl Incoming {
     fn parse(text: &str) -> Result<Incoming, Failure> {
-        let parts: RequestParts = serde_json::from_str(text)
-            .map_err(|e| Failure::Argument(format!("the request: {e}")))?;
+        let parts = argument("the request", text, RequestParts::read)?;
         let url = AbsoluteUrl::parse(&parts.url)
             .map_err(|e| Failure::Argument(format!("the request URL: {e}")))?;
         let host = url.authority();
@@ -320,8 +395,7 @@ impl RawGate {
         headers_json: &str,
     ) -> Result<Option<String>, JsValue> {
         let incoming = Incoming::parse(request_json)?;
-        let headers: Vec<(String, String)> = serde_json::from_str(headers_json)
-            .map_err(|e| Failure::Argument(format!("the response headers: {e}")))?;
+        let headers = argument("the response headers", headers_json, header_list)?;
         Ok(with_cors(&self.engine.config, &incoming.head(), headers).map(|h| json!(h).to_string()))
     }
 }
