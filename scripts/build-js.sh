@@ -15,6 +15,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { printf 'build-js: %s\n' "$*"; }
 
 bash scripts/install-wasm-tools.sh >/dev/null
+# The compiler for shipped wasm: a pinned nightly building std with panic = "immediate-abort" (see there).
+. scripts/wasm-toolchain.sh
 WASM_BINDGEN_BIN="$(command -v wasm-bindgen || echo "$HOME/.cargo/bin/wasm-bindgen")"
 
 # The `wasm` profile (Cargo.toml: opt-level "z", symbols stripped) unless EDGE_AUTH_WASM_PROFILE names

@@ -96,6 +96,10 @@ fn log_decision(
     verified: Option<&VerifiedToken>,
     sources: Option<&Sources>,
 ) {
+    // `decision_log = "refusals"`: a refusal always carries its code; anything else is not logged.
+    if config.is_some_and(|config| !config.decision_log.logs(code.is_some())) {
+        return;
+    }
     let sub_hash = verified
         .and_then(|v| v.registered().sub.as_deref())
         .zip(config)

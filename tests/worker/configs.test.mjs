@@ -130,3 +130,28 @@ test("the token cache ends at the token's exp: forwarded twice (a cache hit), th
       assert.equal(again.forwarded.length, 0);
     });
 });
+
+test('decision_log = "refusals": forwards and the JWKS answer write no decision line; every refusal still does', async () => {
+  await withWorker({ EDGE_AUTH: JSON.stringify(config({ decision_log: "refusals" })), ORIGIN: origin.url, SIGNING: JSON.stringify(edgeJwk) },
+    async (mf, logs) => {
+      const t = await token();
+      for (const [path, tok, status] of [["/orders/1", t, 200], ["/public/x", undefined, 200], [JWKS_PATH, undefined, 200], ["/orders/2", undefined, 401], ["/orders/3", `${t}x`, 401]]) {
+        const { res, text } = await call(mf, path, { token: tok });
+        assert.equal(res.status, status, `${path}: ${text}`);
+      }
+      await waitFor(() => decisions(logs).length >= 2);
+      // Give any stray forward line the time to arrive before counting.
+      await new Promise((r) => setTimeout(r, 200));
+      const lines = decisions(logs);
+      assert.deepEqual(lines.map((d) => d.decision), ["refuse", "refuse"], JSON.stringify(lines));
+      assert.equal(lines[0].code, "token_missing");
+    });
+  // The default, beside it: every decision.
+  await withWorker({ EDGE_AUTH: JSON.stringify(config()), ORIGIN: origin.url, SIGNING: JSON.stringify(edgeJwk) },
+    async (mf, logs) => {
+      assert.equal((await call(mf, "/orders/1", { token: await token() })).res.status, 200);
+      assert.equal((await call(mf, "/orders/2")).res.status, 401);
+      await waitFor(() => decisions(logs).length >= 2);
+      assert.deepEqual(decisions(logs).map((d) => d.decision), ["forward", "refuse"]);
+    });
+});

@@ -79,6 +79,7 @@ const CONFIG_FIELDS: &[&str] = &[
     "remote_keys",
     "status_endpoint",
     "paths",
+    "decision_log",
 ];
 
 /// The members of the verifier part alone ([`VerifierConfig`]).
@@ -103,6 +104,7 @@ struct RawConfig {
     csrf: Option<RawCsrf>,
     status_endpoint: bool,
     paths: Option<RawPaths>,
+    decision_log: Option<DecisionLog>,
 }
 
 /// The verifier part of `EDGE_AUTH` (the JS package's `createVerifier` takes it alone): the same
@@ -131,6 +133,7 @@ fn read_config(w: &mut Walk, path: &str, value: &Value) -> Option<RawConfig> {
     let csrf = m.optional(w, "csrf", read_csrf);
     let status_endpoint = m.or_default(w, "status_endpoint", Walk::boolean);
     let paths = m.optional(w, "paths", read_paths);
+    let decision_log = m.optional(w, "decision_log", read_decision_log);
     Some(RawConfig {
         verifier: verifier?,
         realm: realm?,
@@ -143,6 +146,7 @@ fn read_config(w: &mut Walk, path: &str, value: &Value) -> Option<RawConfig> {
         csrf: csrf?,
         status_endpoint: status_endpoint?,
         paths: paths?,
+        decision_log: decision_log?,
     })
 }
 
@@ -523,6 +527,18 @@ fn read_rule(w: &mut Walk, m: &Members<'_>) -> Option<RawRule> {
     })
 }
 
+fn read_decision_log(w: &mut Walk, path: &str, value: &Value) -> Option<DecisionLog> {
+    const NAMES: [&str; 2] = ["all", "refusals"];
+    let Value::String(name) = value else {
+        return w.mismatch(path, value, "one of `all`, `refusals`");
+    };
+    match name.as_str() {
+        "all" => Some(DecisionLog::All),
+        "refusals" => Some(DecisionLog::Refusals),
+        other => w.unknown_variant(path, other, &NAMES),
+    }
+}
+
 fn read_auth(w: &mut Walk, path: &str, value: &Value) -> Option<Auth> {
     const NAMES: [&str; 3] = ["none", "optional", "required"];
     let Value::String(name) = value else {
@@ -749,6 +765,29 @@ pub struct GateConfig {
     pub shared_cache_mac: DerivedKey,
     /// Keys the decision log's `sub_hash` (derived from the assertion signing key).
     pub decision_log_key: DerivedKey,
+    /// Which decisions get a log line (`decision_log`; default every one).
+    pub decision_log: DecisionLog,
+}
+
+/// Which decisions the Worker writes a log line for (`decision_log`). Under load the line is a large
+/// share of a forwarded request's CPU time (`console.log` in workerd; issue 11's note has the profile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionLog {
+    /// Every decision: forwards, refusals, preflights, the JWKS and status answers (the default).
+    All,
+    /// Refusals only (every 401, 403, 4xx, 5xx the gate answers); internal and origin errors are
+    /// logged either way.
+    Refusals,
+}
+
+impl DecisionLog {
+    /// Whether a decision gets its line: `refused` for a refusal.
+    pub fn logs(self, refused: bool) -> bool {
+        match self {
+            DecisionLog::All => true,
+            DecisionLog::Refusals => refused,
+        }
+    }
 }
 
 impl GateConfig {
@@ -970,6 +1009,7 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
             remote_sources,
             remote,
             status_endpoint: raw.status_endpoint,
+            decision_log: raw.decision_log.unwrap_or(DecisionLog::All),
             realm,
             forward_token: raw.forward_token,
             token_cookie: raw.token_cookie,
@@ -1856,6 +1896,9 @@ mod tests {
             ("forward_token a string", set("/forward_token", json!("yes")), vec![("forward_token", msg("invalid type: a string, expected a boolean"))]),
             ("auth a number", set("/routes/0/auth", json!(1)), vec![("routes[0].auth", msg("invalid type: a number, expected one of `none`, `optional`, `required`"))]),
             ("auth unknown", set("/routes/0/auth", json!("maybe")), vec![("routes[0].auth", msg("unknown variant `maybe`, expected one of `none`, `optional`, `required`"))]),
+            ("decision_log refusals", set("/decision_log", json!("refusals")), vec![]),
+            ("decision_log unknown", set("/decision_log", json!("forwards")), vec![("decision_log", msg("unknown variant `forwards`, expected `all` or `refusals`"))]),
+            ("decision_log a boolean", set("/decision_log", json!(false)), vec![("decision_log", msg("invalid type: a boolean, expected one of `all`, `refusals`"))]),
             ("scopes a string", set("/routes/0/scopes", json!("read")), vec![("routes[0].scopes", msg("invalid type: a string, expected a list of names (all required) or { all = [...], any = [...] }"))]),
             ("a scope a number", set("/routes/0/scopes", json!({ "any": [1] })), vec![("routes[0].scopes.any[0]", msg("invalid type: a number, expected a string"))]),
             ("bind to a number", set("/routes/0/bind", json!({ "tenant": 1 })), vec![("routes[0].bind.tenant", msg("invalid type: a number, expected a string"))]),

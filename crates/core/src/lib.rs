@@ -63,7 +63,7 @@ pub use backend::{RustCrypto, SignatureBackend, SignatureCheck};
 pub use cache::{CacheGeneration, TokenCache};
 pub use claims::{RegisteredClaims, UnixTime};
 pub use config::{
-    AssertionConfig, CacheSettings, ConfigError, ConfigErrors, GateConfig, RemoteKeys,
+    AssertionConfig, CacheSettings, ConfigError, ConfigErrors, DecisionLog, GateConfig, RemoteKeys,
     RemoteSource, SecretSource, VerifierConfig,
 };
 pub use derive::{DerivedKey, DECISION_LOG_INFO, DERIVE_SALT, SHARED_CACHE_INFO};
