@@ -2,7 +2,8 @@
 // while autocannon drives one kind of request at edge-auth (ROOT/build/) in miniflare; prints the
 // functions with the most self time, wasm and JS, and the share of time outside any function ("(program)",
 // "(idle)", "(garbage collector)"). Bounded: DURATION seconds, CONNECTIONS connections.
-//   node tests/worker/bench/profile.mjs ROOT MODE DURATION CONNECTIONS    MODE: repeated | none
+//   [DECISION_LOG=refusals] node tests/worker/bench/profile.mjs ROOT MODE DURATION CONNECTIONS
+// MODE: repeated | none (an `auth = "none"` route). DECISION_LOG sets the configuration's decision_log.
 // Build with names to read wasm frames: EDGE_AUTH_WASM_NAMES=1 bash scripts/build-worker.sh.
 import { Miniflare } from "miniflare";
 import autocannon from "autocannon";
@@ -14,7 +15,8 @@ const DURATION = Number(process.argv[4] ?? 5), CONNECTIONS = Number(process.argv
 const fixture = await setup();
 const token = await fixture.mint("alice");
 const INSPECTOR = 9300 + Math.floor(Math.random() * 500);
-const mf = new Miniflare({ ...fixture.edgeAuth(root), inspectorPort: INSPECTOR });
+const config = process.env.DECISION_LOG ? { ...fixture.config, decision_log: process.env.DECISION_LOG } : fixture.config;
+const mf = new Miniflare({ ...fixture.edgeAuth(root, config), inspectorPort: INSPECTOR });
 
 /// A minimal CDP client over the inspector's WebSocket.
 async function cdp(url) {

@@ -23,6 +23,8 @@ for (let i = 0; i < POOL; i++) fresh.push(await fixture.mint(`user-${i}`));
 let next = 0;
 
 const edgeAuth = new Miniflare(fixture.edgeAuth(root));
+// The same build with `decision_log = "refusals"`: what the per-decision log line costs.
+const quiet = new Miniflare(fixture.edgeAuth(root, { ...fixture.config, decision_log: "refusals" }));
 const joseWorker = new Miniflare(fixture.jose(joseBundle));
 const passThrough = new Miniflare(fixture.passThrough());
 const baseline = process.env.BASELINE_ROOT ? new Miniflare(fixture.edgeAuth(process.env.BASELINE_ROOT)) : null;
@@ -46,12 +48,14 @@ async function load(url, headers, firstSight = false) {
 try {
   const [a, b, j] = [await edgeAuth.ready, await passThrough.ready, await joseWorker.ready];
   const z = baseline && await baseline.ready;
+  const q = await quiet.ready;
   const auth = { authorization: `Bearer ${token}` };
   // Warm all three, then measure in turns: pass-through, jose, edge-auth, twice, for each token mode.
   await load(new URL("/warm", a).href, auth);
   await load(new URL("/warm", b).href, {});
   await load(new URL("/warm", j).href, auth);
   if (z) await load(new URL("/warm", z).href, auth);
+  await load(new URL("/warm", q).href, auth);
   const rows = [];
   for (const mode of ["repeated", "first sight"]) {
     for (let i = 0; i < 2; i++) {
@@ -59,6 +63,7 @@ try {
       rows.push([mode, "pass-through", await load(new URL("/orders/1", b).href, auth, firstSight)]);
       rows.push([mode, "jose", await load(new URL("/orders/1", j).href, auth, firstSight)]);
       rows.push([mode, "edge-auth", await load(new URL("/orders/1", a).href, auth, firstSight)]);
+      rows.push([mode, "edge-auth quiet", await load(new URL("/orders/1", q).href, auth, firstSight)]);
       if (z) rows.push([mode, "baseline", await load(new URL("/orders/1", z).href, auth, firstSight)]);
     }
   }
@@ -70,14 +75,14 @@ try {
     if (z) rows.push(["no token", "baseline", await load(new URL("/public/1", z).href, {})]);
   }
   console.log(`loopback, autocannon ${CONNECTIONS} connections × ${DURATION} s, ES256 tokens: repeated (edge-auth's cache hit) and first sight (a new token per request)`);
-  console.log("tokens      | worker        | req/s   | p50 ms | p99 ms");
+  console.log("tokens      | worker          | req/s   | p50 ms | p99 ms");
   for (const [mode, name, r] of rows) {
-    console.log(`${mode.padEnd(11)} | ${name.padEnd(13)} | ${String(Math.round(r.requests.average)).padStart(7)} | ${String(r.latency.p50).padStart(6)} | ${String(r.latency.p99).padStart(6)}`);
+    console.log(`${mode.padEnd(11)} | ${name.padEnd(15)} | ${String(Math.round(r.requests.average)).padStart(7)} | ${String(r.latency.p50).padStart(6)} | ${String(r.latency.p99).padStart(6)}`);
   }
   const avg = (mode, name) => rows.filter((r) => r[0] === mode && r[1] === name).reduce((s, r) => s + r[2].requests.average, 0) / 2;
   for (const mode of ["repeated", "first sight"]) {
     const pass = avg(mode, "pass-through");
-    console.log(`${mode}: edge-auth / pass-through ${(avg(mode, "edge-auth") / pass).toFixed(2)}, jose / pass-through ${(avg(mode, "jose") / pass).toFixed(2)}, edge-auth / jose ${(avg(mode, "edge-auth") / avg(mode, "jose")).toFixed(2)}`);
+    console.log(`${mode}: edge-auth / pass-through ${(avg(mode, "edge-auth") / pass).toFixed(2)}, jose / pass-through ${(avg(mode, "jose") / pass).toFixed(2)}, edge-auth / jose ${(avg(mode, "edge-auth") / avg(mode, "jose")).toFixed(2)}; with decision_log = "refusals" ("quiet"): / pass-through ${(avg(mode, "edge-auth quiet") / pass).toFixed(2)}, / jose ${(avg(mode, "edge-auth quiet") / avg(mode, "jose")).toFixed(2)}`);
   }
   console.log(`no token (auth = "none" route): edge-auth / pass-through ${(avg("no token", "edge-auth") / avg("no token", "pass-through")).toFixed(2)}`);
   if (z) {
@@ -90,5 +95,6 @@ try {
   await passThrough.dispose();
   await joseWorker.dispose();
   await baseline?.dispose();
+  await quiet.dispose();
   fixture.origin.close();
 }
