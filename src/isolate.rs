@@ -76,23 +76,29 @@ impl SecretSource for EnvSecrets<'_> {
 }
 
 fn load_config(env: &Env) -> Result<GateConfig, ConfigErrors> {
-    // `[vars.EDGE_AUTH]` arrives as an object; `--var EDGE_AUTH:'{…}'` or a dashboard variable as a string.
-    let value = match env.object_var::<serde_json::Value>("EDGE_AUTH") {
-        Ok(value) => value,
-        Err(_) => match env.var("EDGE_AUTH") {
-            Ok(text) => serde_json::Value::String(text.to_string()),
-            Err(_) => {
-                return Err(ConfigErrors(vec![edge_auth_core::ConfigError {
-                    path: String::new(),
-                    message: "the EDGE_AUTH variable is not set".into(),
-                }]))
-            }
-        },
+    let missing = |message: &str| {
+        ConfigErrors(vec![edge_auth_core::ConfigError {
+            path: String::new(),
+            message: message.into(),
+        }])
     };
-    GateConfig::from_value(&value, &EnvSecrets(env))
+    let binding = js_sys::Reflect::get(env, &wasm_bindgen::JsValue::from_str("EDGE_AUTH"))
+        .map_err(|_| missing("the EDGE_AUTH variable cannot be read"))?;
+    // A `[vars.EDGE_AUTH]` table arrives as a JS object: one `JSON.stringify` (one crossing into JS)
+    // rather than a walk over the object member by member, then the strict parser, as for a string.
+    let text = if let Some(text) = binding.as_string() {
+        text
+    } else if binding.is_object() {
+        js_sys::JSON::stringify(&binding)
+            .ok()
+            .and_then(|text| text.as_string())
+            .ok_or_else(|| missing("the EDGE_AUTH variable is not JSON"))?
+    } else {
+        return Err(missing("the EDGE_AUTH variable is not set"));
+    };
+    GateConfig::from_value(&serde_json::Value::String(text), &EnvSecrets(env))
 }
 
-/// `ORIGIN`, if set; a value that cannot be an origin is a configuration error (logged, never echoed).
 fn load_upstream(env: &Env) -> Result<Option<Upstream>, String> {
     match env.var("ORIGIN") {
         Ok(origin) => Upstream::parse(&origin.to_string())
