@@ -528,28 +528,26 @@ fn read_rule(w: &mut Walk, m: &Members<'_>) -> Option<RawRule> {
 }
 
 fn read_decision_log(w: &mut Walk, path: &str, value: &Value) -> Option<DecisionLog> {
-    const NAMES: [&str; 2] = ["all", "refusals"];
-    let Value::String(name) = value else {
-        return w.mismatch(path, value, "one of `all`, `refusals`");
-    };
-    match name.as_str() {
-        "all" => Some(DecisionLog::All),
-        "refusals" => Some(DecisionLog::Refusals),
-        other => w.unknown_variant(path, other, &NAMES),
-    }
+    w.variant(
+        path,
+        value,
+        &[
+            ("all", DecisionLog::All),
+            ("refusals", DecisionLog::Refusals),
+        ],
+    )
 }
 
 fn read_auth(w: &mut Walk, path: &str, value: &Value) -> Option<Auth> {
-    const NAMES: [&str; 3] = ["none", "optional", "required"];
-    let Value::String(name) = value else {
-        return w.mismatch(path, value, "one of `none`, `optional`, `required`");
-    };
-    match name.as_str() {
-        "none" => Some(Auth::None),
-        "optional" => Some(Auth::Optional),
-        "required" => Some(Auth::Required),
-        other => w.unknown_variant(path, other, &NAMES),
-    }
+    w.variant(
+        path,
+        value,
+        &[
+            ("none", Auth::None),
+            ("optional", Auth::Optional),
+            ("required", Auth::Required),
+        ],
+    )
 }
 
 /// The requirement parts shared by routes, the default rule and nested requirements.

@@ -121,11 +121,25 @@ impl Walk {
         None
     }
 
-    /// Records `unknown variant `x`, expected one of …` for a string outside `known`.
-    pub fn unknown_variant<T>(&mut self, path: &str, given: &str, known: &[&str]) -> Option<T> {
+    /// One of `choices`, named by a string. Another string is `unknown variant `x`, expected …`;
+    /// another type is `invalid type: …, expected one of `a`, `b``.
+    pub fn variant<T: Copy>(
+        &mut self,
+        path: &str,
+        value: &Value,
+        choices: &[(&str, T)],
+    ) -> Option<T> {
+        let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+        let Value::String(given) = value else {
+            let quoted: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+            return self.mismatch(path, value, &format!("one of {}", quoted.join(", ")));
+        };
+        if let Some((_, chosen)) = choices.iter().find(|(name, _)| name == given) {
+            return Some(*chosen);
+        }
         self.error(
             path,
-            format!("unknown variant `{}`, {}", short(given), expected(known)),
+            format!("unknown variant `{}`, {}", short(given), expected(&names)),
         );
         None
     }
