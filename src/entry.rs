@@ -187,10 +187,7 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> JsResult<Response> {
         header("access-control-request-method"),
         header("access-control-request-headers"),
     );
-    let host = match url.as_url().port() {
-        Some(port) => format!("{}:{port}", url.as_url().host_str().unwrap_or_default()),
-        None => url.as_url().host_str().unwrap_or_default().to_owned(),
-    };
+    let host = url.authority();
     let head = RequestHead {
         method: &method,
         url: url.as_url().as_str(),
