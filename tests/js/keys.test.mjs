@@ -3,7 +3,7 @@
 // checked against the package alone, and counted.
 import * as jose from "jose";
 import { assert, isDeepEqual } from "./harness.mjs";
-import { AUD, fromB64url, headerOf, outcome, payloadOf } from "./common.mjs";
+import { AUD, b64url, compact, fromB64url, headerOf, outcome, payloadOf } from "./common.mjs";
 import { publicOf } from "./errors.test.mjs";
 
 export const ALGORITHMS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "ES256K", "EdDSA"];
@@ -117,6 +117,26 @@ export function register(test, ctx) {
     t.log(`${asymmetric.length} algorithms, ${ctx.runtime}: ${ctx.runtime === "node" ? "node:crypto" : "crypto.subtle"}`);
     assert.noProblems(problems);
   }, { smoke: true });
+
+  test("PS256: a signature whose PSS salt is not 32 bytes (RFC 7518 §3.5) is refused, whichever backend verifies (node:crypto in Node, WebCrypto in Deno and Bun)", async (t) => {
+    // node:crypto makes the signatures (the runtimes with `node:` modules); the package must accept only
+    // the salt length the algorithm fixes.
+    const nodeCrypto = await import("node:crypto");
+    const { privateKey, publicKey } = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const jwk = { ...publicKey.export({ format: "jwk" }), kid: "pss", alg: "PS256" };
+    const verifier = await pkg.createVerifier({ issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["PS256"], jwks: { keys: [jwk] } }] });
+    const problems = [];
+    for (const [salt, expected] of [[32, "ok"], [0, "signature_invalid"], [20, "signature_invalid"], [64, "signature_invalid"]]) {
+      const unsigned = compact(JSON.stringify({ alg: "PS256", kid: "pss" }), JSON.stringify(claims()));
+      const signature = nodeCrypto.sign("sha256", new TextEncoder().encode(unsigned.slice(0, -1)), {
+        key: privateKey, padding: nodeCrypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: salt,
+      });
+      const r = await outcome(() => verifier.verify(`${unsigned}${b64url(new Uint8Array(signature))}`));
+      if (r.code !== expected) problems.push(`salt ${salt}: ${r.code}, expected ${expected}`);
+    }
+    t.log(`4 salts, ${ctx.runtime}`);
+    assert.noProblems(problems);
+  }, { only: ["node", "deno", "bun"] });
 
   test("key table: every JWK of tests/vectors/keys.json loads or is refused as the core says (this build has no Rust RSA, P-384 or P-521)", async (t) => {
     const table = await ctx.readJson("tests/vectors/keys.json");
