@@ -179,18 +179,15 @@ pub fn use_subtle(subtle: JsValue) {
 impl WebCrypto {
     /// `globalThis.crypto.subtle`, or the provider given to [`use_subtle`].
     pub fn new() -> Result<WebCrypto, JsValue> {
-        if let Some(subtle) = PROVIDER.with(|provider| provider.borrow().clone()) {
-            return Ok(WebCrypto {
-                subtle,
-                imported: RefCell::new(HashMap::new()),
-                paired: RefCell::new(std::collections::HashSet::new()),
-            });
-        }
-        let crypto: Crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?
-            .dyn_into()
-            .map_err(|_| JsValue::from_str("this runtime has no globalThis.crypto"))?;
+        let subtle = match PROVIDER.with(|provider| provider.borrow().clone()) {
+            Some(subtle) => subtle,
+            None => Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?
+                .dyn_into::<Crypto>()
+                .map_err(|_| JsValue::from_str("this runtime has no globalThis.crypto"))?
+                .subtle(),
+        };
         Ok(WebCrypto {
-            subtle: crypto.subtle(),
+            subtle,
             imported: RefCell::new(HashMap::new()),
             paired: RefCell::new(std::collections::HashSet::new()),
         })
