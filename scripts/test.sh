@@ -5,6 +5,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# A one-shot run gains nothing from incremental caches (0.6 GB in target/debug/incremental); disk is
+# what ran out on a CI machine once, so say how much there is before starting.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+df -h . | sed 's/^/disk: /'
+
 step "setup"
 bash scripts/setup.sh
 
