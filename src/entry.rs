@@ -176,16 +176,26 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> JsResult<Response> {
         .map_err(|e| JsValue::from_str(&format!("request URL: {e}")))?;
     let method = req.method();
     let headers = req.headers();
-    let header = |name: &str| headers.get(name).ok().flatten();
-    let (authorization, cookie) = (header("authorization"), header("cookie"));
+    // Only the headers this configuration can look at cross into Rust (each is a runtime call and
+    // a string copy); the gate decides which.
+    let reads = gate::header_reads(&config, &method);
+    let header = |read: bool, name: &str| {
+        if read {
+            headers.get(name).ok().flatten()
+        } else {
+            None
+        }
+    };
+    let authorization = header(true, "authorization");
+    let cookie = header(reads.cookie, "cookie");
     let (origin, referer, sec_fetch_site) = (
-        header("origin"),
-        header("referer"),
-        header("sec-fetch-site"),
+        header(reads.origin, "origin"),
+        header(reads.csrf, "referer"),
+        header(reads.csrf, "sec-fetch-site"),
     );
     let (cors_method, cors_headers) = (
-        header("access-control-request-method"),
-        header("access-control-request-headers"),
+        header(reads.preflight, "access-control-request-method"),
+        header(reads.preflight, "access-control-request-headers"),
     );
     let host = url.authority();
     let head = RequestHead {

@@ -19,7 +19,7 @@ pub use explain::{explain, ExplainedDecision, ExplainedRoute, ExplainedToken, Ex
 pub use extract::{extract_token, strip_cookie, Extracted};
 pub use refusal::{HttpRefusal, Refusal, DEFAULT_RETRY_AFTER};
 pub use request::{
-    assertion_input, authorize, forward_anonymous, forward_url, forward_verified, plan,
-    response_headers, sign_in_rust, Forward, Plan, RequestHead, Upstream, JWKS_HEADERS, JWKS_PATH,
-    STATUS_HEADERS, STATUS_PATH,
+    assertion_input, authorize, forward_anonymous, forward_url, forward_verified, header_reads,
+    plan, response_headers, sign_in_rust, Forward, HeaderReads, Plan, RequestHead, Upstream,
+    JWKS_HEADERS, JWKS_PATH, STATUS_HEADERS, STATUS_PATH,
 };

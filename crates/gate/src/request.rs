@@ -68,6 +68,36 @@ impl<'a> RequestHead<'a> {
     }
 }
 
+/// Which of a request's optional headers a decision under a configuration can look at. An adapter
+/// reads only these (in the Worker each read is a call into the runtime and a string copy); a header
+/// left unread is `None` in [`RequestHead`], and the decision is the same as with it read —
+/// `tests/policy.rs` checks that on every case of the policy table under several configurations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderReads {
+    /// `Cookie`: only with a token cookie (`token_cookie`), to find the token and to strip it.
+    pub cookie: bool,
+    /// `Origin`: with CORS, or when the CSRF rule applies.
+    pub origin: bool,
+    /// `Referer` and `Sec-Fetch-Site`: when the CSRF rule applies (a state-changing method, with a
+    /// token cookie or `csrf.all_requests`).
+    pub csrf: bool,
+    /// `Access-Control-Request-Method` and `-Headers`: an `OPTIONS` request with CORS.
+    pub preflight: bool,
+}
+
+/// The headers a decision on a `method` request can look at under `config` (see [`HeaderReads`]).
+pub fn header_reads(config: &GateConfig, method: &str) -> HeaderReads {
+    let cookie = config.token_cookie.is_some();
+    let csrf = !is_safe_method(method) && (cookie || config.csrf.all_requests);
+    let cors = config.cors.is_some();
+    HeaderReads {
+        cookie,
+        origin: cors || csrf,
+        csrf,
+        preflight: cors && method == "OPTIONS",
+    }
+}
+
 /// What to do with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {

@@ -26,9 +26,16 @@ struct Table {
 }
 
 fn table() -> Table {
+    table_with(|_| {})
+}
+
+/// The table with its configuration changed by `edit` first (the cases' expectations then no longer
+/// hold; only equivalences do).
+fn table_with(edit: impl FnOnce(&mut Map<String, Value>)) -> Table {
     let file: Value = serde_json::from_str(include_str!("../../../tests/policy/cases.json"))
         .expect("cases.json is JSON");
     let mut config = file["config"].clone();
+    edit(config.as_object_mut().unwrap());
     let mut keys = HashMap::new();
     for issuer in config["issuers"].as_array_mut().unwrap() {
         let key = SigningKey::generate(Algorithm::Es256, None, &mut rand_core::OsRng).unwrap();
@@ -71,6 +78,12 @@ fn scope_of(challenge: &str) -> Option<String> {
 }
 
 fn run(table: &Table, case: &Value) -> Answer {
+    run_reading(table, case, false)
+}
+
+/// `only_reads`: the request carries only the optional headers [`gate::header_reads`] names, as the
+/// Worker reads them.
+fn run_reading(table: &Table, case: &Value, only_reads: bool) -> Answer {
     let request = &case["request"];
     let url = request["url"].as_str().unwrap();
     let method = request["method"].as_str().unwrap_or("GET");
@@ -118,17 +131,30 @@ fn run(table: &Table, case: &Value) -> Answer {
         (None, Some((t, _))) => Some(format!("at={t}")),
         (own, None) => own.map(str::to_owned),
     };
+    let config = &table.config;
+    let reads = if only_reads {
+        gate::header_reads(config, method)
+    } else {
+        gate::HeaderReads {
+            cookie: true,
+            origin: true,
+            csrf: true,
+            preflight: true,
+        }
+    };
+    fn read(on: bool, value: Option<&str>) -> Option<&str> {
+        value.filter(|_| on)
+    }
     let head = RequestHead {
         authorization: authorization.as_deref(),
-        cookie: cookie.as_deref(),
-        origin: header("origin"),
-        referer: header("referer"),
-        sec_fetch_site: header("sec-fetch-site"),
-        cors_method: header("access-control-request-method"),
-        cors_headers: header("access-control-request-headers"),
+        cookie: cookie.as_deref().filter(|_| reads.cookie),
+        origin: read(reads.origin, header("origin")),
+        referer: read(reads.csrf, header("referer")),
+        sec_fetch_site: read(reads.csrf, header("sec-fetch-site")),
+        cors_method: read(reads.preflight, header("access-control-request-method")),
+        cors_headers: read(reads.preflight, header("access-control-request-headers")),
         ..RequestHead::simple(method, url, path, host)
     };
-    let config = &table.config;
     // The answer's own headers are not the table's business: only what the edge adds.
     let mut headers: Vec<(String, String)> =
         gate::response_headers(config, &head, Vec::new()).unwrap_or_default();
@@ -277,4 +303,44 @@ fn policy_table() {
             "no case expects {status}"
         );
     }
+}
+
+/// Reading only the headers `header_reads` names decides every case exactly as reading them all, under
+/// the table's configuration and under ones without CORS, without the token cookie, and with CSRF on
+/// every state-changing request. The last check makes sure that some header was left unread somewhere,
+/// so the comparison is not between two identical requests.
+#[test]
+fn header_reads_decide_as_reading_everything() {
+    type Edit = fn(&mut Map<String, Value>);
+    let variants: [(&str, Edit); 4] = [
+        ("the table's", |_| {}),
+        ("no cors", |c| {
+            c.remove("cors");
+        }),
+        ("no token cookie", |c| {
+            c.remove("token_cookie");
+        }),
+        ("no cookie, csrf on all requests", |c| {
+            c.remove("token_cookie");
+            c.insert("csrf".into(), json!({ "all_requests": true }));
+        }),
+    ];
+    let mut skipped = 0;
+    for (label, edit) in variants {
+        let table = table_with(edit);
+        for case in &table.cases {
+            let name = case["name"].as_str().unwrap();
+            let method = case["request"]["method"].as_str().unwrap_or("GET");
+            let reads = gate::header_reads(&table.config, method);
+            if !(reads.cookie && reads.origin && reads.csrf && reads.preflight) {
+                skipped += 1;
+            }
+            assert_eq!(
+                run_reading(&table, case, true),
+                run_reading(&table, case, false),
+                "{label} configuration, case {name}: reading only {reads:?} decides differently"
+            );
+        }
+    }
+    assert!(skipped > 0, "every case read every header");
 }

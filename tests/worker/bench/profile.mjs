@@ -3,7 +3,9 @@
 // functions with the most self time, wasm and JS, and the share of time outside any function ("(program)",
 // "(idle)", "(garbage collector)"). Bounded: DURATION seconds, CONNECTIONS connections.
 //   [DECISION_LOG=refusals] node tests/worker/bench/profile.mjs ROOT MODE DURATION CONNECTIONS
-// MODE: repeated | none (an `auth = "none"` route). DECISION_LOG sets the configuration's decision_log.
+// MODE: repeated | none (an `auth = "none"` route) under load; first | first-503: only the first request
+// of a fresh instance (cold start: the first verification; the 503 answer without EDGE_AUTH), profiled
+// at 10 µs. DECISION_LOG sets the configuration's decision_log.
 // Build with names to read wasm frames: EDGE_AUTH_WASM_NAMES=1 bash scripts/build-worker.sh.
 import { Miniflare } from "miniflare";
 import autocannon from "autocannon";
@@ -16,7 +18,8 @@ const fixture = await setup();
 const token = await fixture.mint("alice");
 const INSPECTOR = 9300 + Math.floor(Math.random() * 500);
 const config = process.env.DECISION_LOG ? { ...fixture.config, decision_log: process.env.DECISION_LOG } : fixture.config;
-const mf = new Miniflare({ ...fixture.edgeAuth(root, config), inspectorPort: INSPECTOR });
+const cold = mode.startsWith("first");
+const mf = new Miniflare({ ...fixture.edgeAuth(root, mode === "first-503" ? null : config), inspectorPort: INSPECTOR });
 
 /// A minimal CDP client over the inspector's WebSocket.
 async function cdp(url) {
@@ -47,13 +50,20 @@ try {
   const base = await mf.ready;
   const path = mode === "none" ? "/public/1" : "/orders/1";
   const headers = mode === "none" ? {} : { authorization: `Bearer ${token}` };
-  const run = () => autocannon({ url: new URL(path, base).href, connections: CONNECTIONS, duration: DURATION, headers });
-  await autocannon({ url: new URL(path, base).href, connections: CONNECTIONS, duration: 2, headers });
+  const run = cold
+    ? async () => {
+      const started = performance.now();
+      const response = await fetch(new URL(path, base), { headers });
+      await response.arrayBuffer();
+      return { status: response.status, ms: performance.now() - started };
+    }
+    : () => autocannon({ url: new URL(path, base).href, connections: CONNECTIONS, duration: DURATION, headers });
+  if (!cold) await autocannon({ url: new URL(path, base).href, connections: CONNECTIONS, duration: 2, headers });
   const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR}/json`)).json();
   const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
   const client = await cdp(target.webSocketDebuggerUrl);
   await client.send("Profiler.enable");
-  await client.send("Profiler.setSamplingInterval", { interval: 100 });
+  await client.send("Profiler.setSamplingInterval", { interval: cold ? 10 : 100 });
   await client.send("Profiler.start");
   const result = await run();
   const { profile } = await client.send("Profiler.stop");
@@ -72,7 +82,9 @@ try {
     total += count;
   }
   const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 30);
-  console.log(`profile: mode ${mode}, ${Math.round(result.requests.average)} req/s, ${total} samples (100 µs)`);
+  console.log(cold
+    ? `profile: mode ${mode}, answered ${result.status} in ${result.ms.toFixed(1)} ms, ${total} samples (10 µs)`
+    : `profile: mode ${mode}, ${Math.round(result.requests.average)} req/s, ${total} samples (100 µs)`);
   console.log("self %  | function");
   for (const [key, count] of top) console.log(`${(100 * count / total).toFixed(1).padStart(6)}  | ${key}`);
 } finally {

@@ -42,6 +42,12 @@ export async function setup() {
         return fetch(env.ORIGIN + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body, redirect: "manual" });
       } };`,
     }),
+    /// Answers without a subrequest: with pass-through, it splits the first outbound fetch's cost out of a
+    /// first request (edge-auth's 503 path makes none).
+    respond: () => ({
+      ...common, modules: true,
+      script: `export default { async fetch() { return new Response("ok"); } };`,
+    }),
     jose: (bundle) => ({
       ...common, modules: true, scriptPath: bundle,
       bindings: { ORIGIN, ISS, AUD, JWKS: JSON.stringify({ keys: [jwk] }), SIGNING },
