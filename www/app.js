@@ -166,6 +166,7 @@ async function onVerify() {
   const run = ++verifyRun;
   const token = tokenText();
   if (token === "") return setVerdict("unverified", "Paste a token first.");
+  setVerdict("pending", "Verifying…");
   let key;
   try {
     key = await readKeyInput($("key").value, document.querySelector("input[name=encoding]:checked")?.value);
@@ -179,7 +180,6 @@ async function onVerify() {
   const header = decoded.header ?? {};
   renderKeyWarnings(key, header.alg);
   if (!key) return setVerdict("unverified", "No key given: paste a secret, JWK, JWKS, PEM public key or certificate, or fetch a JWKS.");
-  setVerdict("pending", "Verifying…");
   const payload = decoded.payload ?? {};
   const notes = [`key: ${key.kind}`];
   let issuer = $("issuer").value.trim();
