@@ -425,6 +425,14 @@ function step(list, label, text, attrs = {}) {
   return item;
 }
 
+/// The query as received (the gate forwards it untouched; its decision's path is the normalized path).
+function queryOf(url) {
+  const q = url.indexOf("?");
+  if (q < 0) return "";
+  const hash = url.indexOf("#", q);
+  return url.slice(q, hash < 0 ? undefined : hash);
+}
+
 function renderExplanation(e) {
   const steps = $("steps");
   steps.replaceChildren();
@@ -469,10 +477,12 @@ function renderExplanation(e) {
   const answer = $("answer");
   answer.textContent = "";
   switch (d.kind) {
-    case "forward":
-      setDecision(200, "forward", d.verified ? `forwarded to ${d.path} with a signed assertion (the answer is the origin's)` : `forwarded without identity to ${d.path} (the answer is the origin's)`);
-      $("decision").dataset.path = d.path;
+    case "forward": {
+      const target = `${d.path}${queryOf(e.url)}`;
+      setDecision(200, "forward", d.verified ? `forwarded to ${target} with a signed assertion (the answer is the origin's)` : `forwarded without identity to ${target} (the answer is the origin's)`);
+      $("decision").dataset.path = target;
       break;
+    }
     case "refuse": {
       setDecision(d.status, d.code, "refused at the edge");
       const lines = [`HTTP ${d.status}`];
