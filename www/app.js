@@ -4,7 +4,7 @@
 // and shows what it answers. Nothing leaves the page except a JWKS or discovery fetch the user clicks for.
 // Tokens and secrets are never logged, stored or put in a URL.
 import { EdgeAuthError, createVerifier, decode, explain, keygen, mint, verifySignature } from "./edge-auth/browser.js";
-import { HMAC_MIN, KeyInputError, algorithmsOf, readKeyInput } from "./lib/keys.js";
+import { HMAC_MIN, KeyInputError, algorithmsOf, b64url, readKeyInput } from "./lib/keys.js";
 import { CLAIMS, HEADER_MEMBERS } from "./lib/members.js";
 import { evaluationTime, relative, utc } from "./lib/time.js";
 import { TomlError, parseToml } from "./lib/toml.js";
@@ -156,7 +156,7 @@ function renderKeyWarnings(key, alg) {
     addWarning(list, "weak_hmac_secret", `the secret is ${key.secret.bytes.length} bytes; ${hs} needs at least ${min} (RFC 7518 §3.2: no shorter than the hash output). The Worker refuses such a key (config_invalid).`);
   }
   if (key.secret.text === null) {
-    addWarning(list, "secret_not_text", "these bytes are not UTF-8 text, so no Workers secret can hold them: only the signature is checked, not the claims");
+    addWarning(list, "secret_not_text", "these bytes are not UTF-8 text, so no Workers secret (which is text) can hold them: a Worker could not be given this key");
   }
 }
 
@@ -208,12 +208,17 @@ async function onVerify() {
   let secrets = {};
   try {
     if (key.secret && key.secret.text === null) {
-      // No Workers secret can hold these bytes: the signature only (the CLI's --signature-only).
+      // No Workers secret can hold these bytes (secrets are text). The signature is checked with them
+      // (the CLI's --signature-only); then the same header and claims, signed again with a stand-in text
+      // secret, go through the full verifier for the issuer, audience, type and time rules.
       const alg = algorithms.includes(header.alg) ? header.alg : algorithms[0];
-      const k = btoa(String.fromCharCode(...key.secret.bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-      await verifySignature(token, { kty: "oct", k }, { algorithm: alg });
+      await verifySignature(token, { kty: "oct", k: b64url(key.secret.bytes) }, { algorithm: alg });
+      const standIn = "edge-auth-inspector-stand-in-secret-for-the-claims-check-only-64b";
+      const again = await mint({ kty: "oct", k: b64url(new TextEncoder().encode(standIn)), alg }, payload, header.typ === undefined ? {} : { typ: header.typ });
+      const verifier = await createVerifier({ issuers: [{ ...policy, algorithms: [alg], hmac_secret: HMAC_SECRET_NAME }] }, { secrets: { [HMAC_SECRET_NAME]: standIn }, fetch: noFetch });
+      await verifier.verify(again, { now: at });
       if (run !== verifyRun) return;
-      setVerdict("ok", "The signature is valid (signature only: the claims were not checked).", notes);
+      setVerdict("ok", "The token is valid: the signature (with these bytes), then issuer, audience and times.", [...notes, "the secret is not UTF-8 text: no Workers secret can hold it"]);
       return;
     }
     if (key.secret) {
@@ -594,6 +599,8 @@ function setMintStatus(text) {
 
 async function onKeygen() {
   const alg = $("mint-alg").value;
+  $("mint-jwk").value = "";
+  $("mint-jwks").value = "";
   setMintStatus(`Generating a ${alg} key…`);
   try {
     minted = await keygen(alg);
@@ -617,6 +624,7 @@ function editClaims(edit) {
 }
 
 async function onMint() {
+  $("minted").value = "";
   let claims;
   try {
     claims = JSON.parse($("claims").value);

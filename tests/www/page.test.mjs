@@ -32,6 +32,7 @@ let page; // one page for the tables
 
 async function open({ colorScheme = "light", viewport = { width: 1280, height: 900 }, hash = "", path = "/" } = {}) {
   const context = await browser.newContext({ colorScheme, viewport });
+  context.setDefaultTimeout(15_000);
   const p = await context.newPage();
   p.cspMessages = [];
   p.on("console", (m) => {
@@ -282,8 +283,10 @@ test("keys: PEM certificate and public key, JWK, JWKS, UTF-8 and base64url secre
   assert.equal(await verifyIn(page, { token: hs, key: text + "x" }), "signature_invalid", "another secret");
   const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), randomBytes(62)]); // not UTF-8
   const hs512 = await pkg.mint({ kty: "oct", k: bytes.toString("base64url"), alg: "HS512" }, claims);
-  assert.equal(await verifyIn(page, { token: hs512, key: bytes.toString("base64url"), encoding: "base64url" }), "ok", "raw bytes: signature only");
-  assert.match(await page.textContent("#verdict"), /signature only/);
+  assert.equal(await verifyIn(page, { token: hs512, key: bytes.toString("base64url"), encoding: "base64url" }), "ok", "raw bytes");
+  assert.match(await page.textContent("#verdict"), /not UTF-8 text/);
+  assert.equal(await verifyIn(page, { token: hs512, key: bytes.toString("base64url"), encoding: "base64url", at: String(NOW + 4000) }), "token_expired", "raw bytes: the claims are checked too");
+  assert.equal(await verifyIn(page, { token: hs512, key: bytes.toString("base64url"), encoding: "base64url", audience: "other" }), "audience_mismatch");
   assert.deepEqual(await warningsOf(page, "#key-warnings"), ["secret_not_text"]);
   assert.equal(await verifyIn(page, { token: hs512, key: Buffer.from(bytes.map((b) => b ^ 1)).toString("base64url"), encoding: "base64url" }), "signature_invalid");
   assert.equal(await verifyIn(page, { token: hs, key: readFileSync(join(FIXTURES, "p256.key.pem"), "utf8") }), "unverified", "a private PEM is refused");
@@ -534,10 +537,8 @@ test("CSP: the served header is the meta tag's plus frame-ancestors; nothing is 
   await p.context().setOffline(true);
   for (const alg of ["ES256", "RS256", "HS256"]) {
     await p.selectOption("#mint-alg", alg);
-    await p.fill("#mint-jwk", "");
     await p.click("#keygen");
     await p.waitForFunction(() => document.querySelector("#mint-jwk").value !== "", null, { timeout: 20_000 });
-    await p.fill("#minted", "");
     await p.click("#mint");
     await p.waitForFunction(() => document.querySelector("#minted").value !== "");
     await p.click("#inspect-minted");
@@ -564,10 +565,8 @@ test("make test tokens: keygen, sign and verify with every algorithm", { timeout
   const problems = [];
   for (const alg of algs) {
     await p.selectOption("#mint-alg", alg);
-    await p.fill("#mint-jwk", "");
     await p.click("#keygen");
     await p.waitForFunction(() => document.querySelector("#mint-jwk").value !== "", null, { timeout: 30_000 });
-    await p.fill("#minted", "");
     await p.click("#mint");
     await p.waitForFunction(() => document.querySelector("#minted").value !== "" || document.querySelector("#mint-status").textContent.includes("failed"));
     await p.click("#inspect-minted");

@@ -119,7 +119,7 @@ test("keys: secrets, JWKs and JWK Sets; private keys and broken input are refuse
 
 /// Python's tomllib (3.11+) as the independent TOML reader.
 function tomllib(text) {
-  return JSON.parse(execFileSync("python3", ["-c", "import json, sys, tomllib; print(json.dumps(tomllib.loads(sys.stdin.read())))"], { input: text, timeout: 20_000 }));
+  return JSON.parse(execFileSync("python3", ["-c", "import json, sys, tomllib; print(json.dumps(tomllib.loads(sys.stdin.read())))"], { input: text, timeout: 20_000, stdio: ["pipe", "pipe", "ignore"] }));
 }
 
 test("toml: the README's configuration and the repository's wrangler.toml read as tomllib reads them", () => {
@@ -149,6 +149,7 @@ test("toml: small cases agree with tomllib; what TOML forbids is refused with it
   ];
   for (const [text, line] of bad) {
     assert.throws(() => parseToml(text), (e) => e instanceof TomlError && e.message.startsWith(`line ${line}:`), text);
-    assert.throws(() => tomllib(text), undefined, `tomllib accepts ${text}`);
+    // Dates are TOML (tomllib reads them) but never EDGE_AUTH: the page refuses them, saying so.
+    if (!text.includes("1979")) assert.throws(() => tomllib(text), undefined, `tomllib accepts ${text}`);
   }
 });
