@@ -55,6 +55,11 @@ node --test tests/worker/
 step "the JS package in Node, Deno, Bun and Chromium (the same test files, the shared token tables)"
 bash tests/js/run.sh all
 
+step "the browser inspector (www/): build www/dist from the JS package built above, then its tests in Chromium"
+bash scripts/setup-www-tests.sh
+bash scripts/build-www.sh
+bash tests/www/run.sh
+
 step "the README's demo command works (wrangler dev on 127.0.0.1:8787 + demo origin)"
 bash scripts/demo.sh --check
 
