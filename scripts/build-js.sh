@@ -35,11 +35,11 @@ WASM_OPT="tests/worker/node_modules/.bin/wasm-opt"
 if [ -x "$WASM_OPT" ]; then
   level=-Oz
   if [ "$profile" = release ]; then level=-O; fi
-  say "wasm-opt $level --strip-debug --strip-producers ($("$WASM_OPT" --version))"
+  say "wasm-opt $level --strip-debug --strip-producers -ocimfs=30 ($("$WASM_OPT" --version))"
   # The features rustc enables for wasm32-unknown-unknown by default; wasm-opt must keep to them.
   "$WASM_OPT" "$level" --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$wasm" -o "$wasm.opt"
+    --one-caller-inline-max-function-size=30 "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
 else
   say "no $WASM_OPT (npm binaryen, installed by scripts/build-worker.sh): the wasm is not optimized further"

@@ -20,7 +20,7 @@ case "${EDGE_AUTH_WASM_TOOLCHAIN:-nightly}" in
     export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
     export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
     # Target flags only: build scripts and proc-macros (host code) are built as usual.
-    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
+    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort ${EDGE_AUTH_WASM_RUSTFLAGS_EXTRA:-}"
     ;;
   stable) ;;
   *)

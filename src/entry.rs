@@ -9,6 +9,8 @@
 //! header and no body crosses into Rust on the way through.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use edge_auth_core::{AbsoluteUrl, GateConfig, VerifiedToken};
@@ -23,6 +25,13 @@ use worker::{console_error, console_log, event, Context, Date, Env};
 use crate::isolate::{self, now, Isolate};
 use crate::keys;
 use crate::verify::{sign_assertion, verify, Sources};
+
+/// `future`, boxed behind `dyn Future`: its state machine stays its own wasm function instead of being
+/// inlined into the caller's. Otherwise the whole handler is one ~77 KB function, which V8 compiles
+/// (lazily, with Liftoff) on the first request even when that request takes none of its paths.
+fn boxed<'a, T>(future: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
+    Box::pin(future)
+}
 
 /// A runtime call that threw (a JS exception): the fetch handler answers 500 and logs it.
 type JsResult<T> = Result<T, JsValue>;
@@ -211,7 +220,7 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> JsResult<Response> {
         cors_method: cors_method.as_deref(),
         cors_headers: cors_headers.as_deref(),
     };
-    let response = decide(&req, ctx, &isolate, &config, &url, &head, started).await?;
+    let response = boxed(decide(&req, ctx, &isolate, &config, &url, &head, started)).await?;
     if config.cors.is_none() {
         // `response_headers` would say `None`: skip reading the headers into Rust.
         return Ok(response);
@@ -284,7 +293,7 @@ async fn decide(
                 None,
             );
             let how = gate::forward_anonymous(config, head, path);
-            forward(req, isolate, config, url, how).await
+            boxed(forward(req, isolate, config, url, how)).await
         }
         Plan::Verify {
             token,
@@ -293,7 +302,7 @@ async fn decide(
             path,
         } => {
             let now = now();
-            let (result, sources) = verify(isolate, config, &token, now, Some(ctx)).await;
+            let (result, sources) = boxed(verify(isolate, config, &token, now, Some(ctx))).await;
             let verified = match result.map_err(Refusal::Token).and_then(|verified| {
                 gate::authorize(config, route, &params, &verified).map(|()| verified)
             }) {
@@ -318,7 +327,7 @@ async fn decide(
                 gate::assertion_input(config, head, &path, &verified, &token, now, jti)
             });
             let assertion = match input {
-                Some(input) => sign_assertion(isolate, config, input).await,
+                Some(input) => boxed(sign_assertion(isolate, config, input)).await,
                 None => Err("no jti or htu for the assertion".to_owned()),
             };
             let assertion = match assertion {
@@ -350,7 +359,7 @@ async fn decide(
                 Some(&verified),
                 Some(&sources),
             );
-            forward(req, isolate, config, url, instructions).await
+            boxed(forward(req, isolate, config, url, instructions)).await
         }
     }
 }

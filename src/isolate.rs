@@ -116,30 +116,37 @@ pub(crate) fn isolate(env: &Env) -> Result<Rc<RefCell<Isolate>>, String> {
         if let Some(isolate) = slot.as_ref() {
             return Ok(Rc::clone(isolate));
         }
-        let mut seed = [0u8; 16];
-        getrandom::getrandom(&mut seed).map_err(|e| format!("getrandom: {e}"))?;
-        let crypto = WebCrypto::new().map_err(|e| format!("crypto.subtle: {e:?}"))?;
-        // Logged once per isolate, with field paths; never the config itself.
-        let log = |error: String| {
-            console_error!(
-                "{}",
-                serde_json::json!({"event": "config_error", "error": error})
-            );
-        };
-        let config = load_config(env).map_err(|errors| {
-            for error in &errors.0 {
-                log(error.to_string());
-            }
-        });
-        let upstream = load_upstream(env).map_err(log);
-        let loaded = match (config, upstream) {
-            (Ok(config), Ok(upstream)) => Ok((config, upstream)),
-            _ => Err(()),
-        };
-        let isolate = Rc::new(RefCell::new(Isolate::new(loaded, seed, crypto)));
+        let isolate = Rc::new(RefCell::new(create(env)?));
         *slot = Some(Rc::clone(&isolate));
         Ok(isolate)
     })
+}
+
+/// The first request's work, kept out of line: inlined, it would make the fetch handler's state
+/// machine (one wasm function, compiled on the first request) larger for every request.
+#[inline(never)]
+fn create(env: &Env) -> Result<Isolate, String> {
+    let mut seed = [0u8; 16];
+    getrandom::getrandom(&mut seed).map_err(|e| format!("getrandom: {e}"))?;
+    let crypto = WebCrypto::new().map_err(|e| format!("crypto.subtle: {e:?}"))?;
+    // Logged once per isolate, with field paths; never the config itself.
+    let log = |error: String| {
+        console_error!(
+            "{}",
+            serde_json::json!({"event": "config_error", "error": error})
+        );
+    };
+    let config = load_config(env).map_err(|errors| {
+        for error in &errors.0 {
+            log(error.to_string());
+        }
+    });
+    let upstream = load_upstream(env).map_err(log);
+    let loaded = match (config, upstream) {
+        (Ok(config), Ok(upstream)) => Ok((config, upstream)),
+        _ => Err(()),
+    };
+    Ok(Isolate::new(loaded, seed, crypto))
 }
 
 /// The clock, in whole seconds (the core is given `now`; it never reads a clock).
