@@ -20,6 +20,7 @@ case "${EDGE_AUTH_WASM_TOOLCHAIN:-nightly}" in
     export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
     export CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size
     # Target flags only: build scripts and proc-macros (host code) are built as usual.
+    # EDGE_AUTH_WASM_RUSTFLAGS_EXTRA: more flags, for experiments (-Zlocation-detail=none: -0.6 KB gzip).
     export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort ${EDGE_AUTH_WASM_RUSTFLAGS_EXTRA:-}"
     ;;
   stable) ;;
