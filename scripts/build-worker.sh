@@ -18,7 +18,7 @@ export ESBUILD_BIN="$PWD/tests/worker/node_modules/.bin/esbuild"     # else work
 # otherwise inlines every function that has one caller, whatever its size, which made the fetch
 # handler one 77 KB function that V8 compiles on the first request; capped, the largest is 10 KB and
 # the gzip is 8 KiB smaller (repeated call sequences compress better than inlined copies).
-# EDGE_AUTH_WASM_OPT_EXTRA: more wasm-opt flags, for experiments.
+# EDGE_AUTH_WASM_OCIMFS=-1 restores binaryen's default; EDGE_AUTH_WASM_OPT_EXTRA: more wasm-opt flags.
 profile=${EDGE_AUTH_WASM_PROFILE:-wasm}
 out=build
 args=("$@")
@@ -36,5 +36,5 @@ if [ "${EDGE_AUTH_WASM_NAMES:-}" = 1 ]; then strip=(--debuginfo); fi
 "$WASM_OPT_BIN" "$level" "${strip[@]}" --strip-producers --enable-bulk-memory \
   --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   --enable-reference-types --enable-multivalue --enable-exception-handling \
-  --one-caller-inline-max-function-size=30 ${EDGE_AUTH_WASM_OPT_EXTRA:-} "$out/index_bg.wasm" -o "$out/index_bg.wasm.opt"
+  --one-caller-inline-max-function-size="${EDGE_AUTH_WASM_OCIMFS:-30}" ${EDGE_AUTH_WASM_OPT_EXTRA:-} "$out/index_bg.wasm" -o "$out/index_bg.wasm.opt"
 mv "$out/index_bg.wasm.opt" "$out/index_bg.wasm"
