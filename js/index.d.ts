@@ -76,7 +76,7 @@ export type Secrets = Record<string, string>;
 
 /** A warning code of {@link decode}. */
 export type WarningCode =
-  | "alg_none" | "expired" | "not_yet_valid" | "embedded_key" | "crit" | "duplicate_member"
+  | "alg_none" | "expired" | "not_yet_valid" | "iat_future" | "embedded_key" | "crit" | "duplicate_member"
   | "non_canonical_base64url" | "jwe" | "nested_jwt" | "exp_missing" | "aud_missing" | "not_jws";
 
 /** One finding of {@link decode}. */

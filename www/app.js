@@ -45,15 +45,11 @@ function addWarning(list, code, message) {
   list.append(item);
 }
 
-/// What the page adds to the core's warnings (`decode`): sizes and `iat`.
-function pageWarnings(token, decoded, at) {
+/// What the page adds to the core's warnings (`decode`): the size.
+function pageWarnings(token) {
   const out = [];
   if (new TextEncoder().encode(token).length > MAX_TOKEN_BYTES) {
     out.push(["oversize", `the token is more than ${MAX_TOKEN_BYTES} bytes, the default max_token_bytes: the Worker refuses it (token_too_large), and many servers cap all request headers at 8 KB`]);
-  }
-  const iat = decoded.payload?.iat;
-  if (typeof iat === "number" && iat > at) {
-    out.push(["iat_future", `issued in the future: iat is ${utc(iat)}, after ${utc(at)} (the Worker refuses it beyond its leeway: token_issued_in_future)`]);
   }
   return out;
 }
@@ -103,7 +99,7 @@ function renderDecoded() {
   }
   const decoded = decode(token, { now: at });
   for (const w of decoded.warnings) addWarning(warnings, w.code, w.message);
-  for (const [code, message] of pageWarnings(token, decoded, at)) addWarning(warnings, code, message);
+  for (const [code, message] of pageWarnings(token)) addWarning(warnings, code, message);
   $("decode-status").textContent = decoded.header === null
     ? "This is not a compact JWS: nothing could be decoded."
     : decoded.payload === null ? "Only the header could be decoded." : `Decoded at ${utc(at)}.`;

@@ -2,7 +2,7 @@
 //! header and payload as a lax decoder would read them, and a warning for everything the strict parser
 //! ([`crate::UntrustedToken`]) or the claim rules would refuse or a reader should know (padding,
 //! non-canonical base64url, duplicate members, JWE, nested JWT, `alg: none`, embedded keys, `crit`,
-//! expiry, missing `exp` or `aud`).
+//! expiry, `iat` in the future, missing `exp` or `aud`).
 //!
 //! Nothing here is trusted and nothing is verified; it never fails and never panics, whatever the input:
 //! what cannot be read is a warning (`not_jws`) with no payload.
@@ -28,6 +28,9 @@ pub enum WarningCode {
     Expired,
     /// `nbf` is after the inspection time.
     NotYetValid,
+    /// `iat` is after the inspection time: issued in the future (a verifier refuses it beyond its
+    /// leeway: `token_issued_in_future`).
+    IatFuture,
     /// `jwk`, `jku`, `x5u` or `x5c`: a key embedded in or referenced by the token (never to be used).
     EmbeddedKey,
     /// A `crit` header member: an extension the recipient must understand.
@@ -50,10 +53,11 @@ pub enum WarningCode {
 
 impl WarningCode {
     /// Every code, in a fixed order.
-    pub const ALL: [WarningCode; 12] = [
+    pub const ALL: [WarningCode; 13] = [
         WarningCode::AlgNone,
         WarningCode::Expired,
         WarningCode::NotYetValid,
+        WarningCode::IatFuture,
         WarningCode::EmbeddedKey,
         WarningCode::Crit,
         WarningCode::DuplicateMember,
@@ -71,6 +75,7 @@ impl WarningCode {
             WarningCode::AlgNone => "alg_none",
             WarningCode::Expired => "expired",
             WarningCode::NotYetValid => "not_yet_valid",
+            WarningCode::IatFuture => "iat_future",
             WarningCode::EmbeddedKey => "embedded_key",
             WarningCode::Crit => "crit",
             WarningCode::DuplicateMember => "duplicate_member",
@@ -340,6 +345,14 @@ fn claim_warnings(out: &mut Inspection, claims: &Map<String, Value>, now: UnixTi
             );
         }
     }
+    if let Some(Value::Number(iat)) = claims.get("iat") {
+        if iat.as_f64().is_some_and(|iat| iat > now_f) {
+            out.warn(
+                WarningCode::IatFuture,
+                format!("issued in the future: `iat` {iat} is after now ({})", now.0),
+            );
+        }
+    }
     if !claims.contains_key("aud") {
         out.warn(
             WarningCode::AudMissing,
@@ -403,8 +416,14 @@ mod tests {
 
     #[test]
     fn each_claim_warning() {
-        let cases: [(&str, &[WarningCode]); 6] = [
+        let cases: [(&str, &[WarningCode]); 8] = [
             (r#"{"aud":"a","exp":1700000000}"#, &[W::Expired]),
+            (
+                r#"{"aud":"a","exp":1700000600,"iat":1700000001}"#,
+                &[W::IatFuture],
+            ),
+            // `iat` equal to now is not in the future.
+            (r#"{"aud":"a","exp":1700000600,"iat":1700000000}"#, &[]),
             (r#"{"aud":"a","exp":1699999999.5}"#, &[W::Expired]),
             (
                 r#"{"aud":"a","exp":1700000600,"nbf":1700000001}"#,
