@@ -5,7 +5,7 @@
 #    [profile.wasm]: opt-level "z", LTO, one codegen unit, no symbol names);
 # 2. wasm-bindgen --target web --out-dir js/pkg (the CLI at exactly the library's version, installed by
 #    scripts/install-wasm-tools.sh from crates.io);
-# 3. wasm-opt -Oz --strip-debug --strip-producers from npm binaryen (tests/worker/node_modules/.bin/wasm-opt) when it is there;
+# 3. wasm-opt -Oz --strip-debug and the shared flags (scripts/wasm-toolchain.sh) from npm binaryen (tests/worker/node_modules/.bin/wasm-opt) when it is there;
 # 4. raw and gzip -9 sizes of the wasm and of the whole package (what `npm pack` would ship).
 # Idempotent; installs what it needs itself (the rustup target, the CLI); nothing is downloaded from GitHub.
 # js/pkg/ is a build artefact (gitignored). Set CARGO_BUILD_JOBS=1 on a shared machine if you like.
@@ -35,11 +35,9 @@ WASM_OPT="tests/worker/node_modules/.bin/wasm-opt"
 if [ -x "$WASM_OPT" ]; then
   level=-Oz
   if [ "$profile" = release ]; then level=-O; fi
-  say "wasm-opt $level --strip-debug --strip-producers -ocimfs=30 ($("$WASM_OPT" --version))"
-  # The features rustc enables for wasm32-unknown-unknown by default; wasm-opt must keep to them.
-  "$WASM_OPT" "$level" --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    --one-caller-inline-max-function-size=30 "$wasm" -o "$wasm.opt"
+  # The flags shared with the Worker's build: scripts/wasm-toolchain.sh.
+  say "wasm-opt $level --strip-debug ${EDGE_AUTH_WASM_OPT_FLAGS[*]} ($("$WASM_OPT" --version))"
+  "$WASM_OPT" "$level" --strip-debug "${EDGE_AUTH_WASM_OPT_FLAGS[@]}" "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
 else
   say "no $WASM_OPT (npm binaryen, installed by scripts/build-worker.sh): the wasm is not optimized further"
