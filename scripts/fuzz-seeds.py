@@ -298,6 +298,10 @@ for i, header in enumerate(headers):
 if OUT.exists():
     shutil.rmtree(OUT)
 total = 0
+# ---- absolute_url: the web-platform-tests URL inputs (crates/core/tests/vectors/wpt_urls.json) -------
+for i, text in enumerate(json.loads((ROOT / "crates/core/tests/vectors/wpt_urls.json").read_text())["inputs"]):
+    seed("absolute_url", f"wpt-{i:03d}", text)
+
 for target, files in sorted(seeds.items()):
     directory = OUT / target
     directory.mkdir(parents=True)

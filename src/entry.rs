@@ -209,9 +209,9 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> JsResult<Response> {
     let host = url.authority();
     let head = RequestHead {
         method: &method,
-        url: url.as_url().as_str(),
+        url: url.as_str(),
         path: url.path(),
-        host: &host,
+        host,
         authorization: authorization.as_deref(),
         cookie: cookie.as_deref(),
         origin: origin.as_deref(),
@@ -374,7 +374,7 @@ async fn forward(
     how: Forward,
 ) -> JsResult<Response> {
     // The origin gets the normalized path the rules matched, not the one received.
-    let target = gate::forward_url(isolate.borrow().upstream.as_ref(), url.as_url(), &how.path);
+    let target = gate::forward_url(isolate.borrow().upstream.as_ref(), url, &how.path);
     // One copy inside the runtime; no header value crosses into Rust.
     let headers = Headers::new_with_headers(&req.headers())?;
     // Headers are case-insensitive: one delete removes every inbound copy, whatever its casing.

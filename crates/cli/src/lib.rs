@@ -48,7 +48,7 @@ impl<'a> ExplainRequest<'a> {
         // Read the way the Worker's runtime reads it (WHATWG), then split as the Worker does.
         let parsed = AbsoluteUrl::parse(input.url)
             .map_err(|e| format!("--url must be absolute: https://host/path ({e})"))?;
-        let host = parsed.authority();
+        let host = parsed.authority().to_owned();
         let path = parsed.path().to_owned();
         let mut extra = HashMap::new();
         for header in input.headers {

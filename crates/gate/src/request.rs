@@ -6,7 +6,6 @@ use edge_auth_core::{
     normalize_with, origin_of, AbsoluteUrl, AssertionRequest, Auth, Caller, CsrfFacts, Denial,
     GateConfig, Preflight, Route, UnixTime, VerifiedToken,
 };
-use url::Url;
 
 use crate::extract::{extract_token, strip_cookie, Extracted};
 use crate::refusal::Refusal;
@@ -358,7 +357,7 @@ pub fn forward_verified(
 /// per isolate. Without it, each request goes to its own URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
-    base: Url,
+    base: AbsoluteUrl,
     /// The path prefix, without a trailing `/` (empty for none).
     prefix: String,
 }
@@ -378,31 +377,19 @@ impl Upstream {
             );
         }
         let prefix = base.path().trim_end_matches('/').to_owned();
-        Ok(Upstream {
-            base: base.as_url().clone(),
-            prefix,
-        })
+        Ok(Upstream { base, prefix })
     }
 }
 
 /// The URL a request is forwarded to: `ORIGIN`'s scheme, host and path prefix (or, without `ORIGIN`,
 /// the request's own scheme and host), then the normalized `path`, then the query as received.
-pub fn forward_url(upstream: Option<&Upstream>, request: &Url, path: &str) -> Url {
-    let mut url = match upstream {
-        Some(upstream) => {
-            let mut url = upstream.base.clone();
-            url.set_path(&format!("{}{path}", upstream.prefix));
-            url
-        }
-        None => {
-            let mut url = request.clone();
-            url.set_path(path);
-            url
-        }
-    };
-    url.set_query(request.query());
-    url.set_fragment(None);
-    url
+pub fn forward_url(upstream: Option<&Upstream>, request: &AbsoluteUrl, path: &str) -> AbsoluteUrl {
+    match upstream {
+        Some(upstream) => upstream
+            .base
+            .with_path_and_query(&format!("{}{path}", upstream.prefix), request.query()),
+        None => request.with_path_and_query(path, request.query()),
+    }
 }
 
 #[cfg(test)]
@@ -806,7 +793,7 @@ mod tests {
 
     #[test]
     fn origin_variable() {
-        let request = Url::parse("https://api.example/orders/%37?q=1#frag").unwrap();
+        let request = AbsoluteUrl::parse("https://api.example/orders/%37?q=1#frag").unwrap();
         let check = |origin: &str, path: &str, expected: &str| {
             let upstream = Upstream::parse(origin).unwrap();
             assert_eq!(

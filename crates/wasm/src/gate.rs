@@ -138,7 +138,7 @@ impl Incoming {
         let parts = argument("the request", text, RequestParts::read)?;
         let url = AbsoluteUrl::parse(&parts.url)
             .map_err(|e| Failure::Argument(format!("the request URL: {e}")))?;
-        let host = url.authority();
+        let host = url.authority().to_owned();
         Ok(Incoming { parts, url, host })
     }
 
@@ -146,7 +146,7 @@ impl Incoming {
         let p = &self.parts;
         RequestHead {
             method: &p.method,
-            url: self.url.as_url().as_str(),
+            url: self.url.as_str(),
             path: self.url.path(),
             host: &self.host,
             authorization: p.authorization.as_deref(),
@@ -208,7 +208,7 @@ fn forward(
     how: Forward,
     verified: Option<&VerifiedToken>,
 ) -> Answer {
-    let target = gate::forward_url(upstream, incoming.url.as_url(), &how.path);
+    let target = gate::forward_url(upstream, &incoming.url, &how.path);
     let cookie = match how.cookie {
         None => json!({ "keep": true }),
         Some(value) => json!({ "keep": false, "value": value }),
