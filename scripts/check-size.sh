@@ -6,13 +6,13 @@
 #   bash scripts/check-size.sh
 #
 # The budgets are ratchets at what the builds measure today plus a little room, lowered as cuts land.
-# The targets are lower: 200 KiB for the Worker (issue 11), 250 KB for the package (issue 10); see those
-# issues' notes for where the rest of the size is.
+# The Worker's is issue 11's target itself: 200 KB = 195.3 KiB (192.48 KiB measured when it was set);
+# the package's target was 250 KB (issue 10), its budget is what it measures plus room.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-WORKER_GZIP_BUDGET_KIB=${WORKER_GZIP_BUDGET_KIB:-225}
-PACKAGE_WASM_GZIP_BUDGET_KIB=${PACKAGE_WASM_GZIP_BUDGET_KIB:-223}
+WORKER_GZIP_BUDGET_KIB=${WORKER_GZIP_BUDGET_KIB:-195.3}
+PACKAGE_WASM_GZIP_BUDGET_KIB=${PACKAGE_WASM_GZIP_BUDGET_KIB:-205}
 
 fail=0
 dry=$(mktemp -d)
@@ -26,7 +26,7 @@ if [ -z "$worker" ]; then
   echo "$report" >&2
   exit 1
 fi
-echo "check-size: the Worker: $line (budget: gzip ≤ $WORKER_GZIP_BUDGET_KIB KiB; target 200)"
+echo "check-size: the Worker: $line (budget: gzip ≤ $WORKER_GZIP_BUDGET_KIB KiB = 200 KB, issue 11's target)"
 if awk -v a="$worker" -v b="$WORKER_GZIP_BUDGET_KIB" 'BEGIN { exit !(a > b) }'; then
   echo "check-size: FAILED: the Worker is $worker KiB gzip, over its $WORKER_GZIP_BUDGET_KIB KiB budget" >&2
   fail=1

@@ -15,11 +15,14 @@ use edge_auth_core::{
     discovery_jwks_uri, load_jwks, FetchTicket, GateConfig, KeySet, Lookup, RemoteSource,
 };
 use futures_util::future::{select, Either};
-use futures_util::StreamExt;
-use worker::{
-    AbortController, AbortSignal, Cache, Context, Delay, Fetch, Headers, Method, Request,
-    RequestInit, RequestRedirect, Response,
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    AbortController, AbortSignal, Cache, Headers, ReadableStreamDefaultReader, Request,
+    RequestInit, RequestRedirect, Response, ResponseInit, WorkerGlobalScope,
 };
+use worker::{Context, Delay};
 
 use crate::isolate::{now, Isolate, RemoteIssuer};
 
@@ -290,7 +293,11 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 /// adopted like a fetched one, with its end of freshness.
 async fn shared_get(config: &GateConfig, index: usize) -> Option<(KeySet, u64)> {
     let key = shared_key(config, index)?;
-    let response = Cache::default().get(key, false).await.ok()??;
+    let found = JsFuture::from(default_cache().ok()?.match_with_str(key))
+        .await
+        .ok()?;
+    // `undefined` when there is no entry.
+    let response: Response = found.dyn_into().ok()?;
     let headers = response.headers();
     let fresh_text = headers.get("edge-auth-fresh-until").ok().flatten()?;
     let fresh_until: u64 = fresh_text.parse().ok()?;
@@ -328,17 +335,40 @@ async fn shared_put(config: &GateConfig, index: usize, keys: &KeySet, cache_cont
     let tag = hex(&config
         .shared_cache_mac
         .mac(&entry_parts(key, &fresh_until, body.as_bytes())));
-    let headers = Headers::new();
-    let stored = (|| -> worker::Result<Response> {
+    let stored = (|| -> Result<(Cache, Response), JsValue> {
+        let headers = Headers::new()?;
         headers.set("content-type", "application/json")?;
         headers.set("cache-control", &format!("max-age={ttl}"))?;
         headers.set("edge-auth-fresh-until", &fresh_until)?;
         headers.set("edge-auth-mac", &tag)?;
-        Ok(Response::ok(body)?.with_headers(headers.clone()))
+        let init = ResponseInit::new();
+        init.set_headers(&headers);
+        let response = Response::new_with_opt_str_and_init(Some(&body), &init)?;
+        Ok((default_cache()?, response))
     })();
-    if let Ok(response) = stored {
-        let _ = Cache::default().put(key, response).await;
+    if let Ok((cache, response)) = stored {
+        let _ = JsFuture::from(cache.put_with_str(key, &response)).await;
     }
+}
+
+/// `caches.default`, the Workers Cache API's cache shared by the zone's Workers.
+fn default_cache() -> Result<Cache, JsValue> {
+    let caches = Reflect::get(&js_sys::global(), &JsValue::from_str("caches"))?;
+    let cache = Reflect::get(&caches, &JsValue::from_str("default"))?;
+    if cache.is_object() {
+        Ok(cache.unchecked_into())
+    } else {
+        Err(JsValue::from_str("no caches.default"))
+    }
+}
+
+/// A JS exception's message, for the status document and the log.
+fn js_message(error: &JsValue) -> String {
+    error
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "a JavaScript exception".into())
 }
 
 fn log_fetch_error(index: usize, why: &str) {
@@ -352,7 +382,7 @@ fn log_fetch_error(index: usize, why: &str) {
 /// response head and every byte of the body (a provider that sends its headers and then stalls must
 /// not hold the fetch open). Returns the body and `Cache-Control`.
 async fn get(config: &GateConfig, url: &str) -> Result<(Vec<u8>, Option<String>), String> {
-    let controller = AbortController::default();
+    let controller = AbortController::new().map_err(|e| js_message(&e))?;
     let limit = config.remote.timeout_ms;
     let answer = Box::pin(get_answer(config, url, controller.signal()));
     let deadline = Box::pin(Delay::from(Duration::from_millis(limit)));
@@ -374,15 +404,17 @@ async fn get_answer(
     url: &str,
     signal: AbortSignal,
 ) -> Result<(Vec<u8>, Option<String>), String> {
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get)
-        .with_redirect(RequestRedirect::Manual);
-    let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
-    let response = Fetch::Request(request)
-        .send_with_signal(&signal)
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_redirect(RequestRedirect::Manual);
+    init.set_signal(Some(&signal));
+    let request = Request::new_with_str_and_init(url, &init).map_err(|e| js_message(&e))?;
+    let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+    let response: Response = JsFuture::from(global.fetch_with_request(&request))
         .await
-        .map_err(|e| format!("fetch {url}: {e}"))?;
-    let status = response.status_code();
+        .and_then(JsCast::dyn_into)
+        .map_err(|e| format!("fetch {url}: {}", js_message(&e)))?;
+    let status = response.status();
     if status != 200 {
         return Err(format!(
             "fetch {url}: status {status}{}",
@@ -414,17 +446,36 @@ async fn get_answer(
 
 /// A response body read as a stream, refused as soon as it passes `max` bytes (whether or not a
 /// `Content-Length` announced it).
-async fn read_capped(mut response: Response, max: usize) -> Result<Vec<u8>, String> {
-    let mut stream = response.stream().map_err(|e| e.to_string())?;
+async fn read_capped(response: Response, max: usize) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| e.to_string())?;
-        if body.len().saturating_add(chunk.len()) > max {
+    let Some(stream) = response.body() else {
+        return Ok(body);
+    };
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    loop {
+        let step = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| js_message(&e))?;
+        let done = Reflect::get(&step, &JsValue::from_str("done")).map_err(|e| js_message(&e))?;
+        if done.as_bool() != Some(false) {
+            return Ok(body);
+        }
+        let chunk: Uint8Array = Reflect::get(&step, &JsValue::from_str("value"))
+            .map_err(|e| js_message(&e))?
+            .dyn_into()
+            .map_err(|_| "a body chunk that is not bytes".to_owned())?;
+        let start = body.len();
+        let length = usize::try_from(chunk.length()).unwrap_or(usize::MAX);
+        if start.saturating_add(length) > max {
+            // The rest is not read (the caller's abort also cancels the fetch).
+            let _ = reader.cancel();
             return Err(format!("the body is more than {max} bytes"));
         }
-        body.extend_from_slice(&chunk);
+        body.resize(start + length, 0);
+        if let Some(tail) = body.get_mut(start..) {
+            chunk.copy_to(tail);
+        }
     }
-    Ok(body)
 }
 
 /// The issuer's JWKS (discovering its URL first when needed), adopted by its policy.
