@@ -208,7 +208,7 @@ def _header_values(headers: HeaderInput, name: str) -> list[str]:
     """Every value of header `name` (case-insensitive), from a mapping, a Starlette/Werkzeug-style
     multi-dict (`getlist`/`get_all`) or `(name, value)` pairs (str or bytes, as ASGI gives them)."""
     name = name.lower()
-    for multi in ("getlist", "get_all"):
+    for multi in ("getlist", "get_list", "get_all"):
         getter = getattr(headers, multi, None)
         if callable(getter):
             return [str(v) for v in getter(name)]
