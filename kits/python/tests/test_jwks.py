@@ -247,3 +247,15 @@ def test_key_set_keeps_only_eddsa_and_es256() -> None:
     for document in ['{"keys": {}}', "[]", '{"keys": [], "keys": []}']:
         with pytest.raises(ValueError):
             KeySet.from_jwks(document)
+
+
+def test_prefetch_never_raises(jwks_server: JwksServer, clock: FakeClock) -> None:
+    jwks_server.document = jwks(ED)
+    jwks_server.status = 500
+    v = verifier(jwks_server.url, clock)
+    assert run(v.prefetch()) is False
+    jwks_server.status = 200
+    assert run(v.prefetch()) is True
+    assert jwks_server.hits == 2
+    assert outcome(v, ED, clock) is None
+    assert jwks_server.hits == 2

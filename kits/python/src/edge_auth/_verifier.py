@@ -306,6 +306,15 @@ class AssertionVerifier:
                 raise ValueError("public_url must be an absolute http(s) URL without a path")
             self.public_origin = origin_of(public_url)
 
+    async def prefetch(self) -> bool:
+        """Loads the JWKS now (e.g. in an app's lifespan); `True` if keys are loaded. Never raises:
+        an app may start while the JWKS is unreachable (requests then get `503 keys_unavailable`
+        until a fetch succeeds)."""
+        refresh = getattr(self.keys, "refresh", None)
+        if refresh is None:
+            return True
+        return bool(await refresh())
+
     # --------------------------------------------------------------------------------- the token
 
     async def verify(
