@@ -24,9 +24,9 @@ import jwt
 from fastapi import FastAPI, Security
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from assertions import ACCESS_TOKEN, AUDIENCE, ISSUER, PUBLIC, claims, jwks, mint, new_key  # noqa: E402
-
 from edge_auth import AssertionVerifier, EdgeAuth, Identity  # noqa: E402
+
+from assertions import ACCESS_TOKEN, AUDIENCE, ISSUER, PUBLIC, claims, jwks, mint, new_key  # noqa: E402
 
 
 def serve_jwks(document: dict[str, Any]) -> tuple[ThreadingHTTPServer, str]:
@@ -119,7 +119,10 @@ def main() -> None:
     async def orders(identity: Identity = Security(edge, scopes=["orders:read"])) -> dict[str, str]:
         return {"sub": identity.sub or ""}
 
-    headers = [(b"edge-auth-assertion", token.encode()), (b"authorization", f"Bearer {ACCESS_TOKEN}".encode())]
+    headers = [
+        (b"edge-auth-assertion", token.encode()),
+        (b"authorization", f"Bearer {ACCESS_TOKEN}".encode()),
+    ]
     plain_once = asgi_get(plain, "/orders", headers)
     kit_once = asgi_get(protected, "/orders", headers)
 
@@ -161,7 +164,9 @@ def main() -> None:
     print("ratios:")
     print(f"  kit verify / bare jwt.decode            {results['kit'] / results['pyjwt']:.2f}x")
     print(f"  kit per request in FastAPI / jwt.decode {per_request / results['pyjwt']:.2f}x")
-    print(f"  FastAPI with the kit / without auth     {results['fastapi_kit'] / results['fastapi_none']:.2f}x")
+    print(
+        f"  FastAPI with the kit / without auth     {results['fastapi_kit'] / results['fastapi_none']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from assertions import ACCESS_TOKEN, AUDIENCE, ISSUER, NOW, PUBLIC, claims, jwks, mint, new_key
-from conftest import WAIT_S, FakeClock, JwksServer
 from fastapi import APIRouter, Depends, FastAPI, Security
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +22,9 @@ from edge_auth import (
     Identity,
     verify_assertion,
 )
+
+from assertions import ACCESS_TOKEN, AUDIENCE, ISSUER, NOW, PUBLIC, claims, jwks, mint, new_key
+from conftest import WAIT_S, FakeClock, JwksServer
 
 ED = new_key("EdDSA")
 OTHER = new_key("EdDSA")
@@ -45,6 +46,7 @@ def edge(**options: Any) -> EdgeAuth:
 def make_app(auth: EdgeAuth) -> tuple[FastAPI, list[str]]:
     calls: list[str] = []
     app = FastAPI()
+
     # Scopes from the whole tree: the route's, and those of the dependency in between.
     async def customer(identity: Identity = Security(auth, scopes=["orders:read"])) -> Identity:
         return identity
@@ -254,9 +256,7 @@ def test_keys_unavailable_is_503_and_the_app_starts(jwks_server: JwksServer) -> 
     clock = FakeClock()
     jwks_server.document = jwks(ED)
     jwks_server.status = 500
-    auth = edge(
-        jwks=None, jwks_url=jwks_server.url, clock=clock, jwks_options={"allow_loopback_http": True}
-    )
+    auth = edge(jwks=None, jwks_url=jwks_server.url, clock=clock, jwks_options={"allow_loopback_http": True})
     app, calls = make_app(auth)
     response = call(app, "GET", "/orders", assertion())
     assert response.status_code == 503
@@ -333,13 +333,15 @@ def test_verify_assertion_for_any_framework() -> None:
         assert identity.sub == "user-1"
         return None
 
+    bearer = f"Bearer {ACCESS_TOKEN}"
     cases = [
         ({"Edge-Auth-Assertion": token}, "GET", f"{ORIGIN}/orders?x=1", None),
-        ({"edge-auth-assertion": token, "Authorization": f"Bearer {ACCESS_TOKEN}"}, "GET", f"{ORIGIN}/orders", None),
+        ({"edge-auth-assertion": token, "Authorization": bearer}, "GET", f"{ORIGIN}/orders", None),
         ([(b"edge-auth-assertion", token.encode())], "GET", f"{ORIGIN}/orders", None),
         ([("Edge-Auth-Assertion", token)], "GET", f"{ORIGIN}/admin", "binding_mismatch"),
         ({"Edge-Auth-Assertion": token}, "PUT", f"{ORIGIN}/orders", "binding_mismatch"),
-        ({"Edge-Auth-Assertion": token, "Authorization": "Bearer x"}, "GET", f"{ORIGIN}/orders", "binding_mismatch"),
+        ({"Edge-Auth-Assertion": token, "Authorization": "Bearer x"}, "GET", f"{ORIGIN}/orders",
+         "binding_mismatch"),
         ({}, "GET", f"{ORIGIN}/orders", "token_missing"),
         (httpx.Headers([("edge-auth-assertion", token), ("edge-auth-assertion", token)]), "GET",
          f"{ORIGIN}/orders", "multiple_tokens"),

@@ -7,11 +7,12 @@ import json
 from typing import Any
 
 import pytest
-from assertions import AUDIENCE, ISSUER, PUBLIC, Signer, claims, jwks, mint, new_key
-from conftest import WAIT_S, FakeClock, JwksServer
 
 from edge_auth import AssertionVerifier, EdgeAuthError, JwksCache, KeySet
 from edge_auth._keys import freshness
+
+from assertions import AUDIENCE, ISSUER, PUBLIC, Signer, claims, jwks, mint, new_key
+from conftest import WAIT_S, FakeClock, JwksServer
 
 ED = new_key("EdDSA")
 ES = new_key("ES256")
@@ -111,9 +112,7 @@ def test_unknown_kid_refetches_once_per_cooldown(jwks_server: JwksServer, clock:
     assert jwks_server.hits == 3
 
 
-def test_last_good_set_kept_while_the_endpoint_fails(
-    jwks_server: JwksServer, clock: FakeClock
-) -> None:
+def test_last_good_set_kept_while_the_endpoint_fails(jwks_server: JwksServer, clock: FakeClock) -> None:
     jwks_server.document = jwks(ED)
     v = verifier(jwks_server.url, clock)
     assert outcome(v, ED, clock) is None
@@ -170,13 +169,9 @@ def test_concurrent_requests_share_one_fetch(jwks_server: JwksServer, clock: Fak
 
     async def many() -> list[Any]:
         tokens = [mint(ED if i % 2 else ES) for i in range(20)]
-        tasks = [
-            asyncio.ensure_future(v.verify(t, method="GET", url=f"{PUBLIC}/orders")) for t in tokens
-        ]
+        tasks = [asyncio.ensure_future(v.verify(t, method="GET", url=f"{PUBLIC}/orders")) for t in tokens]
         # Every task is waiting once the (held) request reaches the server.
-        arrived = await asyncio.get_running_loop().run_in_executor(
-            None, jwks_server.arrived.wait, WAIT_S
-        )
+        arrived = await asyncio.get_running_loop().run_in_executor(None, jwks_server.arrived.wait, WAIT_S)
         assert arrived
         jwks_server.release()
         return await asyncio.gather(*tasks, return_exceptions=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 
-def request_url(scope: dict[str, Any]) -> str:
+def request_url(scope: Mapping[str, Any]) -> str:
     """`scheme://host/raw-path` of an ASGI HTTP request (no query: `htu` has none)."""
     scheme = scope.get("scheme") or "http"
     host = None

@@ -6,8 +6,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from fastapi.openapi.models import APIKey, APIKeyIn
 from fastapi import Security
+from fastapi.openapi.models import APIKey, APIKeyIn
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 from starlette.exceptions import HTTPException
@@ -28,7 +28,7 @@ class EdgeAuthHTTPException(HTTPException):
         self.error = error
         super().__init__(
             status_code=error.status,
-            detail=error.problem(),
+            detail=error.detail,
             headers=dict(error.headers()),
         )
 
@@ -107,11 +107,13 @@ class EdgeAuth(SecurityBase):
             jwks_options=jwks_options,
             key_source=key_source,
         )
-        self.model = APIKey(
-            **{"in": APIKeyIn.header},
-            name=header,
-            description=description
-            or "The signed assertion edge-auth forwards (typ edge-auth+jwt), bound to the request.",
+        self.model = APIKey.model_validate(
+            {
+                "in": APIKeyIn.header,
+                "name": header,
+                "description": description
+                or "The signed assertion edge-auth forwards (typ edge-auth+jwt), bound to the request.",
+            }
         )
         self.scheme_name = scheme_name or "EdgeAuth"
 
@@ -137,8 +139,8 @@ class EdgeAuth(SecurityBase):
             raise self._refuse(request, error) from None
         needed = list(dict.fromkeys(security_scopes.scopes))
         if any(scope not in identity.scopes for scope in needed):
-            error = EdgeAuthError("insufficient_scope", scopes=needed, realm=self.verifier.realm)
-            raise self._refuse(request, error)
+            refusal = EdgeAuthError("insufficient_scope", scopes=needed, realm=self.verifier.realm)
+            raise self._refuse(request, refusal)
         return identity
 
     def require_roles(self, *roles: str) -> Callable[..., Awaitable[Identity]]:

@@ -138,9 +138,7 @@ class KeySet:
                 if not serving:
                     raise EdgeAuthError("key_not_found")
                 return serving
-        candidates = [
-            key for key in self.keys if key.alg == alg and (kid is None or key.kid is None)
-        ]
+        candidates = [key for key in self.keys if key.alg == alg and (kid is None or key.kid is None)]
         if not candidates:
             raise EdgeAuthError("key_not_found")
         if len(candidates) > MAX_UNTARGETED_KEYS:

@@ -47,7 +47,7 @@ class EdgeAuthMiddleware:
         headers = list(scope.get("headers") or ())
         try:
             identity = await self.verifier.verify_request(
-                headers, scope.get("method", ""), request_url(dict(scope))
+                headers, scope.get("method", ""), request_url(scope)
             )
         except EdgeAuthError as error:
             await send(

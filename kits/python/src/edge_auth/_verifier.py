@@ -19,7 +19,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 from jwt.algorithms import get_default_algorithms
 from pydantic import BaseModel, ConfigDict
@@ -40,7 +40,7 @@ _ALGORITHMS = get_default_algorithms()
 _DATE_LIMIT = 4_611_686_018_427_387_904  # 2^62, as the core
 _I64_MAX = 2**63 - 1
 
-HeaderInput = Union[Mapping[str, str], Iterable[tuple[Any, Any]]]
+HeaderInput = Mapping[str, str] | Iterable[tuple[Any, Any]]
 
 
 class Identity(BaseModel):
@@ -296,8 +296,7 @@ class AssertionVerifier:
         elif secret is not None:
             self.keys = StaticKeys(hs256_key(secret))
             self.algorithms = frozenset({"HS256"})
-        else:
-            assert key_source is not None
+        elif key_source is not None:
             self.keys = key_source
         self.public_origin: str | None = None
         if public_url is not None:
@@ -381,9 +380,7 @@ class AssertionVerifier:
         signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
         return header, claims, alg, kid, typ, signing_input, signature
 
-    def _check_binding(
-        self, claims: dict[str, Any], method: str, url: str, access_token: str | None
-    ) -> None:
+    def _check_binding(self, claims: dict[str, Any], method: str, url: str, access_token: str | None) -> None:
         if claims.get("htm") != method:
             raise EdgeAuthError("binding_mismatch")
         expected = htu(url)
