@@ -368,3 +368,15 @@ def test_refusal_rendering_matches_the_worker() -> None:
     }
     assert EdgeAuthError("token_missing", realm="api").www_authenticate() == 'Bearer realm="api"'
     assert "www-authenticate" not in dict(EdgeAuthError("keys_unavailable").headers())
+
+
+def test_middleware_with_another_verifier_does_not_vouch_for_the_dependency() -> None:
+    strict = edge(audience="https://stricter.test")
+    app, calls = make_app(strict)
+    lenient = AssertionVerifier(
+        jwks=jwks(ED), issuer=ISSUER, audience=AUDIENCE, public_url=PUBLIC, clock=lambda: NOW
+    )
+    wrapped = EdgeAuthMiddleware(app, verifier=lenient)
+    response = call(wrapped, "GET", "/orders", assertion())
+    assert problem(response)["code"] == "audience_mismatch"
+    assert calls == []

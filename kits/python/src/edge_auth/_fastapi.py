@@ -119,13 +119,16 @@ class EdgeAuth(SecurityBase):
 
     async def authenticate(self, request: Request) -> Identity:
         """The request's verified identity, without scope checks. Raises :class:`EdgeAuthError`."""
-        identity = request.scope.get("edge_auth.identity")
+        # Verified once per request and verifier: another dependency of this request, or the
+        # middleware with the same verifier, may have done it already.
+        verified = request.scope.setdefault("edge_auth.verified", {})
+        identity = verified.get(self.verifier)
         if isinstance(identity, Identity):
-            return identity  # another dependency of this request verified it already
+            return identity
         identity = await self.verifier.verify_request(
             request.headers, request.method, request_url(request.scope)
         )
-        request.scope["edge_auth.identity"] = identity
+        verified[self.verifier] = identity
         return identity
 
     def _refuse(self, request: Request, error: EdgeAuthError) -> EdgeAuthHTTPException:

@@ -1,10 +1,10 @@
 """A pure-ASGI middleware (Starlette or any ASGI app): every HTTP request must carry a valid assertion.
 
 The verified :class:`Identity` is put in `scope["state"]["edge_auth"]` (Starlette's
-`request.state.edge_auth`) and `scope["edge_auth.identity"]` (an `EdgeAuth` dependency further in
-reuses it); a refusal is answered here, in the Worker's form, and the app is not called. Lifespan and
-WebSocket scopes pass through untouched; paths in `exempt_paths` (exact match, e.g. a health check)
-pass without an assertion.
+`request.state.edge_auth`), and an `EdgeAuth` dependency further in with the same verifier reuses it;
+a refusal is answered here, in the Worker's form, and the app is not called. Lifespan and WebSocket
+scopes pass through untouched; paths in `exempt_paths` (exact match, e.g. a health check) pass
+without an assertion.
 """
 
 from __future__ import annotations
@@ -60,5 +60,5 @@ class EdgeAuthMiddleware:
             await send({"type": "http.response.body", "body": error.body()})
             return
         scope.setdefault("state", {})["edge_auth"] = identity
-        scope["edge_auth.identity"] = identity
+        scope.setdefault("edge_auth.verified", {})[self.verifier] = identity
         await self.app(scope, receive, send)
