@@ -77,7 +77,7 @@ def asgi_get(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> Any:
             status.append(message["status"])
 
     async def once() -> int:
-        await app(scope, receive, send)
+        await app(dict(scope), receive, send)  # a fresh scope: nothing carried over between requests
         return status[-1]
 
     return once

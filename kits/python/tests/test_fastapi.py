@@ -380,3 +380,27 @@ def test_middleware_with_another_verifier_does_not_vouch_for_the_dependency() ->
     response = call(wrapped, "GET", "/orders", assertion())
     assert problem(response)["code"] == "audience_mismatch"
     assert calls == []
+
+
+def test_middleware_guards_websockets() -> None:
+    from starlette.routing import WebSocketRoute
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(websocket.state.edge_auth.sub)
+        await websocket.close()
+
+    verifier = AssertionVerifier(
+        jwks=jwks(ED), issuer=ISSUER, audience=AUDIENCE, public_url=PUBLIC, clock=lambda: NOW
+    )
+    app = EdgeAuthMiddleware(Starlette(routes=[WebSocketRoute("/ws", echo)]), verifier=verifier)
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws", headers=assertion(htu=f"{PUBLIC}/ws")) as ws:
+            assert ws.receive_text() == "user-1"
+        for headers in [{}, assertion()]:  # none; one bound to /orders
+            with pytest.raises(WebSocketDisconnect) as closed:
+                with client.websocket_connect("/ws", headers=headers):
+                    pass
+            assert closed.value.code == 1008

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 def request_url(scope: Mapping[str, Any]) -> str:
     """`scheme://host/raw-path` of an ASGI HTTP request (no query: `htu` has none)."""
-    scheme = scope.get("scheme") or "http"
+    scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme") or "http", scope.get("scheme") or "http")
     host = None
     for name, value in scope.get("headers") or ():
         if name == b"host":
