@@ -54,9 +54,13 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
 def strict_json(data: bytes | str) -> Any:
     """JSON as the core reads it: duplicate members refused at every depth, no NaN/Infinity."""
-    return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    return _DECODER.decode(text)
 
 
 @dataclass(frozen=True)
