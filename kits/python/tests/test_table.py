@@ -162,6 +162,32 @@ CASES = [
     Case("ath of another token", lambda: mint(ED), "binding_mismatch", access_token="another.token"),
     Case("htu not a URL", lambda: mint(ED, claims(htu="/orders")), "binding_mismatch"),
     Case("htm not a string", lambda: mint(ED, claims(htm=["GET"])), "binding_mismatch"),
+    # htu in the core's normal form (WHATWG): claim and request URL compared after normalizing both
+    *[
+        Case(f"htu {claim!r} vs {url!r}", lambda claim=claim: mint(ED, claims(htu=claim)), expected, url=url)
+        for claim, url, expected in [
+            ("https://api.test/a%20b", "https://api.test/a b", None),
+            ("https://api.test/%7Bx%7D%60", "https://api.test/{x}`", None),
+            ("https://api.test/a/%2e%2E/orders", URL, None),
+            ("https://api.test/%2E%2E/orders", URL, None),
+            ("https://api.test/a/./b/../../orders", URL, None),
+            ("https://api.test\\orders", URL, None),
+            ("http://api.test:80/orders", "http://api.test/orders", None),
+            ("https://api.test:0443/orders", URL, None),
+            ("https://api.te\tst/orders", URL, None),
+            ("https://api.test/ä", "https://api.test/%C3%A4", None),
+            ("https://api.test/orders?a#b/../x", URL, None),
+            ("https://api.test:443", "https://api.test/", None),
+            ("https://api.test/%zz;x", "https://api.test/%zz;x", None),
+            ("https://api.test/%2f", "https://api.test/%2F", "binding_mismatch"),
+            ("https://api.test/a'b", "https://api.test/a%27b", "binding_mismatch"),
+            ("https://api.test./orders", URL, "binding_mismatch"),
+            ("https://user@api.test/orders", URL, "binding_mismatch"),
+            ("https://API.TEST/ORDERS", URL, "binding_mismatch"),
+            ("https://xn--bcher-kva.test/x", "https://bücher.test/x", "binding_mismatch"),
+            ("ftp://api.test/orders", URL, "binding_mismatch"),
+        ]
+    ],
     # required claims
     Case("no exp", lambda: mint(ED, claims(exp=None)), "claim_missing"),
     Case("no iat", lambda: mint(ED, claims(iat=None)), "claim_missing"),
