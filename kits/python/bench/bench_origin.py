@@ -86,8 +86,8 @@ def asgi_get(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--alg", default="EdDSA", choices=["EdDSA", "ES256"])
-    parser.add_argument("-n", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("-n", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=60)
     args = parser.parse_args()
 
     key = new_key(args.alg)

@@ -385,7 +385,12 @@ class AssertionVerifier:
             raise EdgeAuthError("binding_mismatch")
         expected = htu(url)
         claimed = claims.get("htu")
-        if expected is None or not isinstance(claimed, str) or htu(claimed) != expected:
+        # The Worker writes `htu` in the normal form already: an equal string needs no second parse.
+        if (
+            expected is None
+            or not isinstance(claimed, str)
+            or (claimed != expected and htu(claimed) != expected)
+        ):
             raise EdgeAuthError("binding_mismatch")
         if access_token is None:
             if self.require_access_token:
