@@ -404,3 +404,23 @@ def test_middleware_guards_websockets() -> None:
                 with client.websocket_connect("/ws", headers=headers):
                     pass
             assert closed.value.code == 1008
+
+
+def test_a_forwarded_host_cannot_bring_a_path_or_an_unparsable_url() -> None:
+    verifier = AssertionVerifier(
+        jwks=jwks(ED), issuer=ISSUER, audience=AUDIENCE, trust_forwarded=True, clock=lambda: NOW
+    )
+    admin = mint(ED, claims(htu=f"{PUBLIC}/admin"))
+    for host in ["api.test/admin?", "api.test/admin#", "evil@api.test", "api.test\\admin?"]:
+        headers = {"Edge-Auth-Assertion": admin, "X-Forwarded-Host": host, "X-Forwarded-Proto": "https"}
+        with pytest.raises(EdgeAuthError) as refused:
+            asyncio.run(verify_assertion(headers, "GET", f"{ORIGIN}/orders", verifier=verifier))
+        assert refused.value.code == "binding_mismatch", host
+    with_public = AssertionVerifier(
+        jwks=jwks(ED), issuer=ISSUER, audience=AUDIENCE, public_url=PUBLIC, clock=lambda: NOW
+    )
+    root = {"Edge-Auth-Assertion": mint(ED, claims(htu=f"{PUBLIC}/"))}
+    for url in ["not a url", "/relative", "ftp://origin.internal/"]:
+        with pytest.raises(EdgeAuthError) as refused:
+            asyncio.run(verify_assertion(root, "GET", url, verifier=with_public))
+        assert refused.value.code == "binding_mismatch", url

@@ -36,6 +36,7 @@ DEFAULT_LEEWAY = 10
 MAX_TOKEN_BYTES = 8 * 1024
 _REQUIRED = ("iat", "jti", "htm", "htu", "ath")
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_AUTHORITY = re.compile(r"^[A-Za-z0-9.\-_~!$&'()*+,;=:\[\]]+$")
 _ALGORITHMS = get_default_algorithms()
 _DATE_LIMIT = 4_611_686_018_427_387_904  # 2^62, as the core
 _I64_MAX = 2**63 - 1
@@ -407,13 +408,18 @@ class AssertionVerifier:
     def public_url_for(self, headers: HeaderInput, url: str) -> str:
         """The public URL a request received at `url` (absolute) was made to."""
         parts = split_url(url)
-        path = parts[2] if parts is not None else ""
+        if parts is None:
+            return url  # not an http(s) URL: no htu, so no assertion matches it
+        path = parts[2]
         if self.public_origin is not None:
             return self.public_origin + path
-        if self.trust_forwarded and parts is not None:
+        if self.trust_forwarded:
             proto, host = _forwarded(headers)
-            scheme = proto.lower() if proto and proto.lower() in ("http", "https") else parts[0]
-            return f"{scheme}://{host or parts[1]}{path}"
+            if proto is not None and proto.lower() not in ("http", "https"):
+                return ""
+            if host is not None and not _AUTHORITY.match(host):
+                return ""  # a host that would bring its own path, query or userinfo: matches nothing
+            return f"{(proto or parts[0]).lower()}://{host or parts[1]}{path}"
         return url
 
     async def verify_request(
