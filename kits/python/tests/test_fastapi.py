@@ -420,7 +420,20 @@ def test_a_forwarded_host_cannot_bring_a_path_or_an_unparsable_url() -> None:
         jwks=jwks(ED), issuer=ISSUER, audience=AUDIENCE, public_url=PUBLIC, clock=lambda: NOW
     )
     root = {"Edge-Auth-Assertion": mint(ED, claims(htu=f"{PUBLIC}/"))}
-    for url in ["not a url", "/relative", "ftp://origin.internal/"]:
+    # With public_url, the received path alone will do.
+    assert asyncio.run(verify_assertion(root, "GET", "/?q=1", verifier=with_public)).sub == "user-1"
+    for url in ["not a url", "/relative", "//evil.test/", "ftp://origin.internal/", ""]:
         with pytest.raises(EdgeAuthError) as refused:
             asyncio.run(verify_assertion(root, "GET", url, verifier=with_public))
         assert refused.value.code == "binding_mismatch", url
+
+
+def test_a_host_header_cannot_bring_a_path() -> None:
+    # Without public_url and trust_forwarded, the URL is built from Host: a Host carrying a path
+    # must not let an assertion for /admin pass on /orders.
+    app, calls = make_app(edge(public_url=None))
+    token = mint(ED, claims(htu="http://api.test/admin"))
+    for host in ["api.test/admin?", "api.test/admin#"]:
+        response = call(app, "GET", "/orders", {"Edge-Auth-Assertion": token, "Host": host})
+        assert problem(response)["code"] == "binding_mismatch", host
+    assert calls == []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
+
+_AUTHORITY = re.compile(r"^[A-Za-z0-9.\-_~!$&'()*+,;=:\[\]]+$")
 
 
 def request_url(scope: Mapping[str, Any]) -> str:
@@ -21,6 +24,8 @@ def request_url(scope: Mapping[str, Any]) -> str:
             host = f"{server[0]}:{server[1]}"
         else:
             host = server[0] if server else "localhost"
+    if not _AUTHORITY.match(host):
+        return ""  # a Host that would bring its own path, query or userinfo: no URL, no htu
     raw = scope.get("raw_path")
     if isinstance(raw, (bytes, bytearray)):
         path = bytes(raw).split(b"?", 1)[0].decode("latin-1")

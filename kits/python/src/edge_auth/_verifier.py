@@ -407,6 +407,9 @@ class AssertionVerifier:
 
     def public_url_for(self, headers: HeaderInput, url: str) -> str:
         """The public URL a request received at `url` (absolute) was made to."""
+        if self.public_origin is not None and url.startswith("/") and not url.startswith("//"):
+            # Only the received path (and maybe a query): what a framework's raw path gives.
+            return self.public_origin + url
         parts = split_url(url)
         if parts is None:
             return url  # not an http(s) URL: no htu, so no assertion matches it
@@ -425,8 +428,10 @@ class AssertionVerifier:
     async def verify_request(
         self, headers: HeaderInput, method: str, url: str, *, now: int | None = None
     ) -> Identity:
-        """Finds the assertion in `headers` and verifies it for `method url` (the URL the request
-        arrived at, absolute). Raises :class:`EdgeAuthError`."""
+        """Finds the assertion in `headers` and verifies it for `method url`: the URL the request
+        arrived at (absolute), or with `public_url` set just its raw path (`/orders?page=2`), which
+        is safer where a framework builds the absolute URL from an unchecked `Host` header. Raises
+        :class:`EdgeAuthError`."""
         values = [v.strip() for v in _header_values(headers, self.header)]
         values = [v for v in values if v]
         if not values:
