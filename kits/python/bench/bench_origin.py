@@ -4,6 +4,7 @@ In one process, with the same Ed25519 (or P-256) key and the same assertion:
 - `pyjwt`: a bare `jwt.decode` (signature, exp, iat, iss, aud) — the least any origin must do;
 - `kit`: the kit's `AssertionVerifier.verify` (the core's rules, binding, JWKS from the cache);
 - `fastapi_none`: a FastAPI handler without auth, driven as ASGI (no client, no server);
+- `fastapi_dep`: the same with a dependency that returns a fixed `Identity` (FastAPI's own share);
 - `fastapi_kit`: the same handler with `Security(edge, scopes=[...])`.
 Each figure is the best of several rounds (µs per call); the ratios compare within this run.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from fastapi import FastAPI, Security
+from fastapi import Depends, FastAPI, Security
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from edge_auth import AssertionVerifier, EdgeAuth, Identity  # noqa: E402
@@ -109,7 +110,15 @@ def main() -> None:
         jwks_url=url, issuer=ISSUER, audience=AUDIENCE, public_url=PUBLIC,
         jwks_options={"allow_loopback_http": True},
     )  # fmt: skip
-    plain, protected = FastAPI(), FastAPI()
+    plain, stub, protected = FastAPI(), FastAPI(), FastAPI()
+    fixed = Identity(sub="user-1", issuer=None, scopes=[], roles=[], claims={}, assertion_id="-")
+
+    async def no_check() -> Identity:
+        return fixed
+
+    @stub.get("/orders")
+    async def orders_stub(identity: Identity = Depends(no_check)) -> dict[str, str]:
+        return {"sub": identity.sub or ""}
 
     @plain.get("/orders")
     async def orders_plain() -> dict[str, str]:
@@ -124,6 +133,7 @@ def main() -> None:
         (b"authorization", f"Bearer {ACCESS_TOKEN}".encode()),
     ]
     plain_once = asgi_get(plain, "/orders", headers)
+    stub_once = asgi_get(stub, "/orders", headers)
     kit_once = asgi_get(protected, "/orders", headers)
 
     loop = asyncio.new_event_loop()
@@ -152,6 +162,7 @@ def main() -> None:
         "pyjwt": pyjwt,
         "kit": run_kit,
         "fastapi_none": run_app(plain_once),
+        "fastapi_dep": run_app(stub_once),
         "fastapi_kit": run_app(kit_once),
     }
     results = best(fns, args.n, args.rounds)
@@ -161,6 +172,10 @@ def main() -> None:
     for name, value in results.items():
         print(f"  {name:<14} {value:8.1f}")
     print(f"  kit in FastAPI (fastapi_kit - fastapi_none): {per_request:.1f} µs per verified request")
+    print(
+        "  of which FastAPI's own dependency call (fastapi_dep - fastapi_none): "
+        f"{results['fastapi_dep'] - results['fastapi_none']:.1f} µs"
+    )
     print("ratios:")
     print(f"  kit verify / bare jwt.decode            {results['kit'] / results['pyjwt']:.2f}x")
     print(f"  kit per request in FastAPI / jwt.decode {per_request / results['pyjwt']:.2f}x")
