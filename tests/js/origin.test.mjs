@@ -144,6 +144,7 @@ const CASES = [
   { name: "another caller's token forwarded (ath): 401", mint: ["GET", "/orders", { scope: "orders:read" }], send: ["GET", "/orders"], bearer: "other", status: 401, code: "binding_mismatch", www: invalid("binding_mismatch") },
   { name: "no assertion: 401 token_missing, no error attribute", make: async () => null, send: ["GET", "/orders"], status: 401, code: "token_missing", www: REALM },
   { name: "signed by another edge key: 401", make: async ({ other }) => (await other.assertionFor("GET", "/orders", { scope: "orders:read" })).assertion, send: ["GET", "/orders"], status: 401, code: "key_not_found", www: invalid("key_not_found") },
+  { name: "another edge key again: 401, no second refetch within the kid cooldown", make: async ({ other }) => (await other.assertionFor("GET", "/orders", { scope: "orders:read" })).assertion, send: ["GET", "/orders"], status: 401, code: "key_not_found", www: invalid("key_not_found") },
   { name: "HS256 forgery with the edge key's kid: 401", make: async ({ pkg, real, edge }) => forged(pkg, real, "HS256", edge.signing.jwk.kid), send: ["GET", "/orders"], status: 401, code: "alg_not_allowed", www: invalid("alg_not_allowed") },
   { name: "alg none forgery: 401", make: async ({ pkg, real }) => forged(pkg, real, "none"), send: ["GET", "/orders"], status: 401, code: "alg_not_allowed", www: invalid("alg_not_allowed") },
   { name: "for another origin (audience): 401", make: async ({ elsewhere }) => (await elsewhere.assertionFor("GET", "/orders", { scope: "orders:read" })).assertion, send: ["GET", "/orders"], status: 401, code: "audience_mismatch", www: invalid("audience_mismatch") },
@@ -230,7 +231,7 @@ export function register(test, ctx) {
         await origin.close();
       }
       assert.equal(ran, CASES.length, "every case ran");
-      // The other key's kid caused one refetch; the second unknown kid within the cooldown none.
+      // The other key's kid caused one refetch; the second unknown kid within the cooldown (30 s) none.
       t.log(`JWKS fetches: ${endpoint.calls}`);
       assert.equal(endpoint.calls, 2, "the JWKS fetched once, then once more for the unknown kid");
     }, options);
