@@ -25,7 +25,9 @@ step "no import cycles between files (scripts/check-cycles.py)"
 python3 scripts/check-cycles.py
 
 step "supply chain (cargo deny: bans, licenses, sources)"
-cargo deny --locked check bans licenses sources
+# `--workspace`: every member's tree (without it cargo-deny sees only the root package's), so the ring
+# fence in deny.toml is checked against `crates/origin` too.
+cargo deny --workspace --locked check bans licenses sources
 
 step "the core builds for Workers (wasm32-unknown-unknown)"
 cargo check --locked --target wasm32-unknown-unknown -p edge-auth
