@@ -35,8 +35,9 @@ cargo check --locked --target wasm32-unknown-unknown -p edge-auth
 step "RFC vectors checked by an independent implementation (Python cryptography)"
 python3 crates/core/tests/vectors/check_vectors.py
 
-step "interop: edge-auth CLI against jose (Node) and PyJWT (Python)"
+step "interop: edge-auth CLI against jose (Node) and PyJWT (Python); the Rust origin kit against PyJWT"
 cargo build --locked -p edge-auth-cli
+cargo build --locked -p edge-auth-origin --example axum_origin
 bash tests/interop/run.sh
 
 step "lint the Worker and the JS package's wasm for their target"
