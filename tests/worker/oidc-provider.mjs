@@ -6,6 +6,9 @@ import { createServer, request } from "node:http";
 import * as jose from "jose";
 import Provider from "oidc-provider";
 
+/// tests/worker's `jose`, for the tests outside this directory (tests/e2e has no node_modules of its own).
+export { jose };
+
 /// A new ES256 signing key (private JWK) with this kid.
 export async function signingKey(kid) {
   const { privateKey } = await jose.generateKeyPair("ES256", { extractable: true });

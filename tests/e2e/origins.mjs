@@ -1,0 +1,63 @@
+// The origins the end-to-end scenario runs against: one entry per kit. An origin is a process that
+// - is started by `command()` in `cwd` with the environment `env(settings)`, where `settings` is
+//   { jwksUrl, issuer, audience, publicUrl, jwksMinTtl, jwksErrorBackoff } (the last two: seconds, or
+//   null for the kit's defaults; the JWKS URL is loopback http, which every kit must be told to allow);
+// - listens on 127.0.0.1 on an ephemeral port, and prints it in a line `ready` matches (group 1);
+// - serves the scenario's routes, each checking the assertion with the kit:
+//     GET  /orders/{id}   scope orders:read  → 200 { order, sub, issuer, scopes }
+//     POST /orders/{id}   scope orders:write → 200 { order, updated_by }
+//     GET  /admin/users   role admin         → 200
+// - answers a refusal with the Worker's status and problem+json `code` (401 with
+//   `WWW-Authenticate: Bearer …`, 403 insufficient_scope / role_missing, 503 keys_unavailable).
+// `cases` names the scenario parts it runs (e2e.test.mjs: CASES); `knownBugs` maps a part to the open bug
+// that makes it fail (it still runs, reported as TODO: remove the entry with the fix). An origin whose `command` is null is a
+// hook not wired yet: its run is reported as skipped, with `pending` as the reason.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { root } from "../worker/built-worker.mjs";
+
+/// The Python of tests/e2e/.venv (scripts/setup-e2e.sh: FastAPI, uvicorn and the kit, pinned).
+export const python = process.env.EDGE_AUTH_E2E_PYTHON ?? resolve(root, "tests/e2e/.venv/bin/python");
+
+export const origins = [
+  {
+    name: "fastapi",
+    cwd: root,
+    // The README's example app itself (examples/fastapi/app.py), under uvicorn.
+    command: () => [python, "-m", "uvicorn", "app:app", "--app-dir", "examples/fastapi", "--host", "127.0.0.1", "--port", "0"],
+    ready: /Uvicorn running on http:\/\/127\.0\.0\.1:(\d+)/,
+    env: (s) => ({
+      EDGE_AUTH_JWKS_URL: s.jwksUrl,
+      EDGE_AUTH_ISSUER: s.issuer,
+      EDGE_AUTH_AUDIENCE: s.audience,
+      EDGE_AUTH_PUBLIC_URL: s.publicUrl,
+      EDGE_AUTH_JWKS_OPTIONS: JSON.stringify({
+        allow_loopback_http: true,
+        ...(s.jwksMinTtl === null ? {} : { min_ttl: s.jwksMinTtl }),
+        ...(s.jwksErrorBackoff === null ? {} : { error_backoff: s.jwksErrorBackoff }),
+      }),
+      PYTHONDONTWRITEBYTECODE: "1",
+      PYTHONUNBUFFERED: "1",
+    }),
+    cases: ["allowed", "edge_refuses", "replay", "forgeries", "rotation", "jwks_down"],
+    knownBugs: {
+      rotation: "kit-py: requests with the new kid that arrive while the unknown-kid refetch is in flight " +
+        "are refused (key_not_found) instead of waiting for it (JwksCache.key_set)",
+    },
+    available: () => existsSync(python) || `no ${python}: run bash scripts/setup-e2e.sh`,
+  },
+  {
+    // Hono middleware of the JS package (branch kit-node): not wired yet.
+    name: "hono",
+    command: null,
+    pending: "the Hono origin (kit-node) is not wired into the scenario yet",
+    cases: ["allowed", "edge_refuses", "replay", "forgeries"],
+  },
+  {
+    // The axum extractor of crates/origin (branch kit-rs): not wired yet.
+    name: "axum",
+    command: null,
+    pending: "the axum origin (kit-rs) is not wired into the scenario yet",
+    cases: ["allowed", "edge_refuses", "replay", "forgeries"],
+  },
+];
