@@ -10,7 +10,7 @@
 // Run: bash scripts/setup-e2e.sh && node --test tests/e2e/   (after bash scripts/build-worker.sh)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { builtWorker, collectLogs, root } from "../worker/built-worker.mjs";
@@ -127,6 +127,13 @@ async function viaEdge(path, { method = "GET", token } = {}) {
   const res = await call(`${front.url}${path}`, { method, headers: token ? bearer(token) : {} });
   return { res, forwarded: recorder.seen.slice(seen) };
 }
+
+test("the README's FastAPI example is examples/fastapi/app.py, the app this file runs", () => {
+  const readme = readFileSync(resolve(root, "README.md"), "utf8");
+  const section = readme.split("\n## Protecting your origin\n")[1]?.split("\n## ")[0] ?? "";
+  const snippet = /```python\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.equal(snippet, readFileSync(resolve(root, "examples/fastapi/app.py"), "utf8"));
+});
 
 for (const spec of origins) {
   const ready = spec.command ? spec.available() : spec.pending;
