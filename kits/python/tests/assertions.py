@@ -32,7 +32,7 @@ def thumbprint(jwk: dict[str, Any]) -> str:
 
 
 @dataclass
-class TestKey:
+class Signer:
     alg: str
     private: Any
     public_jwk: dict[str, Any]
@@ -49,7 +49,7 @@ class TestKey:
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
-def new_key(alg: str = "EdDSA") -> TestKey:
+def new_key(alg: str = "EdDSA") -> Signer:
     if alg == "EdDSA":
         private = ed25519.Ed25519PrivateKey.generate()
         raw = private.public_key().public_bytes_raw()
@@ -66,10 +66,10 @@ def new_key(alg: str = "EdDSA") -> TestKey:
         }
         d = b64u(private.private_numbers().private_value.to_bytes(32, "big"))
     jwk = {**jwk, "kid": thumbprint(jwk), "alg": alg, "use": "sig"}
-    return TestKey(alg, private, jwk, {**jwk, "d": d})
+    return Signer(alg, private, jwk, {**jwk, "d": d})
 
 
-def jwks(*keys: TestKey) -> dict[str, Any]:
+def jwks(*keys: Signer) -> dict[str, Any]:
     return {"keys": [k.public_jwk for k in keys]}
 
 
@@ -103,7 +103,7 @@ def encode(header: dict[str, Any], payload: dict[str, Any] | bytes) -> str:
 
 
 def mint(
-    key: TestKey | None,
+    key: Signer | None,
     payload: dict[str, Any] | bytes | None = None,
     *,
     header: dict[str, Any] | None = None,

@@ -155,6 +155,10 @@ class EdgeAuth(SecurityBase):
 
         return dependency
 
+    async def prefetch(self) -> bool:
+        """:meth:`AssertionVerifier.prefetch`: load the JWKS now (never raises)."""
+        return await self.verifier.prefetch()
+
     def install(self, app: Any) -> None:
         """Registers the problem+json handler on `app` explicitly (optional: the first refusal does)."""
         app.add_exception_handler(EdgeAuthHTTPException, _handler)

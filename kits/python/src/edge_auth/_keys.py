@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import math
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -152,7 +153,7 @@ def hs256_key(secret: str | bytes) -> KeySet:
     raw = secret.encode() if isinstance(secret, str) else bytes(secret)
     if len(raw) < 32:
         raise ValueError("an HS256 secret must be at least 32 bytes")
-    return KeySet((Key(kid=None, alg="HS256", key=HMACAlgorithm.prepare_key(raw)),))
+    return KeySet((Key(kid=None, alg="HS256", key=HMACAlgorithm(HMACAlgorithm.SHA256).prepare_key(raw)),))
 
 
 def _directives(header: str) -> list[tuple[str, str | None]]:
@@ -225,6 +226,7 @@ class JwksCache:
         allow_loopback_http: bool = False,
         clock: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         parts = split_url(url)
         if parts is None:
@@ -240,6 +242,9 @@ class JwksCache:
         self.error_backoff, self.timeout, self.max_bytes = error_backoff, timeout, max_bytes
         self._clock = clock
         self._transport = transport
+        # TLS settings are built once (loading the CA bundle takes a while), off the event loop; an
+        # `http://` URL (loopback only) has no TLS at all.
+        self._ssl: ssl.SSLContext | bool | None = ssl_context if scheme == "https" else False
         self._keys: KeySet | None = None
         self._fresh_until = -math.inf
         self._usable_until = -math.inf
@@ -305,8 +310,10 @@ class JwksCache:
         self._next_attempt = -math.inf
 
     async def _get(self) -> tuple[bytes, str | None]:
+        if self._ssl is None:
+            self._ssl = await asyncio.to_thread(httpx.create_ssl_context)
         async with httpx.AsyncClient(
-            timeout=self.timeout, follow_redirects=False, transport=self._transport
+            timeout=self.timeout, follow_redirects=False, transport=self._transport, verify=self._ssl
         ) as client:
             async with client.stream("GET", self.url, headers={"accept": "application/json"}) as r:
                 if r.status_code != 200:

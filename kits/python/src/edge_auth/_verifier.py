@@ -208,7 +208,7 @@ def _header_values(headers: HeaderInput, name: str) -> list[str]:
     """Every value of header `name` (case-insensitive), from a mapping, a Starlette/Werkzeug-style
     multi-dict (`getlist`/`get_all`) or `(name, value)` pairs (str or bytes, as ASGI gives them)."""
     name = name.lower()
-    for multi in ("getlist", "get_all"):
+    for multi in ("getlist", "get_list", "get_all"):
         getter = getattr(headers, multi, None)
         if callable(getter):
             return [str(v) for v in getter(name)]
@@ -305,6 +305,15 @@ class AssertionVerifier:
             if parts is None or parts[2] not in ("", "/"):
                 raise ValueError("public_url must be an absolute http(s) URL without a path")
             self.public_origin = origin_of(public_url)
+
+    async def prefetch(self) -> bool:
+        """Loads the JWKS now (e.g. in an app's lifespan); `True` if keys are loaded. Never raises:
+        an app may start while the JWKS is unreachable (requests then get `503 keys_unavailable`
+        until a fetch succeeds)."""
+        refresh = getattr(self.keys, "refresh", None)
+        if refresh is None:
+            return True
+        return bool(await refresh())
 
     # --------------------------------------------------------------------------------- the token
 
