@@ -16,6 +16,11 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 stamp() { sha256sum "$@" | sha256sum | cut -c1-64; }
 
+# The versions the kit is tested with (kits/python/requirements-test.txt) are the ones run here.
+awk -F'==' 'NR == FNR { if (/==/) kit[tolower($1)] = $2; next }
+  /==/ && (tolower($1) in kit) && kit[tolower($1)] != $2 { print "setup-e2e: " $1 " " $2 " here, " kit[tolower($1)] " in kits/python/requirements-test.txt"; bad = 1 }
+  END { exit bad }' kits/python/requirements-test.txt tests/e2e/requirements.txt >&2
+
 want=$(stamp tests/e2e/requirements.txt)
 if [ "$(cat "$venv/.requirements" 2>/dev/null)" != "$want" ]; then
   say "pip install -r tests/e2e/requirements.txt"
