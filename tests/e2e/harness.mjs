@@ -112,12 +112,21 @@ export async function tap() {
   return t;
 }
 
+// Origins still running when this process exits (a failed or interrupted run) are killed with it: each
+// runs in its own process group, which a dying test runner would otherwise leave behind.
+const running = new Set();
+process.on("exit", () => {
+  for (const pid of running) { try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ } }
+});
+
 /// Starts an origin (`spec` from origins.mjs) with the edge settings; resolves once it printed its port.
 export async function startOrigin(spec, settings, { timeoutMs = 30_000 } = {}) {
   const [command, ...args] = spec.command();
   const child = spawn(command, args, {
     cwd: spec.cwd, env: { ...process.env, ...spec.env(settings) }, detached: true, stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child.pid);
+  child.on("exit", () => running.delete(child.pid));
   const logs = [];
   const origin = {
     name: spec.name, logs, url: "", port: 0, child,
