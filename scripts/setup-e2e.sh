@@ -12,7 +12,11 @@ say() { printf 'setup-e2e: %s\n' "$*"; }
 
 if [ ! -x "$venv/bin/python" ]; then
   say "python3 -m venv $venv"
-  python3 -m venv "$venv"
+  python3 -m venv "$venv" || {
+    say "python3 -m venv failed (on Debian: apt-get install python3-venv)" >&2
+    rm -rf "$venv"
+    exit 1
+  }
 fi
 stamp() { sha256sum "$@" | sha256sum | cut -c1-64; }
 
