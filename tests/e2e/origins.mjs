@@ -3,10 +3,14 @@
 //   { jwksUrl, issuer, audience, publicUrl, jwksMinTtl, jwksErrorBackoff } (the last two: seconds, or
 //   null for the kit's defaults; the JWKS URL is loopback http, which every kit must be told to allow);
 // - listens on 127.0.0.1 on an ephemeral port, and prints it in a line `ready` matches (group 1);
-// - serves the scenario's routes, each checking the assertion with the kit:
-//     GET  /orders/{id}   scope orders:read  → 200 { order, sub, issuer, scopes }
-//     POST /orders/{id}   scope orders:write → 200 { order, updated_by }
-//     GET  /admin/users   role admin         → 200
+// - serves the scenario's `paths`, each checking the assertion with the kit (the Worker in front has
+//   the same rules on /orders, /orders/*, /admin and /admin/*):
+//     read   GET, scope orders:read → 200, a JSON body from which `identity(body)` gives
+//            { sub, issuer (the caller token's issuer), scopes }
+//     other  another path the origin checks the assertion on (GET)
+//     write  POST, scope orders:write → 200, `writer(body)` = the caller's sub (null: no such route; then a POST to
+//            `read` must still get 401 for an assertion bound to GET, before any 404/405)
+//     admin  GET, role admin
 // - answers a refusal with the Worker's status and problem+json `code` (401 with
 //   `WWW-Authenticate: Bearer …`, 403 insufficient_scope / role_missing, 503 keys_unavailable).
 // `cases` names the scenario parts it runs (e2e.test.mjs: CASES); `knownBugs` maps a part to the open bug
@@ -26,6 +30,9 @@ export const origins = [
     // The README's example app itself (examples/fastapi/app.py), under uvicorn.
     command: () => [python, "-m", "uvicorn", "app:app", "--app-dir", "examples/fastapi", "--host", "127.0.0.1", "--port", "0"],
     ready: /Uvicorn running on http:\/\/127\.0\.0\.1:(\d+)/,
+    paths: { read: "/orders/7", other: "/orders/8", write: "/orders/7", admin: "/admin/users" },
+    identity: (body) => ({ sub: body?.sub, issuer: body?.issuer, scopes: body?.scopes }),
+    writer: (body) => body?.updated_by,
     env: (s) => ({
       EDGE_AUTH_JWKS_URL: s.jwksUrl,
       EDGE_AUTH_ISSUER: s.issuer,
