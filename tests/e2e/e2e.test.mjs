@@ -124,7 +124,7 @@ async function direct(origin, { method = "GET", path, assertion, authorization }
   if (assertion) assert.equal(await coreVerdict(assertion, { method, path, authorization }), expected, `the core on ${what}`);
 }
 
-/// One request through the edge; returns it with the tap's record of what reached the origin (or null).
+/// One request through the edge; returns it with the tap's records of what reached the origin ([] if nothing).
 async function viaEdge(path, { method = "GET", token } = {}) {
   const seen = recorder.seen.length;
   const res = await call(`${front.url}${path}`, { method, headers: token ? bearer(token) : {} });
