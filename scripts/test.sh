@@ -39,7 +39,7 @@ bash tests/interop/run.sh
 
 step "the Python origin kit (kits/python): pip install, its tests, the table cross-checked with the CLI"
 bash scripts/setup-kit-python.sh
-(cd kits/python && EDGE_AUTH_REQUIRE_CLI=1 python3 -m pytest -q)
+(cd kits/python && python3 -m ruff check && python3 -m ruff format --check && python3 -m mypy && EDGE_AUTH_REQUIRE_CLI=1 python3 -m pytest -q)
 
 step "lint the Worker and the JS package's wasm for their target"
 cargo clippy --locked -p edge-auth --target wasm32-unknown-unknown --all-targets -- -D warnings

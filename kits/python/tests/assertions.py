@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 ISSUER = "https://edge.test"
 AUDIENCE = "https://origin.test"
 PUBLIC = "https://api.test"
-ACCESS_TOKEN = "caller.access.token"
+ACCESS_TOKEN = "caller.access.token"  # noqa: S105 - a test value
 NOW = 1_800_000_000
 
 

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
 from assertions import NOW
 
 WAIT_S = 10  # any wait in a test is bounded

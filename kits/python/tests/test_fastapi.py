@@ -8,8 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from assertions import ACCESS_TOKEN, AUDIENCE, ISSUER, NOW, PUBLIC, claims, jwks, mint, new_key
-from conftest import WAIT_S, FakeClock, JwksServer
 from fastapi import APIRouter, Depends, FastAPI, Security
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +22,9 @@ from edge_auth import (
     Identity,
     verify_assertion,
 )
+
+from assertions import ACCESS_TOKEN, AUDIENCE, ISSUER, NOW, PUBLIC, claims, jwks, mint, new_key
+from conftest import WAIT_S, FakeClock, JwksServer
 
 ED = new_key("EdDSA")
 OTHER = new_key("EdDSA")
@@ -45,6 +46,7 @@ def edge(**options: Any) -> EdgeAuth:
 def make_app(auth: EdgeAuth) -> tuple[FastAPI, list[str]]:
     calls: list[str] = []
     app = FastAPI()
+
     # Scopes from the whole tree: the route's, and those of the dependency in between.
     async def customer(identity: Identity = Security(auth, scopes=["orders:read"])) -> Identity:
         return identity
@@ -254,9 +256,7 @@ def test_keys_unavailable_is_503_and_the_app_starts(jwks_server: JwksServer) -> 
     clock = FakeClock()
     jwks_server.document = jwks(ED)
     jwks_server.status = 500
-    auth = edge(
-        jwks=None, jwks_url=jwks_server.url, clock=clock, jwks_options={"allow_loopback_http": True}
-    )
+    auth = edge(jwks=None, jwks_url=jwks_server.url, clock=clock, jwks_options={"allow_loopback_http": True})
     app, calls = make_app(auth)
     response = call(app, "GET", "/orders", assertion())
     assert response.status_code == 503
@@ -333,13 +333,15 @@ def test_verify_assertion_for_any_framework() -> None:
         assert identity.sub == "user-1"
         return None
 
+    bearer = f"Bearer {ACCESS_TOKEN}"
     cases = [
         ({"Edge-Auth-Assertion": token}, "GET", f"{ORIGIN}/orders?x=1", None),
-        ({"edge-auth-assertion": token, "Authorization": f"Bearer {ACCESS_TOKEN}"}, "GET", f"{ORIGIN}/orders", None),
+        ({"edge-auth-assertion": token, "Authorization": bearer}, "GET", f"{ORIGIN}/orders", None),
         ([(b"edge-auth-assertion", token.encode())], "GET", f"{ORIGIN}/orders", None),
         ([("Edge-Auth-Assertion", token)], "GET", f"{ORIGIN}/admin", "binding_mismatch"),
         ({"Edge-Auth-Assertion": token}, "PUT", f"{ORIGIN}/orders", "binding_mismatch"),
-        ({"Edge-Auth-Assertion": token, "Authorization": "Bearer x"}, "GET", f"{ORIGIN}/orders", "binding_mismatch"),
+        ({"Edge-Auth-Assertion": token, "Authorization": "Bearer x"}, "GET", f"{ORIGIN}/orders",
+         "binding_mismatch"),
         ({}, "GET", f"{ORIGIN}/orders", "token_missing"),
         (httpx.Headers([("edge-auth-assertion", token), ("edge-auth-assertion", token)]), "GET",
          f"{ORIGIN}/orders", "multiple_tokens"),
@@ -366,3 +368,72 @@ def test_refusal_rendering_matches_the_worker() -> None:
     }
     assert EdgeAuthError("token_missing", realm="api").www_authenticate() == 'Bearer realm="api"'
     assert "www-authenticate" not in dict(EdgeAuthError("keys_unavailable").headers())
+
+
+def test_middleware_with_another_verifier_does_not_vouch_for_the_dependency() -> None:
+    strict = edge(audience="https://stricter.test")
+    app, calls = make_app(strict)
+    lenient = AssertionVerifier(
+        jwks=jwks(ED), issuer=ISSUER, audience=AUDIENCE, public_url=PUBLIC, clock=lambda: NOW
+    )
+    wrapped = EdgeAuthMiddleware(app, verifier=lenient)
+    response = call(wrapped, "GET", "/orders", assertion())
+    assert problem(response)["code"] == "audience_mismatch"
+    assert calls == []
+
+
+def test_middleware_guards_websockets() -> None:
+    from starlette.routing import WebSocketRoute
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(websocket.state.edge_auth.sub)
+        await websocket.close()
+
+    verifier = AssertionVerifier(
+        jwks=jwks(ED), issuer=ISSUER, audience=AUDIENCE, public_url=PUBLIC, clock=lambda: NOW
+    )
+    app = EdgeAuthMiddleware(Starlette(routes=[WebSocketRoute("/ws", echo)]), verifier=verifier)
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws", headers=assertion(htu=f"{PUBLIC}/ws")) as ws:
+            assert ws.receive_text() == "user-1"
+        for headers in [{}, assertion()]:  # none; one bound to /orders
+            with pytest.raises(WebSocketDisconnect) as closed:
+                with client.websocket_connect("/ws", headers=headers):
+                    pass
+            assert closed.value.code == 1008
+
+
+def test_a_forwarded_host_cannot_bring_a_path_or_an_unparsable_url() -> None:
+    verifier = AssertionVerifier(
+        jwks=jwks(ED), issuer=ISSUER, audience=AUDIENCE, trust_forwarded=True, clock=lambda: NOW
+    )
+    admin = mint(ED, claims(htu=f"{PUBLIC}/admin"))
+    for host in ["api.test/admin?", "api.test/admin#", "evil@api.test", "api.test\\admin?"]:
+        headers = {"Edge-Auth-Assertion": admin, "X-Forwarded-Host": host, "X-Forwarded-Proto": "https"}
+        with pytest.raises(EdgeAuthError) as refused:
+            asyncio.run(verify_assertion(headers, "GET", f"{ORIGIN}/orders", verifier=verifier))
+        assert refused.value.code == "binding_mismatch", host
+    with_public = AssertionVerifier(
+        jwks=jwks(ED), issuer=ISSUER, audience=AUDIENCE, public_url=PUBLIC, clock=lambda: NOW
+    )
+    root = {"Edge-Auth-Assertion": mint(ED, claims(htu=f"{PUBLIC}/"))}
+    # With public_url, the received path alone will do.
+    assert asyncio.run(verify_assertion(root, "GET", "/?q=1", verifier=with_public)).sub == "user-1"
+    for url in ["not a url", "/relative", "//evil.test/", "ftp://origin.internal/", ""]:
+        with pytest.raises(EdgeAuthError) as refused:
+            asyncio.run(verify_assertion(root, "GET", url, verifier=with_public))
+        assert refused.value.code == "binding_mismatch", url
+
+
+def test_a_host_header_cannot_bring_a_path() -> None:
+    # Without public_url and trust_forwarded, the URL is built from Host: a Host carrying a path
+    # must not let an assertion for /admin pass on /orders.
+    app, calls = make_app(edge(public_url=None))
+    token = mint(ED, claims(htu="http://api.test/admin"))
+    for host in ["api.test/admin?", "api.test/admin#"]:
+        response = call(app, "GET", "/orders", {"Edge-Auth-Assertion": token, "Host": host})
+        assert problem(response)["code"] == "binding_mismatch", host
+    assert calls == []

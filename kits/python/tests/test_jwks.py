@@ -7,11 +7,12 @@ import json
 from typing import Any
 
 import pytest
-from assertions import AUDIENCE, ISSUER, PUBLIC, Signer, claims, jwks, mint, new_key
-from conftest import WAIT_S, FakeClock, JwksServer
 
 from edge_auth import AssertionVerifier, EdgeAuthError, JwksCache, KeySet
 from edge_auth._keys import freshness
+
+from assertions import AUDIENCE, ISSUER, PUBLIC, Signer, claims, jwks, mint, new_key
+from conftest import WAIT_S, FakeClock, JwksServer
 
 ED = new_key("EdDSA")
 ES = new_key("ES256")
@@ -36,11 +37,19 @@ def outcome(v: AssertionVerifier, key: Signer, clock: FakeClock) -> str | None:
     """Verifies a fresh assertion by `key` at the clock's time: `None` (accepted) or the code."""
     now = int(clock.now)
     token = mint(key, claims(iat=now, exp=now + 30))
-    try:
-        run(v.verify(token, method="GET", url=f"{PUBLIC}/orders"))
-    except EdgeAuthError as error:
-        return error.code
-    return None
+
+    async def go() -> str | None:
+        try:
+            await v.verify(token, method="GET", url=f"{PUBLIC}/orders")
+        except EdgeAuthError as error:
+            return error.code
+        finally:
+            # A background refresh the request started, done before the test looks at the server.
+            assert isinstance(v.keys, JwksCache)
+            await v.keys.settled()
+        return None
+
+    return run(go())
 
 
 def test_cache_control_max_age(jwks_server: JwksServer, clock: FakeClock) -> None:
@@ -111,9 +120,7 @@ def test_unknown_kid_refetches_once_per_cooldown(jwks_server: JwksServer, clock:
     assert jwks_server.hits == 3
 
 
-def test_last_good_set_kept_while_the_endpoint_fails(
-    jwks_server: JwksServer, clock: FakeClock
-) -> None:
+def test_last_good_set_kept_while_the_endpoint_fails(jwks_server: JwksServer, clock: FakeClock) -> None:
     jwks_server.document = jwks(ED)
     v = verifier(jwks_server.url, clock)
     assert outcome(v, ED, clock) is None
@@ -170,13 +177,9 @@ def test_concurrent_requests_share_one_fetch(jwks_server: JwksServer, clock: Fak
 
     async def many() -> list[Any]:
         tokens = [mint(ED if i % 2 else ES) for i in range(20)]
-        tasks = [
-            asyncio.ensure_future(v.verify(t, method="GET", url=f"{PUBLIC}/orders")) for t in tokens
-        ]
+        tasks = [asyncio.ensure_future(v.verify(t, method="GET", url=f"{PUBLIC}/orders")) for t in tokens]
         # Every task is waiting once the (held) request reaches the server.
-        arrived = await asyncio.get_running_loop().run_in_executor(
-            None, jwks_server.arrived.wait, WAIT_S
-        )
+        arrived = await asyncio.get_running_loop().run_in_executor(None, jwks_server.arrived.wait, WAIT_S)
         assert arrived
         jwks_server.release()
         return await asyncio.gather(*tasks, return_exceptions=True)
@@ -258,4 +261,30 @@ def test_prefetch_never_raises(jwks_server: JwksServer, clock: FakeClock) -> Non
     assert run(v.prefetch()) is True
     assert jwks_server.hits == 2
     assert outcome(v, ED, clock) is None
+    assert jwks_server.hits == 2
+
+
+def test_stale_keys_serve_while_the_refresh_hangs(jwks_server: JwksServer, clock: FakeClock) -> None:
+    jwks_server.document = jwks(ED)
+    v = verifier(jwks_server.url, clock)
+    assert outcome(v, ED, clock) is None
+    jwks_server.document = jwks(ED, NEW)
+    jwks_server.hold()
+    clock.advance(600)
+
+    async def go() -> None:
+        assert isinstance(v.keys, JwksCache)
+        # Stale: the request is answered from the old set while the refresh waits on the server.
+        now = int(clock.now)
+        await v.verify(mint(ED, claims(iat=now, exp=now + 30)), method="GET", url=f"{PUBLIC}/orders")
+        arrived = await asyncio.get_running_loop().run_in_executor(None, jwks_server.arrived.wait, WAIT_S)
+        assert arrived
+        assert v.keys._keys is not None and not v.keys._keys.has_kid(NEW.kid)  # not refreshed yet
+        jwks_server.release()
+        await v.keys.settled()
+
+    run(go())
+    assert jwks_server.hits == 2
+    clock.advance(1)
+    assert outcome(v, NEW, clock) is None  # the refreshed set, no further fetch
     assert jwks_server.hits == 2

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from assertions import claims, jwks, mint, new_key
-from conftest import WAIT_S
 
 from edge_auth._keys import KeySet, StaticKeys
+
+from assertions import claims, jwks, mint, new_key
+from conftest import WAIT_S
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 KEY = new_key("EdDSA")

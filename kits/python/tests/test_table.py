@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from edge_auth import AssertionVerifier, EdgeAuthError
+
 from assertions import (
     ACCESS_TOKEN,
     AUDIENCE,
@@ -31,8 +34,6 @@ from assertions import (
     mint,
     new_key,
 )
-
-from edge_auth import AssertionVerifier, EdgeAuthError
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(os.environ.get("EDGE_AUTH_BIN") or REPO / "target" / "debug" / "edge-auth")
@@ -99,11 +100,17 @@ CASES = [
     Case("good, query ignored", lambda: mint(ED), None, url=f"{URL}?page=2#top"),
     Case("good, typ with application/", lambda: mint(ED, header={"typ": "application/edge-auth+JWT"}), None),
     Case("good, aud array", lambda: mint(ED, claims(aud=["x", AUDIENCE])), None),
-    Case("good, htu host case and default port", lambda: mint(ED, claims(htu="HTTPS://API.test:443/orders")), None),
+    Case(
+        "good, htu host case and default port",
+        lambda: mint(ED, claims(htu="HTTPS://API.test:443/orders")),
+        None,
+    ),
     Case("good, request path with dot segments", lambda: mint(ED), None, url=f"{PUBLIC}/a/../orders"),
     Case("good, exp within the leeway", lambda: mint(ED, claims(exp=NOW - 9)), None),
     Case("good, iat within the leeway", lambda: mint(ED, claims(iat=NOW + 10)), None),
-    Case("good, encoded path", lambda: mint(ED, claims(htu=f"{PUBLIC}/caf%C3%A9")), None, url=f"{PUBLIC}/café"),
+    Case(
+        "good, encoded path", lambda: mint(ED, claims(htu=f"{PUBLIC}/caf%C3%A9")), None, url=f"{PUBLIC}/café"
+    ),
     # time
     Case("expired", lambda: mint(ED, claims(exp=NOW - 10)), "token_expired"),
     Case("issued in the future", lambda: mint(ED, claims(iat=NOW + 11)), "token_issued_in_future"),
@@ -124,7 +131,11 @@ CASES = [
     Case("HS256 forgery keyed with the public key", hs256_with_public_key, "alg_not_allowed"),
     Case("ES384 header", lambda: mint(ES, header={"alg": "ES384"}), "alg_not_allowed"),
     Case("EdDSA header on the ES256 key", lambda: mint(ES, header={"alg": "EdDSA"}), "key_not_found"),
-    Case("embedded jwk", lambda: mint(OTHER, header={"jwk": OTHER.public_jwk}, drop=("kid",)), "embedded_key_refused"),
+    Case(
+        "embedded jwk",
+        lambda: mint(OTHER, header={"jwk": OTHER.public_jwk}, drop=("kid",)),
+        "embedded_key_refused",
+    ),
     Case("jku", lambda: mint(OTHER, header={"jku": "https://evil.test/jwks"}), "embedded_key_refused"),
     Case("x5c", lambda: mint(OTHER, header={"x5c": ["MIIB"]}), "embedded_key_refused"),
     Case("crit", lambda: mint(ED, header={"crit": ["exp"], "exp": 1}), "crit_unsupported"),
@@ -143,12 +154,40 @@ CASES = [
     Case("method case differs", lambda: mint(ED, claims(htm="get")), "binding_mismatch"),
     Case("replayed to another host", lambda: mint(ED), "binding_mismatch", url="https://other.test/orders"),
     Case("replayed over http", lambda: mint(ED), "binding_mismatch", url="http://api.test/orders"),
-    Case("replayed to another port", lambda: mint(ED), "binding_mismatch", url="https://api.test:8443/orders"),
+    Case(
+        "replayed to another port", lambda: mint(ED), "binding_mismatch", url="https://api.test:8443/orders"
+    ),
     Case("path case differs", lambda: mint(ED), "binding_mismatch", url=f"{PUBLIC}/Orders"),
     Case("trailing slash differs", lambda: mint(ED), "binding_mismatch", url=f"{PUBLIC}/orders/"),
     Case("ath of another token", lambda: mint(ED), "binding_mismatch", access_token="another.token"),
     Case("htu not a URL", lambda: mint(ED, claims(htu="/orders")), "binding_mismatch"),
     Case("htm not a string", lambda: mint(ED, claims(htm=["GET"])), "binding_mismatch"),
+    # htu in the core's normal form (WHATWG): claim and request URL compared after normalizing both
+    *[
+        Case(f"htu {claim!r} vs {url!r}", lambda claim=claim: mint(ED, claims(htu=claim)), expected, url=url)
+        for claim, url, expected in [
+            ("https://api.test/a%20b", "https://api.test/a b", None),
+            ("https://api.test/%7Bx%7D%60", "https://api.test/{x}`", None),
+            ("https://api.test/a/%2e%2E/orders", URL, None),
+            ("https://api.test/%2E%2E/orders", URL, None),
+            ("https://api.test/a/./b/../../orders", URL, None),
+            ("https://api.test\\orders", URL, None),
+            ("http://api.test:80/orders", "http://api.test/orders", None),
+            ("https://api.test:0443/orders", URL, None),
+            ("https://api.te\tst/orders", URL, None),
+            ("https://api.test/ä", "https://api.test/%C3%A4", None),
+            ("https://api.test/orders?a#b/../x", URL, None),
+            ("https://api.test:443", "https://api.test/", None),
+            ("https://api.test/%zz;x", "https://api.test/%zz;x", None),
+            ("https://api.test/%2f", "https://api.test/%2F", "binding_mismatch"),
+            ("https://api.test/a'b", "https://api.test/a%27b", "binding_mismatch"),
+            ("https://api.test./orders", URL, "binding_mismatch"),
+            ("https://user@api.test/orders", URL, "binding_mismatch"),
+            ("https://API.TEST/ORDERS", URL, "binding_mismatch"),
+            ("https://xn--bcher-kva.test/x", "https://bücher.test/x", "binding_mismatch"),
+            ("ftp://api.test/orders", URL, "binding_mismatch"),
+        ]
+    ],
     # required claims
     Case("no exp", lambda: mint(ED, claims(exp=None)), "claim_missing"),
     Case("no iat", lambda: mint(ED, claims(iat=None)), "claim_missing"),
@@ -174,7 +213,13 @@ CASES = [
     Case("HS256 good", lambda: mint(None, hs_secret=SECRET), None, secret=SECRET),
     Case("HS256 other secret", lambda: mint(None, hs_secret=b"t" * 32), "signature_invalid", secret=SECRET),
     Case("EdDSA against an HS256 secret", lambda: mint(ED), "alg_not_allowed", secret=SECRET),
-    Case("HS256 replayed", lambda: mint(None, hs_secret=SECRET), "binding_mismatch", secret=SECRET, method="POST"),
+    Case(
+        "HS256 replayed",
+        lambda: mint(None, hs_secret=SECRET),
+        "binding_mismatch",
+        secret=SECRET,
+        method="POST",
+    ),
 ]
 
 # Minted once, so the kit and the CLI see the very same bytes.
@@ -241,4 +286,3 @@ def test_table_covers_refusals() -> None:
         "token_issued_in_future", "audience_mismatch", "typ_mismatch", "binding_mismatch",
     }  # fmt: skip
     assert static <= refused
-

@@ -47,7 +47,12 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # `EdgeAuth` needs FastAPI; the rest of the kit does not, so it is imported on first use.
     if name in ("EdgeAuth", "EdgeAuthHTTPException"):
-        from . import _fastapi
+        try:
+            from . import _fastapi
+        except ModuleNotFoundError as missing:
+            raise ImportError(
+                f"edge_auth.{name} needs FastAPI: pip install fastapi (or the kit's `fastapi` extra)"
+            ) from missing
 
         return getattr(_fastapi, name)
     raise AttributeError(f"module 'edge_auth' has no attribute {name!r}")

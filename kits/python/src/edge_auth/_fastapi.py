@@ -6,8 +6,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from fastapi.openapi.models import APIKey, APIKeyIn
 from fastapi import Security
+from fastapi.openapi.models import APIKey, APIKeyIn
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 from starlette.exceptions import HTTPException
@@ -28,7 +28,7 @@ class EdgeAuthHTTPException(HTTPException):
         self.error = error
         super().__init__(
             status_code=error.status,
-            detail=error.problem(),
+            detail=error.detail,
             headers=dict(error.headers()),
         )
 
@@ -107,23 +107,28 @@ class EdgeAuth(SecurityBase):
             jwks_options=jwks_options,
             key_source=key_source,
         )
-        self.model = APIKey(
-            **{"in": APIKeyIn.header},
-            name=header,
-            description=description
-            or "The signed assertion edge-auth forwards (typ edge-auth+jwt), bound to the request.",
+        self.model = APIKey.model_validate(
+            {
+                "in": APIKeyIn.header,
+                "name": header,
+                "description": description
+                or "The signed assertion edge-auth forwards (typ edge-auth+jwt), bound to the request.",
+            }
         )
         self.scheme_name = scheme_name or "EdgeAuth"
 
     async def authenticate(self, request: Request) -> Identity:
         """The request's verified identity, without scope checks. Raises :class:`EdgeAuthError`."""
-        identity = request.scope.get("edge_auth.identity")
+        # Verified once per request and verifier: another dependency of this request, or the
+        # middleware with the same verifier, may have done it already.
+        verified = request.scope.setdefault("edge_auth.verified", {})
+        identity = verified.get(self.verifier)
         if isinstance(identity, Identity):
-            return identity  # another dependency of this request verified it already
+            return identity
         identity = await self.verifier.verify_request(
             request.headers, request.method, request_url(request.scope)
         )
-        request.scope["edge_auth.identity"] = identity
+        verified[self.verifier] = identity
         return identity
 
     def _refuse(self, request: Request, error: EdgeAuthError) -> EdgeAuthHTTPException:
@@ -137,8 +142,8 @@ class EdgeAuth(SecurityBase):
             raise self._refuse(request, error) from None
         needed = list(dict.fromkeys(security_scopes.scopes))
         if any(scope not in identity.scopes for scope in needed):
-            error = EdgeAuthError("insufficient_scope", scopes=needed, realm=self.verifier.realm)
-            raise self._refuse(request, error)
+            refusal = EdgeAuthError("insufficient_scope", scopes=needed, realm=self.verifier.realm)
+            raise self._refuse(request, refusal)
         return identity
 
     def require_roles(self, *roles: str) -> Callable[..., Awaitable[Identity]]:

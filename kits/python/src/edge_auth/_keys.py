@@ -5,7 +5,8 @@ The cache follows the core's remote-key rules (`crates/core/src/remote.rs`, `Rem
 freshness from `Cache-Control: max-age` clamped to [`min_ttl`, `max_ttl`] (`no-store`/`no-cache` count
 as the minimum), one refetch for an unknown `kid` per `kid_cooldown`, the last good set kept while the
 endpoint fails (up to `stale_if_error` after it went stale), no new attempt within `error_backoff` of a
-failure, one fetch in flight at a time (concurrent callers share it), https only unless the URL is
+failure, one fetch in flight at a time (concurrent callers share it), a stale but usable set served while
+it is refreshed in the background, https only unless the URL is
 loopback and `allow_loopback_http` is set, redirects not followed, documents over `max_bytes` refused.
 """
 
@@ -53,9 +54,13 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
 def strict_json(data: bytes | str) -> Any:
     """JSON as the core reads it: duplicate members refused at every depth, no NaN/Infinity."""
-    return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    return _DECODER.decode(text)
 
 
 @dataclass(frozen=True)
@@ -138,9 +143,7 @@ class KeySet:
                 if not serving:
                     raise EdgeAuthError("key_not_found")
                 return serving
-        candidates = [
-            key for key in self.keys if key.alg == alg and (kid is None or key.kid is None)
-        ]
+        candidates = [key for key in self.keys if key.alg == alg and (kid is None or key.kid is None)]
         if not candidates:
             raise EdgeAuthError("key_not_found")
         if len(candidates) > MAX_UNTARGETED_KEYS:
@@ -259,8 +262,12 @@ class JwksCache:
         `kid` is unknown. Raises `keys_unavailable` when there is no usable set."""
         now = self._clock()
         fetched = False
-        if self._keys is None or now >= self._fresh_until:
-            if now >= self._next_attempt:
+        if (self._keys is None or now >= self._fresh_until) and now >= self._next_attempt:
+            if self._keys is not None and now < self._usable_until:
+                # Stale but usable: served now, refreshed in the background (stale-while-revalidate),
+                # so a slow or hanging endpoint delays no request.
+                self._start_refresh()
+            else:
                 await self.refresh()
                 fetched = True
         now = self._clock()
@@ -278,17 +285,27 @@ class JwksCache:
         """Seconds until the next fetch attempt may happen (at least 1)."""
         return max(1, math.ceil(self._next_attempt - self._clock()))
 
-    async def refresh(self) -> bool:
-        """Fetches now (sharing a fetch already in flight); `True` if a set is loaded afterwards.
-        Never raises: a failure keeps the last good set and starts the backoff."""
+    def _start_refresh(self) -> asyncio.Task[None]:
+        """The fetch in flight on this event loop, started if there is none (one at a time)."""
         loop = asyncio.get_running_loop()
         flight = self._flight
         if flight is None or flight[0] is not loop or flight[1].done():
             flight = (loop, loop.create_task(self._fetch()))
-            self._flight = flight
+            self._flight = flight  # also keeps a reference to the task while it runs
+        return flight[1]
+
+    async def refresh(self) -> bool:
+        """Fetches now (sharing a fetch already in flight); `True` if a set is loaded afterwards.
+        Never raises: a failure keeps the last good set and starts the backoff."""
         # Shielded: a cancelled request does not cancel the fetch other requests wait for.
-        await asyncio.shield(flight[1])
+        await asyncio.shield(self._start_refresh())
         return self._keys is not None
+
+    async def settled(self) -> None:
+        """Waits for a fetch in flight on this event loop (a background refresh), if any."""
+        flight = self._flight
+        if flight is not None and flight[0] is asyncio.get_running_loop() and not flight[1].done():
+            await asyncio.shield(flight[1])
 
     async def _fetch(self) -> None:
         self.fetches += 1

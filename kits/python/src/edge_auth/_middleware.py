@@ -1,10 +1,10 @@
 """A pure-ASGI middleware (Starlette or any ASGI app): every HTTP request must carry a valid assertion.
 
 The verified :class:`Identity` is put in `scope["state"]["edge_auth"]` (Starlette's
-`request.state.edge_auth`) and `scope["edge_auth.identity"]` (an `EdgeAuth` dependency further in
-reuses it); a refusal is answered here, in the Worker's form, and the app is not called. Lifespan and
-WebSocket scopes pass through untouched; paths in `exempt_paths` (exact match, e.g. a health check)
-pass without an assertion.
+`request.state.edge_auth`), and an `EdgeAuth` dependency further in with the same verifier reuses it;
+a refusal is answered here, in the Worker's form, and the app is not called (a WebSocket handshake
+is closed with 1008, which the server answers with 403). Lifespan scopes pass through untouched;
+paths in `exempt_paths` (exact match, e.g. a health check) pass without an assertion.
 """
 
 from __future__ import annotations
@@ -41,15 +41,21 @@ class EdgeAuthMiddleware:
         self.exempt_paths = frozenset(exempt_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") != "http" or scope.get("path") in self.exempt_paths:
+        kind = scope.get("type")
+        if kind not in ("http", "websocket") or scope.get("path") in self.exempt_paths:
             await self.app(scope, receive, send)
             return
         headers = list(scope.get("headers") or ())
+        # A WebSocket is opened by a GET the edge saw as http(s).
+        method = scope.get("method", "") if kind == "http" else "GET"
         try:
-            identity = await self.verifier.verify_request(
-                headers, scope.get("method", ""), request_url(dict(scope))
-            )
+            identity = await self.verifier.verify_request(headers, method, request_url(scope))
         except EdgeAuthError as error:
+            if kind == "websocket":
+                # Closing before accepting: the server answers the handshake with 403.
+                await receive()
+                await send({"type": "websocket.close", "code": 1008})
+                return
             await send(
                 {
                     "type": "http.response.start",
@@ -60,5 +66,5 @@ class EdgeAuthMiddleware:
             await send({"type": "http.response.body", "body": error.body()})
             return
         scope.setdefault("state", {})["edge_auth"] = identity
-        scope["edge_auth.identity"] = identity
+        scope.setdefault("edge_auth.verified", {})[self.verifier] = identity
         await self.app(scope, receive, send)

@@ -18,6 +18,7 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _PATH_ENCODE = frozenset(b' "#<>?`{}')
 _SINGLE_DOT = frozenset({".", "%2e"})
 _DOUBLE_DOT = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
+_C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
 _HOST_CHARS = re.compile(r"^[a-z0-9.\-_~!$&'()*+,;=]+$")
 
 
@@ -88,7 +89,7 @@ def split_url(url: str) -> tuple[str, str, str] | None:
     if not isinstance(url, str):
         return None
     # WHATWG: leading/trailing C0 controls and spaces are stripped, tabs and newlines removed anywhere.
-    text = url.strip("".join(chr(c) for c in range(0x21))).replace("\t", "").replace("\n", "")
+    text = url.strip(_C0_AND_SPACE).replace("\t", "").replace("\n", "")
     text = text.replace("\r", "")
     match = _SCHEME.match(text)
     if match is None:

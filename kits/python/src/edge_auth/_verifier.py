@@ -19,7 +19,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 from jwt.algorithms import get_default_algorithms
 from pydantic import BaseModel, ConfigDict
@@ -36,11 +36,12 @@ DEFAULT_LEEWAY = 10
 MAX_TOKEN_BYTES = 8 * 1024
 _REQUIRED = ("iat", "jti", "htm", "htu", "ath")
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_AUTHORITY = re.compile(r"^[A-Za-z0-9.\-_~!$&'()*+,;=:\[\]]+$")
 _ALGORITHMS = get_default_algorithms()
 _DATE_LIMIT = 4_611_686_018_427_387_904  # 2^62, as the core
 _I64_MAX = 2**63 - 1
 
-HeaderInput = Union[Mapping[str, str], Iterable[tuple[Any, Any]]]
+HeaderInput = Mapping[str, str] | Iterable[tuple[Any, Any]]
 
 
 class Identity(BaseModel):
@@ -296,8 +297,7 @@ class AssertionVerifier:
         elif secret is not None:
             self.keys = StaticKeys(hs256_key(secret))
             self.algorithms = frozenset({"HS256"})
-        else:
-            assert key_source is not None
+        elif key_source is not None:
             self.keys = key_source
         self.public_origin: str | None = None
         if public_url is not None:
@@ -381,14 +381,17 @@ class AssertionVerifier:
         signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
         return header, claims, alg, kid, typ, signing_input, signature
 
-    def _check_binding(
-        self, claims: dict[str, Any], method: str, url: str, access_token: str | None
-    ) -> None:
+    def _check_binding(self, claims: dict[str, Any], method: str, url: str, access_token: str | None) -> None:
         if claims.get("htm") != method:
             raise EdgeAuthError("binding_mismatch")
         expected = htu(url)
         claimed = claims.get("htu")
-        if expected is None or not isinstance(claimed, str) or htu(claimed) != expected:
+        # The Worker writes `htu` in the normal form already: an equal string needs no second parse.
+        if (
+            expected is None
+            or not isinstance(claimed, str)
+            or (claimed != expected and htu(claimed) != expected)
+        ):
             raise EdgeAuthError("binding_mismatch")
         if access_token is None:
             if self.require_access_token:
@@ -404,21 +407,31 @@ class AssertionVerifier:
 
     def public_url_for(self, headers: HeaderInput, url: str) -> str:
         """The public URL a request received at `url` (absolute) was made to."""
+        if self.public_origin is not None and url.startswith("/") and not url.startswith("//"):
+            # Only the received path (and maybe a query): what a framework's raw path gives.
+            return self.public_origin + url
         parts = split_url(url)
-        path = parts[2] if parts is not None else ""
+        if parts is None:
+            return url  # not an http(s) URL: no htu, so no assertion matches it
+        path = parts[2]
         if self.public_origin is not None:
             return self.public_origin + path
-        if self.trust_forwarded and parts is not None:
+        if self.trust_forwarded:
             proto, host = _forwarded(headers)
-            scheme = proto.lower() if proto and proto.lower() in ("http", "https") else parts[0]
-            return f"{scheme}://{host or parts[1]}{path}"
+            if proto is not None and proto.lower() not in ("http", "https"):
+                return ""
+            if host is not None and not _AUTHORITY.match(host):
+                return ""  # a host that would bring its own path, query or userinfo: matches nothing
+            return f"{(proto or parts[0]).lower()}://{host or parts[1]}{path}"
         return url
 
     async def verify_request(
         self, headers: HeaderInput, method: str, url: str, *, now: int | None = None
     ) -> Identity:
-        """Finds the assertion in `headers` and verifies it for `method url` (the URL the request
-        arrived at, absolute). Raises :class:`EdgeAuthError`."""
+        """Finds the assertion in `headers` and verifies it for `method url`: the URL the request
+        arrived at (absolute), or with `public_url` set just its raw path (`/orders?page=2`), which
+        is safer where a framework builds the absolute URL from an unchecked `Host` header. Raises
+        :class:`EdgeAuthError`."""
         values = [v.strip() for v in _header_values(headers, self.header)]
         values = [v for v in values if v]
         if not values:
