@@ -25,7 +25,9 @@ step "no import cycles between files (scripts/check-cycles.py)"
 python3 scripts/check-cycles.py
 
 step "supply chain (cargo deny: bans, licenses, sources)"
-cargo deny --locked check bans licenses sources
+# `--workspace`: every member's tree (without it cargo-deny sees only the root package's), so the ring
+# fence in deny.toml is checked against `crates/origin` too.
+cargo deny --workspace --locked check bans licenses sources
 
 step "the core builds for Workers (wasm32-unknown-unknown)"
 cargo check --locked --target wasm32-unknown-unknown -p edge-auth
@@ -33,8 +35,9 @@ cargo check --locked --target wasm32-unknown-unknown -p edge-auth
 step "RFC vectors checked by an independent implementation (Python cryptography)"
 python3 crates/core/tests/vectors/check_vectors.py
 
-step "interop: edge-auth CLI against jose (Node) and PyJWT (Python)"
+step "interop: edge-auth CLI against jose (Node) and PyJWT (Python); the Rust origin kit against PyJWT"
 cargo build --locked -p edge-auth-cli
+cargo build --locked -p edge-auth-origin --example axum_origin
 bash tests/interop/run.sh
 
 step "the Python origin kit (kits/python): pip install, its tests, the table cross-checked with the CLI"

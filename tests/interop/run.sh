@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-implementation tests: edge-auth CLI against Node `jose` and Python PyJWT.
-# Does not build edge-auth: build it first (or point EDGE_AUTH_BIN at a binary).
+# Does not build edge-auth: build it first (or point EDGE_AUTH_BIN at a binary), and the origin kit's
+# example (`cargo build -p edge-auth-origin --example axum_origin`, or EDGE_AUTH_ORIGIN_BIN).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,8 +29,8 @@ echo "interop: jose (node --test) against $EDGE_AUTH_BIN"
 (cd "$HERE" && npm test --silent)
 node_rc=$?
 
-echo "interop: PyJWT (pytest) against $EDGE_AUTH_BIN"
-(cd "$REPO" && PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider tests/interop/test_pyjwt.py)
+echo "interop: PyJWT (pytest) against $EDGE_AUTH_BIN and the Rust origin kit's example (axum_origin)"
+(cd "$REPO" && PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider tests/interop/test_pyjwt.py tests/interop/test_origin_pyjwt.py)
 py_rc=$?
 
 echo "interop: jose exit=$node_rc, pytest exit=$py_rc"

@@ -672,6 +672,12 @@ fn ed25519_public(jwk: &Jwk<'_>) -> Result<EdPublic, KeyError> {
 }
 
 /// A private key: minting tokens (CLI, tests) and signing assertions.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "which variant is largest depends on the backends built (with `ed25519` but not `p384`/`p521`, \
+              as edge-auth-origin builds the core, Ed25519's is far the largest); a key is made once at \
+              load time and lives behind its `SigningKey`, so its size costs nothing per request"
+)]
 pub(crate) enum PrivateKey {
     Hmac(Zeroizing<Vec<u8>>),
     Rsa(Box<RsaPrivate>),
