@@ -16,6 +16,7 @@ import {
   mint as rawMint,
   verifySignature as rawVerifySignature,
 } from "./pkg/edge_auth_wasm.js";
+import { namesOf } from "./origin.js";
 
 /// A refused token or request, or a configuration that does not compile. `code` is one of the stable
 /// codes (the CLI's and the Worker's); `message` never contains the token, a key or a secret.
@@ -352,6 +353,30 @@ class AssertionVerifier {
     this.#raw = raw;
   }
 
+  /// The header the assertion comes in, lower-cased.
+  get header() {
+    return this.#raw.header;
+  }
+
+  /// Verifies the request's assertion against the request itself, then `scopes` / `roles`: resolves to
+  /// `{ identity }` or to `{ refusal: { status, headers, body, code, error } }`, the Worker's answer to the
+  /// same refusal (`headers`: [name, value] pairs; `error`: the EdgeAuthError `verifyRequest` rejects with).
+  /// `publicUrl`: the URL the edge was asked for (default: the request's own, which must be absolute).
+  async authorize(request, options = {}) {
+    if (typeof request?.method !== "string") throw new TypeError("authorize(request): a fetch Request or a Node request");
+    const url = options.publicUrl ?? request.url;
+    if (typeof url !== "string") throw new TypeError("authorize: publicUrl: the URL the edge was asked for");
+    const scopes = namesOf(options.scopes, "scopes");
+    const roles = namesOf(options.roles, "roles");
+    const now = nowArg(options);
+    const assertion = headerOf(request, this.#raw.header);
+    const text = await call(() => this.#raw.authorize(assertion, request.method, url, headerOf(request, "authorization"), now, scopes, roles));
+    const answer = JSON.parse(text);
+    if (answer.identity) return { identity: answer.identity };
+    const { status, headers, body, code, message, retryAfter } = answer.refuse;
+    return { refusal: { status, headers, body, code, error: new EdgeAuthError(code, message, { retryAfter }) } };
+  }
+
   /// Verifies the request's assertion against the request itself; resolves to the identity.
   async verifyRequest(request, options = {}) {
     if (typeof request?.method !== "string") throw new TypeError("verifyRequest(request): a fetch Request or a Node request");
@@ -359,10 +384,9 @@ class AssertionVerifier {
     if (url === undefined) {
       throw new TypeError("verifyRequest: the request URL is not absolute; pass { publicUrl } (the URL the edge was asked for)");
     }
-    const now = nowArg(options);
-    const assertion = headerOf(request, this.#raw.header);
-    const text = await call(() => this.#raw.verify(assertion, request.method, url, headerOf(request, "authorization"), now));
-    return JSON.parse(text);
+    const answer = await this.authorize(request, { ...options, publicUrl: url });
+    if (answer.refusal) throw answer.refusal.error;
+    return answer.identity;
   }
 }
 

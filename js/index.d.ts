@@ -251,23 +251,88 @@ export interface NodeRequestLike {
   headers: Record<string, string | string[] | undefined>;
 }
 
+/** A refused request as the origin answers it ({@link AssertionVerifier.authorize}): the Worker's answer
+ * to the same refusal, and the error {@link AssertionVerifier.verifyRequest} rejects with. */
+export interface Refusal {
+  /** 401 (`WWW-Authenticate: Bearer realm="…", error="invalid_token", error_description="<code>"`; for
+   * `token_missing`, `Bearer realm="…"` alone), 403 (`error="insufficient_scope"`, with `scope="…"` when
+   * scopes are missing), 400 (a malformed `Authorization`) or 503 (`keys_unavailable`, with `Retry-After`). */
+  status: number;
+  /** `[name, value]` pairs, lower-case names: `content-type: application/problem+json`,
+   * `cache-control: no-store`, then `www-authenticate` and `retry-after` as they apply. */
+  headers: [string, string][];
+  /** The `application/problem+json` body (RFC 9457): `{ type, title, status, code, detail }`. */
+  body: string;
+  code: StableCode;
+  error: EdgeAuthError;
+}
+
+/** What a route needs beyond a valid assertion: every scope of `scopes` and every role of `roles`. */
+export interface Requirement {
+  scopes?: string[];
+  roles?: string[];
+}
+
 /** The origin's assertion verifier ({@link createAssertionVerifier}). */
 export interface AssertionVerifier {
+  /** The header the assertion comes in, lower-cased (`edge-auth-assertion` unless `header` says). */
+  readonly header: string;
   /**
    * Verifies the request's assertion (`typ: edge-auth+jwt`, the edge's key, issuer, audience, `iat`/`exp`/
    * `jti`) and its binding to the actual request: `htm` (the method), `htu` (the public URL: `publicUrl`,
    * else the request's own URL; the query is not part of it) and, when the request carries
    * `Authorization: Bearer`, `ath`. Resolves to the identity (`claims` are the assertion's: `sub`,
    * `src_iss`, …). A request without an assertion rejects with `token_missing`; a replay to another
-   * method or URL with `binding_mismatch`.
+   * method or URL with `binding_mismatch`; missing `scopes` / `roles` with `insufficient_scope` /
+   * `role_missing`.
    */
-  verifyRequest(request: Request | NodeRequestLike, options?: { publicUrl?: string; now?: Time }): Promise<Identity>;
+  verifyRequest(request: Request | NodeRequestLike, options?: { publicUrl?: string; now?: Time } & Requirement): Promise<Identity>;
+  /**
+   * What {@link verifyRequest} checks, answered as the Worker answers: `{ identity }`, or `{ refusal }`
+   * with the status, headers and problem body to send (the building block of `edge-auth/express` and
+   * `edge-auth/hono`; use it for another framework). Rejects only for what is not a refusal (a wrong
+   * argument).
+   *
+   * @example
+   * import { createAssertionVerifier, keygen } from "edge-auth";
+   * const edge = await keygen("EdDSA");
+   * const origin = await createAssertionVerifier({ jwks: edge.jwks, issuer: "https://edge.example.com", audience: "https://origin.example.com" });
+   * const { refusal } = await origin.authorize(new Request("https://api.example.com/orders"));
+   * console.log(refusal.status, refusal.headers.find(([n]) => n === "www-authenticate")[1]); // 401 Bearer realm="edge-auth"
+   */
+  authorize(request: Request | NodeRequestLike, options?: { publicUrl?: string; now?: Time } & Requirement): Promise<
+    { identity: Identity; refusal?: undefined } | { identity?: undefined; refusal: Refusal }
+  >;
+}
+
+/** `createAssertionVerifier`'s options. */
+export interface AssertionVerifierOptions {
+  /** The edge's JWKS (`/.well-known/edge-auth/jwks.json`), inline… */
+  jwks?: Jwks;
+  /** …or its URL (`https`; `http` on a loopback host with `remote_keys.allow_loopback_http`), fetched
+   * under the Worker's remote-key rules: on first use (creating the verifier never waits for it), kept
+   * for its `Cache-Control` (clamped), one refetch per unknown `kid` per `kid_cooldown_seconds`, the last
+   * good set kept while fetches fail (`stale_if_error_seconds`), `keys_unavailable` (503) when there is
+   * no usable set. */
+  jwks_uri?: string;
+  /** The edge's `assertion.issuer`. */
+  issuer: string;
+  /** The edge's `assertion.audience` (this origin). */
+  audience: string;
+  /** Clock leeway in seconds (default 10). */
+  leeway_seconds?: number;
+  /** The header the assertion comes in (the edge's `assertion.header`; default `Edge-Auth-Assertion`). */
+  header?: string;
+  /** The `realm` of the refusals' `WWW-Authenticate` (default `edge-auth`, as the Worker's). */
+  realm?: string;
+  /** The remote-key rules for `jwks_uri`: the Worker's `remote_keys`, same fields, bounds and defaults. */
+  remote_keys?: Exclude<VerifierConfig, string>["remote_keys"];
 }
 
 /**
  * The origin's side: verifies the assertion the edge (the Worker, or {@link createGate}) attaches, for JS
- * origins (fetch handlers, Hono, Express, Node `http`). `jwks` is the edge's
- * `/.well-known/edge-auth/jwks.json`, or `jwks_uri` names it (fetched under the remote-key rules).
+ * origins (fetch handlers, Hono, Express, Node `http`; the middlewares are `edge-auth/express` and
+ * `edge-auth/hono`). `jwks` is the edge's `/.well-known/edge-auth/jwks.json`, or `jwks_uri` names it.
  *
  * @example
  * import { createAssertionVerifier, createGate, keygen } from "edge-auth";
@@ -281,10 +346,7 @@ export interface AssertionVerifier {
  * const unsigned = await origin.verifyRequest(new Request("https://api.example.com/orders/1")).catch((e) => e.code);
  * console.log(unsigned); // token_missing
  */
-export function createAssertionVerifier(
-  options: { jwks?: Jwks; jwks_uri?: string; issuer: string; audience: string; leeway_seconds?: number; header?: string },
-  init?: { fetch?: FetchLike },
-): Promise<AssertionVerifier>;
+export function createAssertionVerifier(options: AssertionVerifierOptions, init?: { fetch?: FetchLike }): Promise<AssertionVerifier>;
 
 /** A route rule as configured. */
 export interface ExplainedRoute {

@@ -12,11 +12,12 @@ import * as assertion from "./assertion.test.mjs";
 import * as explain from "./explain.test.mjs";
 import * as keys from "./keys.test.mjs";
 import * as examples from "./examples.test.mjs";
+import * as origin from "./origin.test.mjs";
 
 /// Need only the harness, the shared tables and jose: they run before the package exists.
 export const WITHOUT_PACKAGE = [selfCheck, tables];
 /// The package's API, as issue 10 fixes it.
-export const WITH_PACKAGE = [errors, decode, verify, remote, gate, assertion, explain, keys, examples];
+export const WITH_PACKAGE = [errors, decode, verify, remote, gate, assertion, explain, keys, examples, origin];
 
 export async function registerAll(test, ctx) {
   for (const suite of WITHOUT_PACKAGE) await suite.register(test, ctx);

@@ -1194,6 +1194,26 @@ fn shared_cache_key(raw: &RawIssuer, source: &RemoteSource) -> String {
     format!("https://edge-auth-keys.invalid/v2/{hex}")
 }
 
+/// `remote_keys` as an option of its own (the origin's assertion verifier in the JS package and the
+/// origin kits): read and checked by the same code as `EDGE_AUTH.remote_keys`, every mistake named
+/// `remote_keys.…` as there.
+pub fn read_remote_settings(w: &mut Walk, path: &str, value: &Value) -> Option<RemoteSettings> {
+    let raw = read_remote(w, path, value)?;
+    let mut errors = Errors(Vec::new());
+    let settings = compile_remote(Some(raw), &mut errors);
+    let fine = errors.0.is_empty();
+    for error in errors.0 {
+        w.error(&error.path, error.message);
+    }
+    fine.then_some(settings)
+}
+
+/// Whether `realm` can be the `realm` of a `WWW-Authenticate` challenge as the refusals write it (a
+/// quoted string without escapes: printable ASCII, no `"` or `\`).
+pub fn realm_is_quotable(realm: &str) -> bool {
+    is_quotable(realm)
+}
+
 fn compile_remote(raw: Option<RawRemote>, errors: &mut Errors) -> RemoteSettings {
     let d = RemoteSettings::default();
     let Some(raw) = raw else {
@@ -1972,5 +1992,27 @@ mod tests {
         ]
         .map(|(path, message)| (path.to_owned(), message));
         assert_eq!(errors, expected);
+    }
+
+    #[test]
+    fn remote_settings_read_alone_as_in_the_configuration() {
+        let read = |doc: Value| {
+            let mut w = Walk::new();
+            let settings = read_remote_settings(&mut w, "remote_keys", &doc);
+            w.finish(settings)
+                .map_err(|errors| errors.into_iter().map(|e| e.path).collect::<Vec<_>>())
+        };
+        let settings =
+            read(json!({ "kid_cooldown_seconds": 5, "allow_loopback_http": true })).unwrap();
+        assert_eq!(settings.kid_cooldown, 5);
+        assert!(settings.allow_loopback_http);
+        assert_eq!(settings.min_ttl, RemoteSettings::default().min_ttl);
+        assert_eq!(
+            read(json!({ "kid_cooldown_seconds": 0, "timeout_ms": 1 })).unwrap_err(),
+            ["remote_keys.kid_cooldown_seconds", "remote_keys.timeout_ms"]
+        );
+        assert_eq!(read(json!({ "ttl": 1 })).unwrap_err(), ["remote_keys.ttl"]);
+        assert!(realm_is_quotable("edge-auth origin"));
+        assert!(!realm_is_quotable("a\"b"));
     }
 }

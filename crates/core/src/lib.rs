@@ -63,8 +63,8 @@ pub use backend::{RustCrypto, SignatureBackend, SignatureCheck};
 pub use cache::{CacheGeneration, TokenCache};
 pub use claims::{RegisteredClaims, UnixTime};
 pub use config::{
-    AssertionConfig, CacheSettings, ConfigError, ConfigErrors, DecisionLog, GateConfig, RemoteKeys,
-    RemoteSource, SecretSource, VerifierConfig,
+    read_remote_settings, realm_is_quotable, AssertionConfig, CacheSettings, ConfigError,
+    ConfigErrors, DecisionLog, GateConfig, RemoteKeys, RemoteSource, SecretSource, VerifierConfig,
 };
 pub use derive::{DerivedKey, DECISION_LOG_INFO, DERIVE_SALT, SHARED_CACHE_INFO};
 pub use error::{

@@ -94,7 +94,7 @@ fn token(
 
 impl Failure {
     /// The failure's name, code, message and `Retry-After`.
-    fn parts(&self) -> (&'static str, &'static str, String, Option<u64>) {
+    pub(crate) fn parts(&self) -> (&'static str, &'static str, String, Option<u64>) {
         const ERROR: &str = "EdgeAuthError";
         match self {
             Failure::Token {

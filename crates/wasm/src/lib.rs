@@ -9,8 +9,9 @@
 //!   what to answer or how to forward, `responseHeaders(requestJson, headersJson)`), and
 //!   `explain(config, isText, secrets, requestJson, nowSeconds, host)` → JSON text of the gate's
 //!   [`edge_auth_gate::Explanation`].
-//! - `RawAssertionVerifier` (`new(optionsJson, host)`, `verify(assertion, method, url,
-//!   authorization, nowSeconds)` → JSON text of the identity).
+//! - `RawAssertionVerifier` (`new(optionsJson, host)`, `authorize(assertion, method, url,
+//!   authorization, nowSeconds, scopes, roles)` → JSON text of `{ identity }` or of `{ refuse }`, the
+//!   Worker's answer to the refusal).
 //! - `keygen(alg)`, `mint(jwk, claims, header)`, `verifySignature(token, jwk, algorithm)`.
 //!
 //! Failures reach JS as plain objects made in exactly one place ([`error`]); `api.js` turns them into
