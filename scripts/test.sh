@@ -59,8 +59,10 @@ bash scripts/setup-js-tests.sh
 step "black-box tests in workerd: the Worker, and the JS package inside a JS Worker"
 node --test tests/worker/
 
-step "end to end: oidc-provider → the Worker (workerd) → the README's FastAPI example with the Python kit"
-bash scripts/setup-e2e.sh   # tests/e2e/.venv: FastAPI, uvicorn, the kit (pinned); the CLI is built above
+step "end to end: oidc-provider → the Worker (workerd) → the FastAPI example (Python kit), Hono and axum origins"
+# tests/e2e/.venv: FastAPI, uvicorn, the kit (pinned). Built above: the CLI, the axum example, js/pkg and
+# tests/js's packages (the Hono origin).
+bash scripts/setup-e2e.sh
 node --test tests/e2e/
 
 step "the JS package in Node, Deno, Bun and Chromium (the same test files, the shared token tables)"

@@ -2,8 +2,8 @@
 //   oidc-provider (client credentials, RFC 9068 JWT access tokens, ES256)
 //     → the built Worker in workerd (miniflare; the issuer by discovery; an EdDSA assertion key;
 //       forward_token, so the origin can check `ath`)
-//     → the origin (tests/e2e/origins.mjs: the README's FastAPI example under uvicorn; the Hono and axum
-//       origins plug in there with fewer cases).
+//     → the origin (tests/e2e/origins.mjs: the README's FastAPI example under uvicorn, every case; the
+//       JS package's Hono origin and crates/origin's axum example, fewer).
 // The plumbing (the edge's public URL, the recording tap before the origin, the origin process) is in
 // harness.mjs. What the origin refuses is cross-checked against the core in Rust (`edge-auth
 // verify-assertion`, the CLI of target/debug or EDGE_AUTH_BIN), which must give the same code.
@@ -211,8 +211,11 @@ for (const spec of origins) {
               const i = next++;
               if (i === 30) front.deploy(v2);
               if (i === 60) front.deploy(v3);
-              const res = await call(`${front.url}${read}`, { headers: bearer(reader) });
-              if (res.status !== 200 || spec.identity(res.json).sub !== idp.sub) failures.push(`#${i}: ${res.status} ${res.text.slice(0, 120)}`);
+              const res = await call(`${front.url}${read}`, { headers: { ...bearer(reader), "x-e2e-mark": `${i}` } });
+              if (res.status !== 200 || spec.identity(res.json).sub !== idp.sub) {
+                const where = recorder.seen.some((r) => r.mark === `${i}`) ? "the origin" : "the edge";
+                failures.push(`#${i}: ${res.status} from ${where}: ${res.text.slice(0, 120)}`);
+              }
             }
           }));
           assert.deepEqual(failures, []);

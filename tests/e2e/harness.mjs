@@ -88,7 +88,8 @@ export async function tap() {
     url: "",
     /// The app's port (set when the app is up; changes when another app starts).
     target: null,
-    /// Every request forwarded by the Worker: { method, path, assertion, authorization }.
+    /// Every request forwarded by the Worker: { method, path, assertion, authorization, mark } (`mark`:
+    /// the test's `x-e2e-mark` header, which the Worker forwards as it is).
     seen: [],
     close: () => close(server),
   };
@@ -96,6 +97,7 @@ export async function tap() {
     t.seen.push({
       method: req.method, path: req.url,
       assertion: req.headers["edge-auth-assertion"], authorization: req.headers.authorization,
+      mark: req.headers["x-e2e-mark"],
     });
     const upstream = httpRequest({ host: "127.0.0.1", port: t.target, method: req.method, path: req.url, headers: req.headers, timeout: 10_000 }, (answer) => {
       res.writeHead(answer.statusCode, answer.headers);
