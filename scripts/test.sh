@@ -36,8 +36,8 @@ step "RFC vectors checked by an independent implementation (Python cryptography)
 python3 crates/core/tests/vectors/check_vectors.py
 
 step "interop: edge-auth CLI against jose (Node) and PyJWT (Python); the Rust origin kit against PyJWT"
-cargo build --locked -p edge-auth-cli
-cargo build --locked -p edge-auth-origin --example axum_origin
+# One build for both (the origin's example then shares the CLI's core, features unified).
+cargo build --locked -p edge-auth-cli -p edge-auth-origin --bins --examples
 bash tests/interop/run.sh
 
 step "the Python origin kit (kits/python): pip install, its tests, the table cross-checked with the CLI"

@@ -83,9 +83,13 @@ impl IntoResponse for Rejection {
         let mut response = (status, http.body.clone()).into_response();
         let headers = response.headers_mut();
         for (name, value) in http.headers(self.retry_after) {
-            // The gate's header values are ASCII it built itself (the realm is checked at build time).
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(HeaderName::from_static(name), value);
+            // The gate's names are lower-case constants and its values ASCII it built itself (the realm
+            // is checked at build time): neither check fails, and neither can panic.
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                headers.insert(name, value);
             }
         }
         response

@@ -532,3 +532,45 @@ async fn extension_and_in_handler_requirements() {
         (500, Some("internal_error"))
     );
 }
+
+#[tokio::test]
+async fn nested_routers_bind_the_path_received() {
+    use axum::routing::get;
+    use axum::Router;
+    use edge_auth_origin::Identity;
+
+    let ed = key(Algorithm::EdDsa);
+    let server = JwksServer::start(jwks(&[&ed])).await;
+    let clock = ManualClock::at(T0);
+    let edge = edge(&server, &clock);
+    // The layer inside a `nest`: the inner router sees `/orders`, the origin received `/api/orders`.
+    let inner = Router::new()
+        .route(
+            "/orders",
+            get(|i: Identity| async move { i.assertion_id().to_owned() }),
+        )
+        .layer(edge.layer());
+    let app = Router::new().nest("/api", inner);
+    let (token, reader) = caller("orders:read", &[], T0);
+    let full = assertion(&ed, &reader, &token, "GET", "/api/orders", T0);
+    let stripped = assertion(&ed, &reader, &token, "GET", "/orders", T0);
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            "/api/orders",
+            &[("edge-auth-assertion", &full)]
+        )
+        .await
+        .status,
+        200
+    );
+    let answer = call(
+        &app,
+        "GET",
+        "/api/orders",
+        &[("edge-auth-assertion", &stripped)],
+    )
+    .await;
+    assert_eq!(answer.code(), Some("binding_mismatch"));
+}
