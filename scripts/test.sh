@@ -59,6 +59,12 @@ bash scripts/setup-js-tests.sh
 step "black-box tests in workerd: the Worker, and the JS package inside a JS Worker"
 node --test tests/worker/
 
+step "end to end: oidc-provider → the Worker (workerd) → the FastAPI example (Python kit), Hono and axum origins"
+# tests/e2e/.venv: FastAPI, uvicorn, the kit (pinned). Built above: the CLI, the axum example, js/pkg and
+# tests/js's packages (the Hono origin).
+bash scripts/setup-e2e.sh
+node --test tests/e2e/
+
 step "the JS package in Node, Deno, Bun and Chromium (the same test files, the shared token tables)"
 bash tests/js/run.sh all
 
@@ -67,7 +73,7 @@ bash scripts/setup-www-tests.sh
 bash scripts/build-www.sh
 bash tests/www/run.sh
 
-step "the README's demo command works (wrangler dev on 127.0.0.1:8787 + demo origin)"
+step "the README's demo command works (wrangler dev on 127.0.0.1:8787 + the FastAPI example on :8788)"
 bash scripts/demo.sh --check
 
 step "size budgets: the Worker (wrangler deploy --dry-run, gzip) and the JS package's wasm"

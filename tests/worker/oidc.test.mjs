@@ -1,5 +1,5 @@
 // The built Worker (workerd) against a real OpenID provider on loopback: `oidc-provider` (a certified
-// implementation) with a client-credentials client issuing JWT access tokens (RFC 9068, ES256). The
+// implementation, `oidc-provider.mjs`) with a client-credentials client issuing JWT access tokens (RFC 9068, ES256). The
 // Worker finds the keys by discovery. Covers: tokens pass; wrong audience and expiry are refused; key
 // rotation mid-test (new key verified through the unknown-kid refetch, old tokens keep verifying while
 // published); a random-kid burst (bounded fetches); a slow provider (cut off at the timeout); an outage
@@ -8,90 +8,19 @@
 // Run: bash scripts/build-worker.sh && node --test tests/worker/
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, request } from "node:http";
+import { createServer } from "node:http";
 import { builtWorker, collectLogs } from "./built-worker.mjs";
 import { loopbackHttp, within } from "./key-provider.mjs";
+import { oidcProvider, signingKey } from "./oidc-provider.mjs";
 import * as jose from "jose";
-import Provider from "oidc-provider";
 
 const AUD = "https://api.example.com";
-const CLIENT = { client_id: "orders-service", client_secret: "a-client-secret-for-the-loopback-provider-only" };
-let port, ISS, httpServer, origin, edgeKey;
+let op, ISS, origin, edgeKey;
 const workers = [];
-let fetches = { discovery: 0, jwks: 0 };
-let delayMs = 0;
-
-async function signingKey(kid) {
-  const { privateKey } = await jose.generateKeyPair("ES256", { extractable: true });
-  return { ...(await jose.exportJWK(privateKey)), kid, alg: "ES256", use: "sig" };
-}
-
-// (Re)starts the provider on the same port with these signing keys (the first one signs).
-async function startProvider(keys) {
-  const provider = new Provider(ISS, {
-    clients: [{ ...CLIENT, grant_types: ["client_credentials"], redirect_uris: [], response_types: [], id_token_signed_response_alg: "ES256" }],
-    jwks: { keys },
-    scopes: ["orders:read"],
-    features: {
-      clientCredentials: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => AUD,
-        useGrantedResource: () => true,
-        getResourceServerInfo: () => ({
-          scope: "orders:read", audience: AUD, accessTokenTTL: 300,
-          accessTokenFormat: "jwt", jwt: { sign: { alg: "ES256" } },
-        }),
-      },
-    },
-  });
-  const callback = provider.callback();
-  httpServer = createServer((req, res) => {
-    if (req.url === "/.well-known/openid-configuration") fetches.discovery++;
-    if (req.url.startsWith("/jwks")) fetches.jwks++;
-    if (delayMs && req.url !== "/token") setTimeout(() => callback(req, res), delayMs);
-    else callback(req, res);
-  });
-  await new Promise((resolve) => httpServer.listen(port, "127.0.0.1", resolve));
-}
-
-async function stopProvider() {
-  httpServer.closeAllConnections?.();
-  await new Promise((resolve) => httpServer.close(resolve));
-}
-
-// The token endpoint, over a fresh connection each time (the provider restarts during the test).
-function accessToken(resource = AUD) {
-  const form = new URLSearchParams({ grant_type: "client_credentials", scope: "orders:read", resource }).toString();
-  return new Promise((resolve, reject) => {
-    const req = request(`${ISS}/token`, {
-      method: "POST",
-      agent: false,
-      headers: {
-        authorization: `Basic ${Buffer.from(`${CLIENT.client_id}:${CLIENT.client_secret}`).toString("base64")}`,
-        "content-type": "application/x-www-form-urlencoded",
-        "content-length": Buffer.byteLength(form),
-      },
-    }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString());
-        if (res.statusCode !== 200) reject(new Error(`token endpoint ${res.statusCode}: ${JSON.stringify(body)}`));
-        else resolve(body.access_token);
-      });
-    });
-    req.on("error", reject);
-    req.end(form);
-  });
-}
 
 before(async () => {
-  const probe = createServer();
-  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  port = probe.address().port;
-  await new Promise((resolve) => probe.close(resolve));
-  ISS = `http://127.0.0.1:${port}`;
+  op = await oidcProvider({ audience: AUD });
+  ISS = op.iss;
   origin = await new Promise((resolve) => {
     const s = createServer((req, res) => { req.resume(); req.on("end", () => res.end("origin")); });
     s.listen(0, "127.0.0.1", () => resolve(s));
@@ -101,7 +30,7 @@ before(async () => {
 
 after(async () => {
   for (const w of workers) await w.dispose();
-  if (httpServer?.listening) await stopProvider();
+  if (op?.listening) await op.stop();
   origin?.close();
 });
 
@@ -145,15 +74,15 @@ async function decisions(mf, from, n) {
 
 test("oidc-provider: discovery, audience and expiry, rotation, random-kid burst, slow provider, outage past freshness", { timeout: 90_000 }, async () => {
   const k1 = await signingKey("k1");
-  await startProvider([k1]);
+  await op.start([k1]);
   const mf = await worker();
 
   // Tokens from the provider pass; one discovery and one JWKS fetch; then keys from memory.
-  const t1 = await accessToken();
+  const t1 = await op.accessToken();
   assert.equal(jose.decodeProtectedHeader(t1).kid, "k1");
   assert.equal((await call(mf, t1)).status, 200);
-  assert.equal((await call(mf, await accessToken())).status, 200);
-  assert.deepEqual(fetches, { discovery: 1, jwks: 1 });
+  assert.equal((await call(mf, await op.accessToken())).status, 200);
+  assert.deepEqual(op.fetches, { discovery: 1, jwks: 1 });
 
   // A token for another resource (wrong audience) and an expired token are refused.
   const claims = jose.decodeJwt(t1);
@@ -169,14 +98,14 @@ test("oidc-provider: discovery, audience and expiry, rotation, random-kid burst,
 
   // Rotation: the provider restarts signing with k2 and still publishes k1.
   const k2 = await signingKey("k2");
-  await stopProvider();
-  await startProvider([k2, k1]);
-  const t2 = await accessToken();
+  await op.stop();
+  await op.start([k2, k1]);
+  const t2 = await op.accessToken();
   assert.equal(jose.decodeProtectedHeader(t2).kid, "k2");
   assert.equal((await call(mf, t2)).status, 200, "the new key, through one unknown-kid refetch");
-  assert.equal(fetches.jwks, 2);
+  assert.equal(op.fetches.jwks, 2);
   assert.equal((await call(mf, t1)).status, 200, "old tokens keep verifying while k1 is published");
-  assert.equal(fetches.jwks, 2);
+  assert.equal(op.fetches.jwks, 2);
 
   // Amplification: 100 tokens with random kids (inside the cooldown after the rotation refetch) cause
   // no fetch; a fresh isolate under the same burst fetches at most twice (load + one kid refetch).
@@ -184,21 +113,21 @@ test("oidc-provider: discovery, audience and expiry, rotation, random-kid burst,
   const strangerKey = await jose.importJWK(stranger, "ES256");
   const randomKid = (i) => new jose.SignJWT({ ...claims, jti: `r${i}` })
     .setProtectedHeader({ alg: "ES256", kid: `random-${i}`, typ: "at+jwt" }).sign(strangerKey);
-  let before = fetches.jwks;
+  let before = op.fetches.jwks;
   for (let i = 0; i < 100; i++) assert.equal((await call(mf, await randomKid(i))).code, "key_not_found");
-  assert.equal(fetches.jwks, before);
+  assert.equal(op.fetches.jwks, before);
   const burst = await worker();
-  before = fetches.jwks;
+  before = op.fetches.jwks;
   for (let i = 0; i < 100; i++) assert.equal((await call(burst, await randomKid(i))).code, "key_not_found");
-  assert.ok(fetches.jwks - before <= 2, `fetches: ${fetches.jwks - before}`);
+  assert.ok(op.fetches.jwks - before <= 2, `fetches: ${op.fetches.jwks - before}`);
 
   // A slow provider (beyond the timeout) is cut off and counted as an error: 503 on a cold isolate.
-  delayMs = 1500;
+  op.delayMs = 1500;
   const slow = await worker({ timeout_ms: 300 });
   const t0 = Date.now();
   assert.equal((await call(slow, t2)).code, "keys_unavailable");
   assert.ok(Date.now() - t0 < 1200, `answered after ${Date.now() - t0} ms`);
-  delayMs = 0;
+  op.delayMs = 0;
 
   // Outage past freshness: two isolates load the keys with a 1 s freshness, one with the default
   // stale-if-error and one without; the provider stops; once the sets are stale, the first still serves
@@ -208,7 +137,7 @@ test("oidc-provider: discovery, audience and expiry, rotation, random-kid burst,
   const control = await worker({ ...quick, stale_if_error_seconds: 0 });
   assert.equal((await call(outage, t2)).status, 200);
   assert.equal((await call(control, t2)).status, 200);
-  await stopProvider();
+  await op.stop();
   await sleep(2_100);   // past freshness (whole seconds)
   const k2Key = await jose.importJWK(k2, "ES256");
   const later = async (jti) => new jose.SignJWT({ ...jose.decodeJwt(t2), jti })
