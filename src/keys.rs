@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use edge_auth_core::{
-    discovery_jwks_uri, load_jwks, FetchTicket, GateConfig, KeySet, Lookup, RemoteSource,
+    discovery_jwks_uri, load_jwks, FetchTicket, GateConfig, KeySet, KidRefetch, Lookup,
+    RemoteSource,
 };
 use futures_util::future::{select, Either};
 use js_sys::{Reflect, Uint8Array};
@@ -148,23 +149,27 @@ pub(crate) fn usable_until(isolate: &Isolate, config: &GateConfig, index: usize)
         .usable_until(&config.remote)
 }
 
-/// For a token whose `kid` the set does not hold: refetch once if the cooldown allows, and return the
-/// new set (the caller verifies once more). `None`: refuse the token without fetching.
+/// For a token whose `kid` the set does not hold: wait for the fetch that runs, or refetch once if the
+/// cooldown allows, and return the set then (the caller verifies once more). `None`: refuse the token
+/// without fetching.
 pub(crate) async fn refetch_for_kid(
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
     index: usize,
 ) -> Option<Arc<KeySet>> {
     let at = now().0;
-    let allowed = with_issuer(isolate, index, |issuer| {
-        issuer.state.unknown_kid_refetch(at, &config.remote)
-    });
-    if !allowed {
-        return None;
+    match with_issuer(isolate, index, |issuer| {
+        issuer.state.unknown_kid(at, &config.remote)
+    }) {
+        KidRefetch::Refuse => return None,
+        // Another request's refetch (a rotation: its other requests arrive together) or a refresh.
+        KidRefetch::Wait => wait_for_fetch(isolate, config, index).await,
+        KidRefetch::Start => {
+            let ticket = with_issuer(isolate, index, |issuer| issuer.state.start_fetch(at));
+            // A rotation is what an unknown kid suggests: the provider, not another isolate's copy.
+            fetch_and_store(isolate, config, index, true, ticket).await;
+        }
     }
-    let ticket = with_issuer(isolate, index, |issuer| issuer.state.start_fetch(at));
-    // A rotation is what an unknown kid suggests: the provider, not another isolate's copy.
-    fetch_and_store(isolate, config, index, true, ticket).await;
     let after = now().0;
     match with_issuer(isolate, index, |issuer| {
         issuer.state.lookup(after, &config.remote)

@@ -25,13 +25,6 @@ export const python = process.env.EDGE_AUTH_E2E_PYTHON ?? resolve(root, "tests/e
 /// crates/origin's example origin (target/debug, or EDGE_AUTH_AXUM_ORIGIN).
 export const axumOrigin = process.env.EDGE_AUTH_AXUM_ORIGIN ?? resolve(root, "target/debug/examples/axum_origin");
 
-// Requests with the edge's new kid that reach the origin while its unknown-kid refetch is in flight are
-// refused (key_not_found) instead of waiting for that fetch: the core's KeyState::unknown_kid_refetch
-// says no "while a fetch runs" (crates/core/src/remote.rs), crates/origin and the JS package follow it,
-// and kits/python's JwksCache.key_set mirrors it. 1–4 requests of the 90 fail at the switch.
-const ROTATION_BUG = "concurrent requests with a new kid during the origin's kid refetch get key_not_found " +
-  "(core KeyState::unknown_kid_refetch; kits/python JwksCache.key_set)";
-
 export const origins = [
   {
     name: "fastapi",
@@ -56,7 +49,6 @@ export const origins = [
       PYTHONUNBUFFERED: "1",
     }),
     cases: ["allowed", "edge_refuses", "replay", "forgeries", "rotation", "jwks_down"],
-    knownBugs: { rotation: ROTATION_BUG },
     available: () => existsSync(python) || `no ${python}: run bash scripts/setup-e2e.sh`,
   },
   {
@@ -83,7 +75,6 @@ export const origins = [
       PORT: "0",
     }),
     cases: ["allowed", "edge_refuses", "replay", "rotation", "forgeries"],
-    knownBugs: { rotation: ROTATION_BUG },
     available: () => true,   // a missing build or install fails the run (test.sh does both before)
   },
   {
@@ -106,7 +97,6 @@ export const origins = [
       PORT: "0",
     }),
     cases: ["allowed", "edge_refuses", "replay", "rotation", "forgeries"],
-    knownBugs: { rotation: ROTATION_BUG },
     available: () => true,   // a missing binary fails the run (test.sh builds it)
   },
 ];

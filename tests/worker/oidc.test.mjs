@@ -102,7 +102,14 @@ test("oidc-provider: discovery, audience and expiry, rotation, random-kid burst,
   await op.start([k2, k1]);
   const t2 = await op.accessToken();
   assert.equal(jose.decodeProtectedHeader(t2).kid, "k2");
-  assert.equal((await call(mf, t2)).status, 200, "the new key, through one unknown-kid refetch");
+  // Under load: six requests with the new kid at once (the refetch slowed so that they all arrive
+  // while it runs): the first starts the one refetch, the others wait for it; none is refused.
+  const rotated = [t2];
+  while (rotated.length < 6) rotated.push(await op.accessToken());
+  op.delayMs = 200;
+  const statuses = await Promise.all(rotated.map(async (token) => (await call(mf, token)).status));
+  op.delayMs = 0;
+  assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200], "the new key, through one unknown-kid refetch");
   assert.equal(op.fetches.jwks, 2);
   assert.equal((await call(mf, t1)).status, 200, "old tokens keep verifying while k1 is published");
   assert.equal(op.fetches.jwks, 2);

@@ -83,7 +83,7 @@ pub use policy::{
 };
 pub use remote::{
     check_url, discovery_jwks_uri, is_loopback_url, load_jwks, max_age, FetchTicket, KeyState,
-    Lookup, RemoteError, RemoteSettings,
+    KidRefetch, Lookup, RemoteError, RemoteSettings,
 };
 pub use sign::{attach_signature, mint, signing_input, MintOptions};
 pub use token::{decode_unverified, Header, Limits, PayloadKind, UntrustedToken, Unverified};

@@ -249,6 +249,17 @@ struct Loaded {
     fresh_until: u64,
 }
 
+/// [`KeyState::unknown_kid`]'s answer for a token whose `kid` the set does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KidRefetch {
+    /// Start a refetch (`start_fetch`), then verify once more with the set it brings.
+    Start,
+    /// A fetch is running: wait for its outcome (bounded by its deadline), then verify once more.
+    Wait,
+    /// Refuse the token without fetching (cooldown, backoff).
+    Refuse,
+}
+
 /// What to do for a request that needs this issuer's keys.
 #[derive(Debug, Clone)]
 pub enum Lookup {
@@ -345,19 +356,25 @@ impl KeyState {
         }
     }
 
-    /// Whether a token with a `kid` the fresh set does not have may trigger a refetch now. At most one
-    /// per `kid_cooldown`, and never while a fetch runs or during the failure backoff; the caller
-    /// refuses the token (`key_not_found`) when this says no.
-    pub fn unknown_kid_refetch(&mut self, now: u64, settings: &RemoteSettings) -> bool {
+    /// What to do for a token with a `kid` the set does not have. A fetch already running (a
+    /// rotation's refetch another request started, or a refresh) may bring the key: wait for it and
+    /// look once more ([`KidRefetch::Wait`]), so that the requests that arrive with a new `kid` at the
+    /// same time all pass, not only the one that started the refetch. Otherwise at most one refetch per
+    /// `kid_cooldown`, none during the failure backoff ([`KidRefetch::Start`]); else the caller refuses
+    /// the token (`key_not_found`).
+    pub fn unknown_kid(&mut self, now: u64, settings: &RemoteSettings) -> KidRefetch {
         self.reap(now, settings);
+        if self.in_flight.is_some() {
+            return KidRefetch::Wait;
+        }
         let cooled = self
             .kid_refetch_at
             .is_none_or(|at| now >= at.saturating_add(settings.kid_cooldown));
         if cooled && self.may_attempt(now, settings) {
             self.kid_refetch_at = Some(now);
-            true
+            KidRefetch::Start
         } else {
-            false
+            KidRefetch::Refuse
         }
     }
 
@@ -368,7 +385,7 @@ impl KeyState {
     }
 
     /// A fetch begins (single flight: [`lookup`](Self::lookup) and
-    /// [`unknown_kid_refetch`](Self::unknown_kid_refetch) start no other until it ends or its
+    /// [`unknown_kid`](Self::unknown_kid) start no other until it ends or its
     /// deadline passes).
     pub fn start_fetch(&mut self, now: u64) -> FetchTicket {
         self.fetches = self.fetches.saturating_add(1);
@@ -580,9 +597,10 @@ mod tests {
         // Cold: fetch; concurrent requests wait for the same fetch (single flight).
         assert!(matches!(state.lookup(0, &s), Lookup::Fetch));
         let first = state.start_fetch(0);
-        assert!(
-            !state.unknown_kid_refetch(0, &s),
-            "no second fetch while one runs"
+        assert_eq!(
+            state.unknown_kid(0, &s),
+            KidRefetch::Wait,
+            "no second fetch while one runs: wait for it"
         );
         assert!(state.fetching(0, &s));
         assert_eq!(state.usable_until(&s), None);
@@ -692,7 +710,7 @@ mod tests {
         let mut refetches = 0;
         for t in 0..100u64 {
             for _ in 0..50 {
-                if state.unknown_kid_refetch(t, &s) {
+                if state.unknown_kid(t, &s) == KidRefetch::Start {
                     refetches += 1;
                     let ticket = state.start_fetch(t);
                     let keys = state_keys(&mut state, t);
@@ -703,8 +721,10 @@ mod tests {
         }
         assert_eq!(refetches, 4, "t = 0, 30, 60, 90");
         // A rotation: the refetch brings a new set, and the caller drops its token cache.
-        assert!(state.unknown_kid_refetch(120, &s));
+        assert_eq!(state.unknown_kid(120, &s), KidRefetch::Start);
         let ticket = state.start_fetch(120);
+        // The requests with the new kid that arrive while it runs wait for it (a rotation under load).
+        assert_eq!(state.unknown_kid(120, &s), KidRefetch::Wait);
         assert!(state.fetched(ticket, 120, jwks(2), None, &s));
     }
 

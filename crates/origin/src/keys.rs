@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use edge_auth_core::{
-    load_jwks, AssertionVerifier, FetchTicket, KeySet, KeyState, Lookup, RemoteSettings,
+    load_jwks, AssertionVerifier, FetchTicket, KeySet, KeyState, KidRefetch, Lookup, RemoteSettings,
 };
 use tokio::sync::Notify;
 
@@ -109,7 +109,8 @@ impl RemoteKeys {
     }
 
     /// For an assertion whose `kid` the set does not hold (a rotation at the edge, or a forgery): one
-    /// refetch if the cooldown and backoff allow, and the set after it. `None`: refuse without one.
+    /// refetch if the cooldown and backoff allow (or the outcome of the fetch already running), and the
+    /// set after it. `None`: refuse without one.
     pub(crate) async fn refetch_for_kid(self: &Arc<Self>) -> Option<Arc<KeySet>> {
         let settled = self.settled.notified();
         tokio::pin!(settled);
@@ -117,12 +118,16 @@ impl RemoteKeys {
         let now = self.clock.now();
         let ticket = {
             let mut state = self.state();
-            if !state.unknown_kid_refetch(now, &self.settings) {
-                return None;
+            match state.unknown_kid(now, &self.settings) {
+                KidRefetch::Refuse => return None,
+                // Another request's refetch (a rotation: its other requests arrive together).
+                KidRefetch::Wait => None,
+                KidRefetch::Start => Some(state.start_fetch(now)),
             }
-            state.start_fetch(now)
         };
-        self.spawn_fetch(ticket);
+        if let Some(ticket) = ticket {
+            self.spawn_fetch(ticket);
+        }
         self.wait(settled).await;
         let after = self.clock.now();
         match self.state().lookup(after, &self.settings) {

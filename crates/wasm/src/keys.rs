@@ -11,7 +11,9 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
-use edge_auth_core::{discovery_jwks_uri, load_jwks, FetchTicket, KeySet, Lookup, RemoteSource};
+use edge_auth_core::{
+    discovery_jwks_uri, load_jwks, FetchTicket, KeySet, KidRefetch, Lookup, RemoteSource,
+};
 
 use crate::host::wall_clock;
 use crate::state::{Engine, Verifies};
@@ -109,21 +111,23 @@ pub(crate) fn usable_until<C: Verifies>(engine: &Engine<C>, index: usize) -> Opt
         .usable_until(settings)
 }
 
-/// For a token whose `kid` the set does not hold: refetch once if the cooldown allows, and return the
-/// new set. `None`: refuse the token without fetching.
+/// For a token whose `kid` the set does not hold: wait for the fetch that runs, or refetch once if the
+/// cooldown allows, and return the set then. `None`: refuse the token without fetching.
 pub(crate) async fn refetch_for_kid<C: Verifies>(
     engine: &Engine<C>,
     index: usize,
 ) -> Option<Arc<KeySet>> {
     let settings = engine.config.remote_settings();
     let at = wall_clock();
-    if !engine.with_issuer(index, |issuer| {
-        issuer.state.unknown_kid_refetch(at, settings)
-    }) {
-        return None;
+    match engine.with_issuer(index, |issuer| issuer.state.unknown_kid(at, settings)) {
+        KidRefetch::Refuse => return None,
+        // Another call's refetch (a rotation: its other calls arrive together) or a refresh.
+        KidRefetch::Wait => wait_for_fetch(engine, index).await,
+        KidRefetch::Start => {
+            let ticket = engine.with_issuer(index, |issuer| issuer.state.start_fetch(at));
+            fetch_and_store(engine, index, ticket).await;
+        }
     }
-    let ticket = engine.with_issuer(index, |issuer| issuer.state.start_fetch(at));
-    fetch_and_store(engine, index, ticket).await;
     let after = wall_clock();
     match engine.with_issuer(index, |issuer| issuer.state.lookup(after, settings)) {
         Lookup::Fresh(keys) | Lookup::Stale { keys, .. } => Some(keys),

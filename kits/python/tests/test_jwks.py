@@ -189,6 +189,31 @@ def test_concurrent_requests_share_one_fetch(jwks_server: JwksServer, clock: Fak
     assert jwks_server.hits == 1
 
 
+def test_a_rotation_under_load_waits_for_the_one_refetch(jwks_server: JwksServer, clock: FakeClock) -> None:
+    """The edge switches keys: the requests that arrive with the new kid while the first one's refetch
+    runs wait for it (the core's `KidRefetch::Wait`), none is refused; still one fetch."""
+    jwks_server.document = jwks(ED)
+    v = verifier(jwks_server.url, clock)
+    assert outcome(v, ED, clock) is None
+    jwks_server.document = jwks(ED, NEW)
+    jwks_server.arrived.clear()
+    jwks_server.hold()
+
+    async def rotation() -> list[Any]:
+        now = int(clock.now)
+        tokens = [mint(NEW, claims(iat=now, exp=now + 30)) for _ in range(6)]
+        tasks = [asyncio.ensure_future(v.verify(t, method="GET", url=f"{PUBLIC}/orders")) for t in tokens]
+        arrived = await asyncio.get_running_loop().run_in_executor(None, jwks_server.arrived.wait, WAIT_S)
+        assert arrived
+        await asyncio.sleep(0)  # every task has looked at the set and found the kid missing
+        jwks_server.release()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = run(rotation())
+    assert [getattr(r, "sub", r) for r in results] == ["user-1"] * 6
+    assert jwks_server.hits == 2
+
+
 def test_redirects_are_not_followed(jwks_server: JwksServer, clock: FakeClock) -> None:
     jwks_server.document = jwks(ED)
     jwks_server.status = 302

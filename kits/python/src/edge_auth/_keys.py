@@ -275,11 +275,20 @@ class JwksCache:
         if keys is None or now >= self._usable_until:
             raise EdgeAuthError("keys_unavailable", retry_after=self.retry_after())
         if kid is not None and not fetched and not keys.has_kid(kid):
-            if now >= self._kid_refetch_at and now >= self._next_attempt:
+            if self._in_flight():
+                # Another request's refetch (a rotation: its other requests arrive together) or a
+                # background refresh may bring the key: wait for it, as the core's `KidRefetch::Wait`.
+                await self.settled()
+                keys = self._keys or keys
+            elif now >= self._kid_refetch_at and now >= self._next_attempt:
                 self._kid_refetch_at = now + self.kid_cooldown
                 await self.refresh()
                 keys = self._keys or keys
         return keys
+
+    def _in_flight(self) -> bool:
+        flight = self._flight
+        return flight is not None and flight[0] is asyncio.get_running_loop() and not flight[1].done()
 
     def retry_after(self) -> int:
         """Seconds until the next fetch attempt may happen (at least 1)."""
