@@ -26,6 +26,15 @@ def example() -> str:
     return match.group(1)
 
 
+def test_the_root_readme_quotes_it() -> None:
+    """README.md's "Protecting your origin" opens with the same example, verbatim."""
+    root = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = root.split("## Protecting your origin", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match is not None
+    assert match.group(1) == example()
+
+
 def test_readme_example_runs() -> None:
     code = example()
     assert len(code.strip().splitlines()) <= 16
