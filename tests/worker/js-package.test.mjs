@@ -11,7 +11,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { Miniflare } from "miniflare";
 import * as jose from "jose";
 import { root } from "./built-worker.mjs";
@@ -60,9 +60,19 @@ function packageModules() {
     }
   };
   walk(join(js, "pkg"));
+  // The package's own modules: workers.js and what it imports, followed through relative imports (so a
+  // new module of the package cannot be left out).
+  const own = [];
+  const follow = (path) => {
+    if (own.includes(path) || path.startsWith(join(js, "pkg"))) return;
+    own.push(path);
+    for (const [, spec] of readFileSync(path, "utf8").matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.\.?\/[^"]+\.js)"/gms)) {
+      follow(resolve(dirname(path), spec));
+    }
+  };
+  follow(join(js, "workers.js"));
   return [
-    { type: "ESModule", path: join(js, "workers.js") },
-    { type: "ESModule", path: join(js, "api.js") },
+    ...own.map((path) => ({ type: "ESModule", path })),
     ...files.filter((f) => f.endsWith(".js")).map((path) => ({ type: "ESModule", path })),
     ...files.filter((f) => f.endsWith(".wasm")).map((path) => ({ type: "CompiledWasm", path })),
   ];
