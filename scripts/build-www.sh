@@ -3,7 +3,8 @@
 # server or Workers static assets (scripts/inspector.sh serves it on 127.0.0.1:8790):
 #   bash scripts/build-www.sh
 # Copies www/ (index.html, style.css, app.js, lib/, favicon.svg) and the npm package's browser entry
-# (js/browser.js, js/api.js, js/pkg/) into dist/edge-auth/; builds the package only when js/pkg/ is
+# (js/browser.js and the package modules it imports, found by following its relative imports; js/pkg/)
+# into dist/edge-auth/; builds the package only when js/pkg/ is
 # missing (scripts/test.sh builds it once per run). Writes dist/_headers (Workers static assets' header
 # file; scripts/inspector.sh sends it too) with the page's Content-Security-Policy, read from the meta tag
 # of index.html, plus frame-ancestors 'none' (which a meta tag cannot carry). Prints the gzip size of the
@@ -23,7 +24,20 @@ rm -rf "$out"
 mkdir -p "$out/lib" "$out/edge-auth/pkg"
 cp www/index.html www/style.css www/app.js www/favicon.svg "$out/"
 cp www/lib/*.js "$out/lib/"
-cp js/browser.js js/api.js "$out/edge-auth/"
+# js/browser.js and every module of js/ it reaches through relative imports (js/pkg/ is copied whole).
+node -e '
+  const { readFileSync } = require("node:fs"); const { join, resolve, dirname } = require("node:path");
+  const js = resolve("js"), seen = [];
+  const follow = (path) => {
+    if (seen.includes(path) || path.startsWith(join(js, "pkg"))) return;
+    seen.push(path);
+    for (const [, spec] of readFileSync(path, "utf8").matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.\.?\/[^"]+\.js)"/gms)) {
+      follow(resolve(dirname(path), spec));
+    }
+  };
+  follow(join(js, "browser.js"));
+  console.log(seen.join("\n"));
+' | while read -r module; do cp "$module" "$out/edge-auth/"; done
 cp -R js/pkg/. "$out/edge-auth/pkg/"
 rm -f "$out/edge-auth/pkg/package.json" "$out/edge-auth/pkg/.gitignore" "$out/edge-auth/pkg/"*.d.ts
 
