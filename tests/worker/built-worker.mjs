@@ -18,19 +18,53 @@ export function collectLogs(lines) {
   };
 }
 
+/// The built Worker's modules (absolute paths: the tests may run from any directory).
+export function workerModules() {
+  return [
+    { type: "ESModule", path: resolve(root, buildDir, "index.js") },
+    { type: "CompiledWasm", path: resolve(root, buildDir, "index_bg.wasm") },
+  ];
+}
+
+/// The Durable Object binding of wrangler.toml: `EDGE_AUTH_REVOCATIONS` → the Worker's own class
+/// `Revocations` (in memory: each Miniflare instance starts with an empty object).
+export const REVOCATIONS = { EDGE_AUTH_REVOCATIONS: "Revocations" };
+
 /// A ready instance of the built Worker with these bindings; `options` go to Miniflare as they are.
 export async function builtWorker(bindings, options = {}) {
   const mf = new Miniflare({
     rootPath: root,
     modulesRoot: root,
-    modules: [
-      // Absolute paths: the tests may run from any directory.
-      { type: "ESModule", path: resolve(root, buildDir, "index.js") },
-      { type: "CompiledWasm", path: resolve(root, buildDir, "index_bg.wasm") },
-    ],
+    modules: workerModules(),
     compatibilityDate: "2026-04-26",
+    durableObjects: REVOCATIONS,
     bindings,
     ...options,
+  });
+  await mf.ready;
+  return mf;
+}
+
+/// Several instances of the built Worker in one workerd (each its own isolate), as `workers` entries of
+/// one Miniflare: `[{ name, bindings, ...workerOptions }]`; the first defines the `Revocations` object,
+/// the others reach the same object (`scriptName` of the first), as isolates of one deployment do.
+/// `shared` are Miniflare's instance-wide options (`handleRuntimeStdio`, …). Reach instance `name`
+/// with `await mf.getWorker(name)`.
+export async function builtWorkers(list, shared = {}) {
+  const [first] = list;
+  const mf = new Miniflare({
+    ...shared,
+    workers: list.map(({ name, bindings, ...options }, i) => ({
+      name,
+      rootPath: root,
+      modulesRoot: root,
+      modules: workerModules(),
+      compatibilityDate: "2026-04-26",
+      durableObjects: i === 0 ? REVOCATIONS
+        : { EDGE_AUTH_REVOCATIONS: { className: "Revocations", scriptName: first.name } },
+      bindings,
+      ...options,
+    })),
   });
   await mf.ready;
   return mf;
