@@ -66,7 +66,8 @@ pub use cache::{CacheGeneration, TokenCache};
 pub use claims::{RegisteredClaims, UnixTime};
 pub use config::{
     read_remote_settings, realm_is_quotable, AssertionConfig, CacheSettings, ConfigError,
-    ConfigErrors, DecisionLog, GateConfig, RemoteKeys, RemoteSource, SecretSource, VerifierConfig,
+    ConfigErrors, DecisionLog, GateConfig, RemoteKeys, RemoteSource, RevocationConfig,
+    RevocationFail, RevocationIssuer, SecretSource, VerifierConfig,
 };
 pub use derive::{DerivedKey, DECISION_LOG_INFO, DERIVE_SALT, SHARED_CACHE_INFO};
 pub use error::{
