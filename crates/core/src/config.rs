@@ -878,6 +878,8 @@ pub struct RevocationIssuer {
     /// How long a record must live so that every token it covers has expired by then: the issuer's
     /// maximum token age plus its leeway, plus one second.
     pub keep_seconds: u64,
+    /// The issuer's leeway: a token is accepted up to this long past its `exp`.
+    pub leeway_seconds: u64,
     /// `backchannel_logout.client_id`: logout tokens are accepted for this issuer with this `aud`.
     pub logout_client_id: Option<String>,
 }
@@ -1189,7 +1191,7 @@ fn bound_revoked_issuers(
     raw: &RawRevocation,
     verifier: &mut RawVerifierConfig,
     errors: &mut Errors,
-) -> Vec<(usize, u64)> {
+) -> Vec<(usize, u64, u64)> {
     let lifetime = raw
         .max_token_lifetime_seconds
         .unwrap_or(DEFAULT_REVOKED_LIFETIME);
@@ -1206,7 +1208,7 @@ fn bound_revoked_issuers(
         );
     }
     let leeway = verifier.leeway_seconds.unwrap_or(DEFAULT_LEEWAY);
-    let mut out: Vec<(usize, u64)> = Vec::new();
+    let mut out: Vec<(usize, u64, u64)> = Vec::new();
     for (j, name) in raw.issuers.iter().enumerate() {
         let Some(index) = verifier.issuers.iter().position(|i| &i.issuer == name) else {
             errors.push(
@@ -1215,7 +1217,7 @@ fn bound_revoked_issuers(
             );
             continue;
         };
-        if out.iter().any(|(seen, _)| *seen == index) {
+        if out.iter().any(|(seen, _, _)| *seen == index) {
             errors.push(
                 format!("revocation.issuers[{j}]"),
                 format!("{name:?} is listed twice"),
@@ -1227,10 +1229,9 @@ fn bound_revoked_issuers(
         };
         let max_age = issuer.max_age_seconds.map_or(lifetime, |m| m.min(lifetime));
         issuer.max_age_seconds = Some(max_age);
-        let keep = max_age
-            .saturating_add(issuer.leeway_seconds.unwrap_or(leeway))
-            .saturating_add(1);
-        out.push((index, keep));
+        let leeway = issuer.leeway_seconds.unwrap_or(leeway);
+        let keep = max_age.saturating_add(leeway).saturating_add(1);
+        out.push((index, keep, leeway));
     }
     out
 }
@@ -1251,7 +1252,7 @@ fn check_endpoint_path(field: &str, path: &str, errors: &mut Errors) {
 
 fn compile_revocation(
     raw: Option<RawRevocation>,
-    issuers: Vec<(usize, u64)>,
+    issuers: Vec<(usize, u64, u64)>,
     logout_clients: &[Option<String>],
     issuer_names: &[String],
     errors: &mut Errors,
@@ -1264,7 +1265,7 @@ fn compile_revocation(
                 "empty",
             );
         }
-        if !issuers.iter().any(|(index, _)| *index == i) {
+        if !issuers.iter().any(|(index, _, _)| *index == i) {
             errors.push(
                 format!("issuers[{i}].backchannel_logout"),
                 "this issuer is not in `revocation.issuers`: a logout would end nothing",
@@ -1335,11 +1336,12 @@ fn compile_revocation(
     });
     let issuers = issuers
         .into_iter()
-        .filter_map(|(index, keep_seconds)| {
+        .filter_map(|(index, keep_seconds, leeway_seconds)| {
             Some(RevocationIssuer {
                 index,
                 issuer: issuer_names.get(index)?.clone(),
                 keep_seconds,
+                leeway_seconds,
                 logout_client_id: logout_clients.get(index).cloned().flatten(),
             })
         })

@@ -331,6 +331,7 @@ fn revocation_compiles_and_bounds_token_age() {
             issuer: ISS.into(),
             // The lifetime, plus the configuration's 30 s leeway, plus one second.
             keep_seconds: 3631,
+            leeway_seconds: 30,
             logout_client_id: Some("edge".into()),
         }]
     );
