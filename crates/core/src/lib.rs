@@ -66,7 +66,8 @@ pub use cache::{CacheGeneration, TokenCache};
 pub use claims::{RegisteredClaims, UnixTime};
 pub use config::{
     read_remote_settings, realm_is_quotable, AssertionConfig, CacheSettings, ConfigError,
-    ConfigErrors, DecisionLog, GateConfig, RemoteKeys, RemoteSource, SecretSource, VerifierConfig,
+    ConfigErrors, DecisionLog, GateConfig, RemoteKeys, RemoteSource, RevocationConfig,
+    RevocationFail, RevocationIssuer, SecretSource, VerifierConfig,
 };
 pub use derive::{DerivedKey, DECISION_LOG_INFO, DERIVE_SALT, SHARED_CACHE_INFO};
 pub use error::{
@@ -75,7 +76,7 @@ pub use error::{
 };
 pub use fields::{Members, ReadField, Walk};
 pub use inspect::{inspect, Inspection, Warning, WarningCode, MAX_INSPECT_BYTES};
-pub use json::JsonError;
+pub use json::{parse_object as parse_json_object, JsonError};
 pub use jwk::{Key, Pairing, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use keyset::{KeySet, Selection, SkippedKey, MAX_KEYS};
 pub use logout::{LogoutError, LogoutToken, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TYP};
