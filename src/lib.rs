@@ -7,11 +7,17 @@
 #![forbid(unsafe_code)]
 
 #[cfg(target_arch = "wasm32")]
+mod endpoints;
+#[cfg(target_arch = "wasm32")]
 mod entry;
+#[cfg(target_arch = "wasm32")]
+mod http;
 #[cfg(target_arch = "wasm32")]
 mod isolate;
 #[cfg(target_arch = "wasm32")]
 mod keys;
+#[cfg(target_arch = "wasm32")]
+mod revocation;
 #[cfg(target_arch = "wasm32")]
 mod revocations;
 #[cfg(target_arch = "wasm32")]
