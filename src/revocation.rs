@@ -18,7 +18,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
-use worker::{console_error, Date, Delay};
+use worker::{console_error, Delay};
 
 use crate::isolate::{now, Isolate, IssuerRevocations};
 
@@ -105,27 +105,26 @@ async fn current(
     isolate: &Rc<RefCell<Isolate>>,
     config: &GateConfig,
     issuer: &RevocationIssuer,
+    now: UnixTime,
 ) -> bool {
     let cache_seconds = config.revocation.as_ref().map_or(0, |r| r.cache_seconds);
     let index = issuer.index;
-    let now_s = now().0;
-    let started = Date::now().as_millis() as f64;
-    let (fresh, running, syncs) = with_issuer(isolate, index, |state| {
-        let running = state.syncing_until.is_some_and(|until| started < until);
-        (
-            state.view.is_fresh(now_s, cache_seconds),
-            running,
-            state.syncs,
-        )
-    });
-    if fresh {
+    // The hot path (a fresh copy) reads no clock: `now` is the request's.
+    if with_issuer(isolate, index, |state| {
+        state.view.is_fresh(now.0, cache_seconds)
+    }) {
         return true;
     }
+    let started = js_sys::Date::now();
+    let (running, syncs) = with_issuer(isolate, index, |state| {
+        let running = state.syncing_until.is_some_and(|until| started < until);
+        (running, state.syncs)
+    });
     if running {
         // Another request's sync: its outcome is this request's (bounded by that sync's deadline).
         loop {
             Delay::from(Duration::from_millis(WAIT_STEP_MS)).await;
-            let at = Date::now().as_millis() as f64;
+            let at = js_sys::Date::now();
             let (done, running, ok) = with_issuer(isolate, index, |state| {
                 (
                     state.syncs != syncs,
@@ -185,7 +184,7 @@ pub(crate) async fn check(
     let Some(issuer) = gate::revocation_issuer(config, verified) else {
         return Ok(RevocationCheck::NotCovered);
     };
-    let current = current(isolate, config, issuer).await;
+    let current = current(isolate, config, issuer, now).await;
     let state = isolate.borrow();
     let view = state.revocations.get(&issuer.index).map(|s| &s.view);
     let read = match view {

@@ -4,7 +4,8 @@ import * as jose from "jose";
 import Edge from "./index.js";
 
 // worker-build attaches exported Rust functions to the entrypoint class (for RPC); they ignore `this`.
-const { bench_setup, bench_verify, bench_verify_each, bench_request, bench_begin, bench_async_noop, bench_await_resolved, bench_await_light } = Edge.prototype;
+const { bench_setup, bench_verify, bench_verify_each, bench_request, bench_begin, bench_async_noop, bench_await_resolved, bench_await_light,
+  bench_revocation_setup, bench_revocation_check, bench_cache_hit } = Edge.prototype;
 
 async function time(n, fn) {
   const t0 = Date.now();
@@ -34,8 +35,10 @@ async function subtleCase(c) {
 
 export default {
   async fetch(request) {
-    const { config, secrets, issuer, audience, cases, rounds } = await request.json();
+    const { config, secrets, issuer, audience, cases, rounds, revocationRecords, revocationChecks } = await request.json();
     bench_setup(JSON.stringify(config), JSON.stringify(secrets));
+    // The revocation state cached in the isolate: `revocationRecords` records of each kind per issuer.
+    bench_revocation_setup(revocationRecords);
     const results = [];
     for (const c of cases) {
       const key = c.alg.startsWith("HS") ? new TextEncoder().encode(c.secret) : await jose.importJWK(c.jwk, c.alg);
@@ -44,7 +47,7 @@ export default {
       // Warm-up: one token each, so that key import and JIT are not in the figures.
       await jose.jwtVerify(c.warmup, key, opts);
       if (!(await bench_verify(c.warmup))) throw new Error(`${c.alg}: edge-auth refused the warm-up token`);
-      const r = { in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
+      const r = { revocation: [], cache_hit_loop: [], in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
       const sub = c.alg.startsWith("HS") ? null : await subtleCase(c);
       // Each round times every path once, in an order rotated per round, so that drift on this shared
       // machine (GC, frequency) does not favour whichever path runs first.
@@ -67,6 +70,14 @@ export default {
         ["noop", () => () => bench_async_noop()],
         ["awaited", () => () => bench_await_resolved()],
         ["light", () => () => bench_await_light()],
+        // The revocation check alone, `revocationChecks` times in one Rust task (timed as one call, so the
+        // millisecond timer resolves 1000 / revocationChecks µs), and the same loop around a cache hit.
+        ["revocation", () => async () => {
+          if ((await bench_revocation_check(c.repeated, revocationChecks)) !== revocationChecks) throw new Error(`${c.alg}: revoked?`);
+        }, 1],
+        ["cache_hit_loop", () => async () => {
+          if ((await bench_cache_hit(c.repeated, revocationChecks)) !== revocationChecks) throw new Error(`${c.alg}: cache hit refused`);
+        }, 1],
       ];
       if (sub) paths.push(["subtle", (round) => (i) => sub(c.rounds[round][i])]);
       for (let round = 0; round < rounds; round++) {
@@ -75,7 +86,8 @@ export default {
           r[name].push(((await time(calls, make(round))) * calls) / n);
         }
       }
-      results.push({ alg: c.alg, n, ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)])) });
+      const perCheck = (k) => (x) => (k in { revocation: 1, cache_hit_loop: 1 } ? (x * n) / revocationChecks : x);
+      results.push({ alg: c.alg, n, ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, perCheck(k)(median(v))])) });
     }
     return Response.json(results);
   },
