@@ -163,7 +163,10 @@ async fn sync(isolate: &Rc<RefCell<Isolate>>, issuer: &RevocationIssuer, started
         Err(error) => Err(error),
     };
     if let Err(error) = &outcome {
-        log_error(&issuer.issuer, "sync", error);
+        // A missing binding was logged once, when the isolate started.
+        if isolate.borrow().objects.is_some() {
+            log_error(&issuer.issuer, "sync", error);
+        }
     }
     with_issuer(isolate, index, |state| {
         state.syncing_until = None;

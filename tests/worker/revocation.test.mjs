@@ -14,7 +14,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { builtWorker, builtWorkers, collectLogs } from "./built-worker.mjs";
-import { recordingOrigin } from "./raw-http.mjs";
+import { decisions, recordingOrigin, waitFor } from "./raw-http.mjs";
 import * as jose from "jose";
 
 const ISS = "https://idp.example.com/";
@@ -237,8 +237,10 @@ for (const { kind, value, target, sibling } of KINDS) {
     for (const secret of [value, revokedToken]) {
       assert.ok(!logs.some((l) => l.includes(secret)), `the logs carry ${secret.slice(0, 20)}…`);
     }
-    const refused = logs.filter((l) => l.includes('"event":"decision"') && l.includes('"code":"token_revoked"'));
-    assert.ok(refused.length >= 2, "the decision log says token_revoked");
+    const refused = decisions(logs).filter((d) => d.code === "token_revoked");
+    assert.equal(refused.length, 2, "the decision log says token_revoked, once per isolate");
+    assert.ok(refused.every((d) => d.cache === "hit" && d.revocation === "refused"),
+      `refused on a verified-token cache hit: ${JSON.stringify(refused)}`);
     await dispose(mf);
   });
 }
@@ -338,17 +340,17 @@ for (const [what, revocation, { broken }] of UNAVAILABLE) {
   for (const fail of ["closed", "open"]) {
     test(`fail = "${fail}" when ${what}`, async () => {
       const edgeAuth = config({ revocation: { ...revocation, ...(fail === "open" ? { fail } : {}) } });
-      let mf, edge;
+      let mf, edge, logs = [];
       if (broken) {
         mf = await builtWorkers([
           { name: "edge", bindings: bindings(edgeAuth),
             durableObjects: { EDGE_AUTH_REVOCATIONS: { className: "Broken", scriptName: "broken" } } },
           { name: "broken", modules: true, script: BROKEN_OBJECT, durableObjects: { BROKEN: "Broken" } },
-        ]);
+        ], { handleRuntimeStdio: collectLogs(logs) });
         live.push(mf);
         edge = await mf.getWorker("edge");
       } else {
-        ({ mf, edge } = await single(edgeAuth));
+        ({ mf, edge, logs } = await single(edgeAuth));
       }
       const r = await get(edge, await token());
       if (fail === "closed") {
@@ -356,6 +358,8 @@ for (const [what, revocation, { broken }] of UNAVAILABLE) {
         assert.ok(Number(r.res.headers.get("retry-after")) > 0, "Retry-After");
       } else {
         assertForwarded(r, "the hot path, fail open");
+        assert.ok(await waitFor(() => decisions(logs).some((d) => d.decision === "forward" && d.revocation === "failed_open")),
+          `the decision log says the check failed open:\n${logs.join("\n")}`);
       }
       const a = await revoke(edge, { jti: "x" });
       assertRefused(a, 503, "revocation_unavailable", "the admin endpoint (fails closed whatever `fail` says)");
