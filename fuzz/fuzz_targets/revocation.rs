@@ -31,7 +31,7 @@ fn config() -> &'static GateConfig {
                 { "issuer": "https://b.example/", "audiences": ["api"], "algorithms": ["HS256"], "hmac_secret": "IDP" }
             ],
             "assertion": { "issuer": "https://edge.example", "audience": "https://o.example", "signing_key_secret": "KEY" },
-            "revocation": { "issuers": ["https://a.example/", "https://b.example/"], "admin": { "roles": ["r"] } }
+            "revocation": { "issuers": ["https://a.example/", "https://b.example/"], "admin": { "issuers": ["https://a.example/"], "roles": ["r"] } }
         });
         let secrets = std::collections::HashMap::from([
             ("IDP".to_owned(), "0123456789abcdef0123456789abcdef".to_owned()),
