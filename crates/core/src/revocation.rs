@@ -12,7 +12,7 @@
 //! Records are only added (a repeated one extends its `until`) and forgotten when their `until` passes;
 //! nothing is ever un-revoked, so a delta never has to carry a removal.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
@@ -92,8 +92,17 @@ impl RevocationRecord {
         Ok(record)
     }
 
-    fn key(&self) -> (RevocationKind, &str, &str) {
-        (self.kind, &self.iss, &self.value)
+    /// What makes two records the same revocation (kind, issuer, value), as one string: the log's
+    /// maps are keyed by `String`, the map type the isolate's copy uses too (one copy of its code).
+    fn index_key(&self) -> String {
+        // The issuer's length first: no two (iss, value) pairs give the same key.
+        format!(
+            "{}:{}:{}{}",
+            self.kind.as_str(),
+            self.iss.len(),
+            self.iss,
+            self.value
+        )
     }
 }
 
@@ -198,10 +207,13 @@ fn logout_key(iss: &str, jti: &str) -> String {
 pub struct RevocationLog {
     epoch: String,
     seq: u64,
-    records: BTreeMap<u64, RevocationRecord>,
-    /// (kind, iss, value) → seq, for repeats.
-    index: HashMap<(RevocationKind, String, String), u64>,
-    logouts: HashMap<(String, String), u64>,
+    /// Live records in sequence order. A sorted `Vec`, not a `BTreeMap`: records are appended with
+    /// growing numbers, and the tree's code was about 2 KiB of the Worker's gzip.
+    records: Vec<(u64, RevocationRecord)>,
+    /// [`RevocationRecord::index_key`] → seq, for repeats.
+    index: HashMap<String, u64>,
+    /// [`logout_key`] → until.
+    logouts: HashMap<String, u64>,
 }
 
 impl RevocationLog {
@@ -243,7 +255,7 @@ impl RevocationLog {
                     bounded_str(&object, "jti"),
                     uint(&object, "until"),
                 ) {
-                    log.logouts.insert((iss, jti), until);
+                    log.logouts.insert(logout_key(&iss, &jti), until);
                 }
             }
         }
@@ -251,11 +263,22 @@ impl RevocationLog {
     }
 
     fn insert(&mut self, seq: u64, record: RevocationRecord) {
-        let key = (record.kind, record.iss.clone(), record.value.clone());
-        if let Some(old) = self.index.insert(key, seq) {
-            self.records.remove(&old);
+        let key = record.index_key();
+        match self.index.get(&key) {
+            // The same revocation stored later (only a damaged history has both): that one stands.
+            Some(&newer) if newer > seq => return,
+            Some(&old) => self.records.retain(|(s, _)| *s != old),
+            None => {}
         }
-        self.records.insert(seq, record);
+        self.index.insert(key, seq);
+        // Storage lists keys in order, so a restore appends too; anything else still lands in order.
+        let at = self.records.partition_point(|(s, _)| *s < seq);
+        self.records.insert(at, (seq, record));
+    }
+
+    fn record(&self, seq: u64) -> Option<&RevocationRecord> {
+        let at = self.records.binary_search_by_key(&seq, |(s, _)| *s).ok()?;
+        self.records.get(at).map(|(_, record)| record)
     }
 
     pub fn epoch(&self) -> &str {
@@ -278,22 +301,19 @@ impl RevocationLog {
     /// Forgets records and seen logout tokens whose time has passed; returns the storage keys to delete.
     fn prune(&mut self, now: u64) -> Vec<String> {
         let mut delete = Vec::new();
-        let expired: Vec<u64> = self
-            .records
-            .iter()
-            .filter(|(_, r)| r.until <= now)
-            .map(|(&seq, _)| seq)
-            .collect();
-        for seq in expired {
-            if let Some(record) = self.records.remove(&seq) {
-                self.index.remove(&(record.kind, record.iss, record.value));
+        let index = &mut self.index;
+        self.records.retain(|(seq, record)| {
+            let keep = record.until > now;
+            if !keep {
+                index.remove(&record.index_key());
+                delete.push(record_key(*seq));
             }
-            delete.push(record_key(seq));
-        }
-        self.logouts.retain(|(iss, jti), until| {
+            keep
+        });
+        self.logouts.retain(|key, until| {
             let keep = *until > now;
             if !keep {
-                delete.push(logout_key(iss, jti));
+                delete.push(key.clone());
             }
             keep
         });
@@ -333,9 +353,12 @@ impl RevocationLog {
         }
         let full = epoch != Some(self.epoch.as_str()) || since.is_none_or(|s| s > self.seq);
         let after = if full { 0 } else { since.unwrap_or(0) };
+        let from = self.records.partition_point(|(seq, _)| *seq <= after);
         let records: Vec<Value> = self
             .records
-            .range(after.saturating_add(1)..)
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
             .map(|(seq, record)| {
                 let mut value = record.to_json();
                 if let Some(object) = value.as_object_mut() {
@@ -357,7 +380,7 @@ impl RevocationLog {
         if let Some(logout) = &request.logout {
             if self
                 .logouts
-                .contains_key(&(logout.iss.clone(), logout.jti.clone()))
+                .contains_key(&logout_key(&logout.iss, &logout.jti))
             {
                 return answer(409, json!({"error": "logout_token_replayed"}));
             }
@@ -367,11 +390,7 @@ impl RevocationLog {
             request.records.iter().filter(|r| r.until > now).collect();
         let new = fresh
             .iter()
-            .filter(|r| {
-                !self
-                    .index
-                    .contains_key(&(r.kind, r.iss.clone(), r.value.clone()))
-            })
+            .filter(|r| !self.index.contains_key(&r.index_key()))
             .count();
         if self.records.len() + new > request.max_entries
             || (request.logout.is_some() && self.logouts.len() >= request.max_entries)
@@ -382,10 +401,9 @@ impl RevocationLog {
         let mut delete = Vec::new();
         for record in fresh {
             let mut record = record.clone();
-            let (kind, iss, value) = record.key();
-            if let Some(&old) = self.index.get(&(kind, iss.to_owned(), value.to_owned())) {
+            if let Some(&old) = self.index.get(&record.index_key()) {
                 // A repeat: kept as long as the longer of the two asks, and as of the later revocation.
-                if let Some(previous) = self.records.get(&old) {
+                if let Some(previous) = self.record(old) {
                     record.until = record.until.max(previous.until);
                     record.at = record.at.max(previous.at);
                 }
@@ -400,7 +418,8 @@ impl RevocationLog {
                 logout_key(&logout.iss, &logout.jti),
                 json!({"iss": logout.iss, "jti": logout.jti, "until": logout.until}).to_string(),
             ));
-            self.logouts.insert((logout.iss, logout.jti), logout.until);
+            self.logouts
+                .insert(logout_key(&logout.iss, &logout.jti), logout.until);
         }
         put.push((
             META_KEY.to_owned(),
@@ -624,6 +643,8 @@ mod tests {
         reason = "tests: a panic is a test failure"
     )]
 
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn record(kind: RevocationKind, value: &str, at: u64, until: u64) -> RevocationRecord {
@@ -826,6 +847,38 @@ mod tests {
         storage.insert(record_key(7), "{".into());
         let entries = storage.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         assert_eq!(RevocationLog::restore(entries, "x").len(), 2);
+    }
+
+    #[test]
+    fn restore_keeps_sequence_order_and_one_record_per_revocation() {
+        let stored = |r: &RevocationRecord| r.to_json().to_string();
+        let a = record(RevocationKind::Sid, "a", 1, 100);
+        let b = record(RevocationKind::Jti, "b", 1, 100);
+        let a_again = RevocationRecord {
+            until: 200,
+            ..a.clone()
+        };
+        // Out of key order, and the same revocation twice (the later sequence number wins).
+        let entries = [
+            (record_key(3), stored(&a_again)),
+            (record_key(2), stored(&b)),
+            (record_key(1), stored(&a)),
+        ];
+        let mut log =
+            RevocationLog::restore(entries.iter().map(|(k, v)| (k.as_str(), v.as_str())), "e");
+        assert_eq!(log.len(), 2);
+        let all: Value = serde_json::from_str(&log.handle("GET", "/sync", "", 2).body).unwrap();
+        let seqs: Vec<u64> = all["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["seq"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seqs, [2, 3]);
+        assert_eq!(all["records"][1]["until"], 200);
+        let delta: Value =
+            serde_json::from_str(&log.handle("GET", "/sync?epoch=e&since=2", "", 2).body).unwrap();
+        assert_eq!(delta["records"].as_array().unwrap().len(), 1);
     }
 
     #[test]
