@@ -373,6 +373,46 @@ for (const [what, revocation, { broken }] of UNAVAILABLE) {
   }
 }
 
+// ---- the isolate's copy: one sync in flight per issuer, then trusted for cache_seconds ---------------------------
+
+/// A stand-in object that answers syncs slowly (an empty log) and counts them.
+const COUNTING_OBJECT = `
+export class Counting {
+  constructor() { this.syncs = 0; }
+  async fetch(request) {
+    const { pathname } = new URL(request.url);
+    if (pathname === "/count") return Response.json({ syncs: this.syncs });
+    if (pathname !== "/sync") return Response.json({ error: "not_found" }, { status: 404 });
+    this.syncs++;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return Response.json({ epoch: "e1", seq: 0, full: true, records: [] });
+  }
+}
+export default { fetch() { return new Response("unused"); } };`;
+
+test("concurrent requests of a fresh isolate share one sync; the copy is then trusted for cache_seconds", async () => {
+  const mf = await builtWorkers([
+    { name: "edge", bindings: bindings(config({ revocation: { cache_seconds: 60 } })),
+      durableObjects: { EDGE_AUTH_REVOCATIONS: { className: "Counting", scriptName: "counting" } } },
+    { name: "counting", modules: true, script: COUNTING_OBJECT, durableObjects: { COUNTING: "Counting" } },
+  ]);
+  live.push(mf);
+  const edge = await mf.getWorker("edge");
+  const syncs = async () => {
+    const ns = await mf.getDurableObjectNamespace("COUNTING", "counting");
+    return (await (await ns.get(ns.idFromName(ISS)).fetch("https://revocations/count")).json()).syncs;
+  };
+  const tokens = await Promise.all(Array.from({ length: 8 }, (_, i) => token({ sub: `user-${i}` })));
+  const before = origin.received.length;
+  const answers = await Promise.all(tokens.map((t) => get(edge, t)));
+  answers.forEach((r, i) => assert.equal(r.res.status, 200, `concurrent request ${i}: ${r.text}`));
+  assert.equal(origin.received.length - before, tokens.length, "every concurrent request reached the origin");
+  assert.equal(await syncs(), 1, "one sync for eight concurrent first requests");
+  for (const t of tokens.slice(0, 3)) assertForwarded(await get(edge, t), "later, within cache_seconds");
+  assert.equal(await syncs(), 1, "no sync while the copy is fresh");
+  await dispose(mf);
+});
+
 // ---- OIDC Back-Channel Logout ---------------------------------------------------------------------------------
 
 test("back-channel logout: 200 (empty, no-store), then that session's tokens are refused here and in a second isolate; a replay is 400", async () => {
