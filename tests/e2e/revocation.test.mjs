@@ -10,13 +10,19 @@
 // all three isolates of one workerd sharing the `Revocations` Durable Object (built-worker.mjs
 // `builtIsolates`). The same user's other session, and another user, are not refused (the logout token has
 // a `sid`: only that session ends).
+// Then an operator revokes a user with `edge-auth revoke --sub` (the CLI of target/debug or EDGE_AUTH_BIN)
+// at the Worker's admin endpoint, authorized by a client-credentials token with the admin scope: that
+// user's tokens are refused; a token without the scope is refused as an admin (exit 1, nothing recorded).
 // The time from the logout call to the first refused request in each isolate is printed, not asserted
 // (a figure for the README; `node --test` shows it in the test's output).
 // Run: node --test tests/e2e/revocation.test.mjs   (after bash scripts/build-worker.sh; tests/worker's npm ci)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createServer } from "node:http";
-import { builtIsolates, buildHasRevocations, collectLogs } from "../worker/built-worker.mjs";
+import { resolve } from "node:path";
+import { builtIsolates, buildHasRevocations, collectLogs, root } from "../worker/built-worker.mjs";
 import { loopbackHttp } from "../worker/key-provider.mjs";
 import { jose, oidcProvider, signingKey } from "../worker/oidc-provider.mjs";
 import { edgeFront, call, within } from "./harness.mjs";
@@ -32,6 +38,10 @@ const CACHE_SECONDS = 2;
 /// The longest a refusal may take to appear anywhere: the cache time and slack for a loaded machine.
 const REFUSAL_BOUND_MS = CACHE_SECONDS * 1000 + 5_000;
 const HAS_REVOCATIONS = buildHasRevocations();
+const ADMIN_PATH = "/.well-known/edge-auth/revoke";
+/// The scope an operator's token needs at the admin endpoint (`revocation.admin`).
+const ADMIN_SCOPE = "revocations:write";
+const CLI = process.env.EDGE_AUTH_BIN ?? resolve(root, "target/debug/edge-auth");
 
 let op, front, origin, mf, isolates;
 const originHits = [];
@@ -48,6 +58,7 @@ before(async () => {
   front = await edgeFront();
   op = await oidcProvider({
     audience: API,
+    scopes: ["orders:read", ADMIN_SCOPE],
     web: {
       clientId: CLIENT_ID,
       // Never called: the test reads the code from the redirect's Location.
@@ -67,7 +78,9 @@ before(async () => {
     remote_keys: loopbackHttp,
     // Until the build has revocation (issue 14), the Worker starts without it: the test then fails on
     // the missing behaviour (the logout call and the refusals), not at start-up.
-    ...(HAS_REVOCATIONS ? { revocation: { issuers: [op.iss], cache_seconds: CACHE_SECONDS } } : {}),
+    ...(HAS_REVOCATIONS ? {
+      revocation: { issuers: [op.iss], cache_seconds: CACHE_SECONDS, admin: { issuers: [op.iss], scopes: [ADMIN_SCOPE] } },
+    } : {}),
   };
   ({ mf, isolates } = await builtIsolates({
     EDGE_AUTH: JSON.stringify(config),
@@ -167,4 +180,48 @@ test("logout at the provider ends the session at the edge, in every isolate", as
       assert.equal(res.status, 200, `${who} in ${isolate.name}: ${res.status} ${res.text.slice(0, 300)}`);
     }
   }
+});
+
+/// `edge-auth revoke` with `args`, the admin token in the environment: { code, stdout, stderr } (bounded).
+function revokeCli(args, token) {
+  assert.ok(existsSync(CLI), `no ${CLI}: build it (cargo build -p edge-auth-cli) or set EDGE_AUTH_BIN`);
+  return new Promise((resolve, reject) => {
+    execFile(CLI, ["revoke", ...args], { timeout: 15_000, env: { ...process.env, EDGE_AUTH_ADMIN_TOKEN: token } },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== "number") reject(error);
+        else resolve({ code: error ? error.code : 0, stdout, stderr });
+      });
+  });
+}
+
+test("an operator revokes a user with edge-auth revoke", async () => {
+  const [receiver, warm] = isolates;
+  front.deploy(receiver);
+  const carol = await op.login("carol");
+  for (const isolate of [receiver, warm]) assert.equal((await orders(isolate, carol.accessToken)).status, 200);
+  const url = `${front.url}${ADMIN_PATH}`;
+
+  // A token without the admin scope (Carol's own) is refused as an admin: exit 1, nothing recorded.
+  const denied = await revokeCli(["--url", url, "--sub", "carol"], carol.accessToken);
+  assert.equal(denied.code, 1, `a user's token as admin: ${denied.code} ${denied.stderr}`);
+  assert.match(denied.stderr, /^error: insufficient_scope: HTTP 403/m, denied.stderr);
+  assert.equal((await orders(receiver, carol.accessToken)).status, 200, "nothing was recorded");
+
+  const admin = await op.accessToken({ scope: ADMIN_SCOPE });
+  const done = await revokeCli(["--url", url, "--sub", "carol", "--iss", op.iss], admin);
+  assert.equal(done.code, 0, `edge-auth revoke: ${done.code} ${done.stderr}`);
+  const { revoked } = JSON.parse(done.stdout);
+  assert.equal(revoked.kind, "sub");
+  assert.equal(revoked.iss, op.iss);
+  assert.equal(revoked.value, "carol");
+  assert.ok(revoked.at >= jose.decodeJwt(carol.accessToken).iat, `${revoked.at}`);
+  for (const token of [admin, carol.accessToken, carol.idToken]) {
+    assert.ok(!done.stdout.includes(token) && !done.stderr.includes(token), "a token was printed");
+  }
+  assertRevoked(await orders(receiver, carol.accessToken), "the isolate that recorded it");
+  assertRevoked((await firstRefusal(warm, carol.accessToken, performance.now())).res, "another isolate, within cache_seconds");
+  // A new login of the same user after the record: `sub` refuses tokens issued up to the record's `at`.
+  await new Promise((r) => setTimeout(r, 1_100));
+  const again = await op.login("carol");
+  assert.equal((await orders(receiver, again.accessToken)).status, 200, "a token issued after the record passes");
 });
