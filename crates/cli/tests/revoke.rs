@@ -289,6 +289,20 @@ fn no_answer_exits_4() {
     let out = run(&["--url", &closed, "--token", TOKEN, "--sid", "s"], None);
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    // https to loopback is allowed; a peer that closes during the handshake is no answer.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let tls_url = format!(
+        "https://127.0.0.1:{}{PATH}",
+        listener.local_addr().unwrap().port()
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+        }
+    });
+    let out = run(&["--url", &tls_url, "--token", TOKEN, "--sid", "s"], None);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.contains(&tls_url), "{}", out.stderr);
     // A stand-in that reads the request and never answers: the timeout ends it.
     let (url, seen) = stand_in(0, "", "");
     let out = run(
