@@ -8,7 +8,7 @@
 //   - in another isolate that had already served (and cached) the token before the logout,
 //   - in a fresh isolate (no request before the logout),
 // all three isolates of one workerd sharing the `Revocations` Durable Object (built-worker.mjs
-// `builtIsolates`). The same user's other session, and another user, are not refused (the logout token has
+// `builtWorkers`). The same user's other session, and another user, are not refused (the logout token has
 // a `sid`: only that session ends).
 // Then an operator revokes a user with `edge-auth revoke --sub` (the CLI of target/debug or EDGE_AUTH_BIN)
 // at the Worker's admin endpoint, authorized by a client-credentials token with the admin scope: that
@@ -22,7 +22,7 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import { resolve } from "node:path";
-import { builtIsolates, buildHasRevocations, collectLogs, root } from "../worker/built-worker.mjs";
+import { builtWorkers, buildHasRevocations, collectLogs, root } from "../worker/built-worker.mjs";
 import { loopbackHttp } from "../worker/key-provider.mjs";
 import { jose, oidcProvider, signingKey } from "../worker/oidc-provider.mjs";
 import { edgeFront, call, within } from "./harness.mjs";
@@ -82,11 +82,22 @@ before(async () => {
       revocation: { issuers: [op.iss], cache_seconds: CACHE_SECONDS, admin: { issuers: [op.iss], scopes: [ADMIN_SCOPE] } },
     } : {}),
   };
-  ({ mf, isolates } = await builtIsolates({
+  const bindings = {
     EDGE_AUTH: JSON.stringify(config),
     ORIGIN: `http://127.0.0.1:${origin.address().port}`,
     SIGNING: JSON.stringify(assertionKey),
-  }, { count: 3, revocations: HAS_REVOCATIONS ? "EDGE_AUTH_REVOCATIONS" : undefined, handleRuntimeStdio: collectLogs(logs) }));
+  };
+  const names = ["edge-0", "edge-1", "edge-2"];
+  mf = await builtWorkers(
+    names.map((name) => ({ name, bindings, ...(HAS_REVOCATIONS ? {} : { durableObjects: {} }) })),
+    { handleRuntimeStdio: collectLogs(logs) },
+  );
+  isolates = [];
+  for (const name of names) {
+    const fetcher = await mf.getWorker(name);
+    // `dispatchFetch`, what the harness's front calls on a Miniflare.
+    isolates.push({ name, dispatchFetch: (url, init) => fetcher.fetch(url, init) });
+  }
 });
 
 after(async () => {

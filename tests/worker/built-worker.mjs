@@ -19,17 +19,26 @@ export function collectLogs(lines) {
   };
 }
 
+/// The built Worker's modules (absolute paths: the tests may run from any directory).
+export function workerModules() {
+  return [
+    { type: "ESModule", path: resolve(root, buildDir, "index.js") },
+    { type: "CompiledWasm", path: resolve(root, buildDir, "index_bg.wasm") },
+  ];
+}
+
+/// The Durable Object binding of wrangler.toml: `EDGE_AUTH_REVOCATIONS` → the Worker's own class
+/// `Revocations` (in memory: each Miniflare instance starts with an empty object).
+export const REVOCATIONS = { EDGE_AUTH_REVOCATIONS: "Revocations" };
+
 /// A ready instance of the built Worker with these bindings; `options` go to Miniflare as they are.
 export async function builtWorker(bindings, options = {}) {
   const mf = new Miniflare({
     rootPath: root,
     modulesRoot: root,
-    modules: [
-      // Absolute paths: the tests may run from any directory.
-      { type: "ESModule", path: resolve(root, buildDir, "index.js") },
-      { type: "CompiledWasm", path: resolve(root, buildDir, "index_bg.wasm") },
-    ],
+    modules: workerModules(),
     compatibilityDate: "2026-04-26",
+    durableObjects: REVOCATIONS,
     bindings,
     ...options,
   });
@@ -37,44 +46,38 @@ export async function builtWorker(bindings, options = {}) {
   return mf;
 }
 
-/// Whether the build exports the revocation Durable Object class (`Revocations`, issue 14). Tests that
-/// need it start the Worker without the binding when it does not, so that they fail on the missing
-/// behaviour rather than at start-up.
+/// Several instances of the built Worker in one workerd (each its own isolate), as `workers` entries of
+/// one Miniflare: `[{ name, bindings, ...workerOptions }]`; the first defines the `Revocations` object,
+/// the others reach the same object (`scriptName` of the first), as isolates of one deployment do.
+/// `shared` are Miniflare's instance-wide options (`handleRuntimeStdio`, …). Reach instance `name`
+/// with `await mf.getWorker(name)`.
+export async function builtWorkers(list, shared = {}) {
+  const [first] = list;
+  const mf = new Miniflare({
+    ...shared,
+    workers: list.map(({ name, bindings, ...options }, i) => ({
+      name,
+      rootPath: root,
+      modulesRoot: root,
+      modules: workerModules(),
+      compatibilityDate: "2026-04-26",
+      durableObjects: i === 0 ? REVOCATIONS
+        : { EDGE_AUTH_REVOCATIONS: { className: "Revocations", scriptName: first.name } },
+      bindings,
+      ...options,
+    })),
+  });
+  await mf.ready;
+  return mf;
+}
+
+/// Whether the build exports the revocation Durable Object class (`Revocations`, issue 14). A test can
+/// then start the Worker without the binding when it does not (`durableObjects: {}` in its options), so
+/// that it fails on the missing behaviour rather than at start-up.
 export function buildHasRevocations() {
   try {
     return /\bRevocations\b/.test(readFileSync(resolve(root, buildDir, "index.js"), "utf8"));
   } catch {
     return false;
   }
-}
-
-/// `count` isolates of the built Worker in one workerd (one Miniflare): Workers `edge-0` … `edge-<count-1>`,
-/// each its own isolate (its own module state: key, verified-token and revocation caches), with the same
-/// bindings. With `revocations` (the binding name), `edge-0` hosts the `Revocations` Durable Object class
-/// and every isolate binds that one namespace, so they share the objects (and their storage) as
-/// isolates of one deployment do. Resolves to { mf, isolates }, each isolate with `dispatchFetch(url,
-/// init)` (what the harnesses call on a Miniflare) and `name`.
-export async function builtIsolates(bindings, { count = 2, revocations, ...options } = {}) {
-  const host = "edge-0";
-  const workers = Array.from({ length: count }, (_, i) => ({
-    name: `edge-${i}`,
-    modulesRoot: root,
-    modules: [
-      { type: "ESModule", path: resolve(root, buildDir, "index.js") },
-      { type: "CompiledWasm", path: resolve(root, buildDir, "index_bg.wasm") },
-    ],
-    compatibilityDate: "2026-04-26",
-    bindings,
-    ...(revocations
-      ? { durableObjects: { [revocations]: i === 0 ? "Revocations" : { className: "Revocations", scriptName: host } } }
-      : {}),
-  }));
-  const mf = new Miniflare({ rootPath: root, workers, ...options });
-  await mf.ready;
-  const isolates = [];
-  for (const { name } of workers) {
-    const fetcher = await mf.getWorker(name);
-    isolates.push({ name, dispatchFetch: (url, init) => fetcher.fetch(url, init) });
-  }
-  return { mf, isolates };
 }
