@@ -181,15 +181,17 @@ export async function oidcProvider({ audience, scopes = ["orders:read"], clientI
 
     /// RP-initiated logout in `browser` (the session `login` made): the confirmation page with the
     /// `id_token_hint`, then the form's POST. The provider makes its back-channel logout calls before it
-    /// answers that POST. Resolves with the POST's status.
+    /// answers that POST. Resolves with { status, sentAt } (`sentAt`: `performance.now()` as the POST
+    /// left).
     async logout({ idToken, browser }) {
       const page = await browser.get(`/session/end?${new URLSearchParams({ id_token_hint: idToken, client_id: webClient.client_id })}`);
       const html = await page.text();
       const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
       if (page.status !== 200 || !xsrf) throw new Error(`logout: ${page.status} without a form: ${html.slice(0, 300)}`);
+      const sentAt = performance.now();
       const confirm = await browser.post("/session/end/confirm", { xsrf, logout: "yes" });
       if (confirm.status !== 303) throw new Error(`logout confirm: ${confirm.status} ${(await confirm.text()).slice(0, 300)}`);
-      return confirm.status;
+      return { status: confirm.status, sentAt };
     },
 
     /// An access token from the token endpoint (client credentials), over a fresh connection each time
