@@ -13,6 +13,7 @@
 //! sent); 3 the Worker could not record it now (5xx: `revocation_unavailable`, `revocation_store_full`);
 //! 4 no usable answer (connection, TLS, timeout, a redirect, an answer that is not the contract's).
 
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -123,8 +124,10 @@ fn body(args: &RevokeArgs) -> Value {
 /// No message names the token itself.
 fn admin_token(args: &RevokeArgs) -> Result<String, String> {
     let text = if let Some(path) = &args.token_file {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("--token-file {}: {e}", path.display()))?;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_TOKEN_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| format!("--token-file {}: {e}", path.display()))?;
         if bytes.len() as u64 > MAX_TOKEN_BYTES {
             return Err(format!(
                 "--token-file {}: more than {MAX_TOKEN_BYTES} bytes",
@@ -207,8 +210,10 @@ fn judge(status: u16, answer: &[u8]) -> Result<(), RevokeFailure> {
             {
                 let text = serde_json::to_string_pretty(&answer)
                     .map_err(|e| RevokeFailure::NoAnswer(e.to_string()))?;
-                println!("{text}");
-                Ok(())
+                // Recorded whatever happens to stdout; a closed pipe is said, not a panic.
+                writeln!(std::io::stdout(), "{text}").map_err(|e| {
+                    RevokeFailure::NoAnswer(format!("recorded, but writing the answer failed: {e}"))
+                })
             }
             _ => Err(RevokeFailure::NoAnswer(
                 "200 without a `revoked` record: is --url the Worker's revocation admin_path?"
