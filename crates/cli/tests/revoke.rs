@@ -208,6 +208,28 @@ fn the_token_comes_from_a_file_the_flag_or_the_environment() {
             "{args:?}"
         );
     }
+    // A file far larger than any token is not read whole: exit 2, nothing sent.
+    let big = dir.join("big.token");
+    std::fs::write(&big, "a".repeat(70 * 1024)).unwrap();
+    let (url, seen) = stand_in(200, &record.to_string(), "");
+    let out = run(
+        &[
+            "--url",
+            &url,
+            "--sid",
+            "s",
+            "--token-file",
+            big.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("more than 65536 bytes"),
+        "{}",
+        out.stderr
+    );
+    assert!(seen.try_recv().is_err());
 }
 
 #[test]
