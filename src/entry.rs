@@ -252,7 +252,22 @@ async fn decide(
     head: &RequestHead<'_>,
     started: f64,
 ) -> JsResult<Response> {
+    if config.revocation.is_some() {
+        // Interim, until the Worker reads its revocation state: a configuration that asks for
+        // revocation is refused whole rather than forwarding tokens nobody checked.
+        log_decision(
+            Some(config),
+            started,
+            None,
+            "refuse",
+            Some("config_invalid"),
+            None,
+            None,
+        );
+        return problem(&Refusal::ConfigInvalid, &config.realm);
+    }
     match gate::plan(config, head) {
+        Plan::BackchannelLogout | Plan::Revoke { .. } => problem(&Refusal::Internal, &config.realm),
         Plan::ServeJwks => {
             log_decision(Some(config), started, None, "jwks", None, None, None);
             respond(200, gate::JWKS_HEADERS, Some(&config.assertion.jwks_json))

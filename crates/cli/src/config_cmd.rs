@@ -309,6 +309,9 @@ fn print_explanation(e: &Explanation) {
     match &e.decision {
         ExplainedDecision::ServeJwks => println!("decision serve the assertion JWKS"),
         ExplainedDecision::ServeStatus => println!("decision serve the key-source status"),
+        ExplainedDecision::EdgeEndpoint { endpoint } => {
+            println!("decision answered by the edge's {endpoint} endpoint (never forwarded)")
+        }
         ExplainedDecision::Preflight { headers } => {
             println!("decision answer the CORS preflight: 204");
             for (name, value) in headers {

@@ -90,6 +90,10 @@ pub fn assertion_signing_input(
     if let Some(src_iss) = &registered.iss {
         put("src_iss", src_iss.clone().into());
     }
+    // The session, so that an origin can end its own session state when the edge revokes it.
+    if let Some(sid) = caller.sid() {
+        put("sid", sid.into());
+    }
     put("iat", request.now.0.into());
     put(
         "exp",

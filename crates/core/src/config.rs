@@ -80,6 +80,7 @@ const CONFIG_FIELDS: &[&str] = &[
     "status_endpoint",
     "paths",
     "decision_log",
+    "revocation",
 ];
 
 /// The members of the verifier part alone ([`VerifierConfig`]).
@@ -105,6 +106,7 @@ struct RawConfig {
     status_endpoint: bool,
     paths: Option<RawPaths>,
     decision_log: Option<DecisionLog>,
+    revocation: Option<RawRevocation>,
 }
 
 /// The verifier part of `EDGE_AUTH` (the JS package's `createVerifier` takes it alone): the same
@@ -134,6 +136,7 @@ fn read_config(w: &mut Walk, path: &str, value: &Value) -> Option<RawConfig> {
     let status_endpoint = m.or_default(w, "status_endpoint", Walk::boolean);
     let paths = m.optional(w, "paths", read_paths);
     let decision_log = m.optional(w, "decision_log", read_decision_log);
+    let revocation = m.optional(w, "revocation", read_revocation);
     Some(RawConfig {
         verifier: verifier?,
         realm: realm?,
@@ -147,6 +150,7 @@ fn read_config(w: &mut Walk, path: &str, value: &Value) -> Option<RawConfig> {
         status_endpoint: status_endpoint?,
         paths: paths?,
         decision_log: decision_log?,
+        revocation: revocation?,
     })
 }
 
@@ -326,6 +330,7 @@ const ISSUER_FIELDS: &[&str] = &[
     "discovery",
     "scope_claims",
     "role_claims",
+    "backchannel_logout",
 ];
 
 #[derive(Debug)]
@@ -344,6 +349,13 @@ struct RawIssuer {
     discovery: bool,
     scope_claims: Option<Vec<String>>,
     role_claims: Option<Vec<String>>,
+    /// OIDC Back-Channel Logout: the client id a logout token's `aud` must hold.
+    backchannel_logout: Option<String>,
+}
+
+fn read_backchannel_logout(w: &mut Walk, path: &str, value: &Value) -> Option<String> {
+    let m = w.object(path, value, &["client_id"])?;
+    m.required(w, "client_id", Walk::string)
 }
 
 fn read_issuer(w: &mut Walk, path: &str, value: &Value) -> Option<RawIssuer> {
@@ -362,6 +374,7 @@ fn read_issuer(w: &mut Walk, path: &str, value: &Value) -> Option<RawIssuer> {
     let discovery = m.or_default(w, "discovery", Walk::boolean);
     let scope_claims = m.optional(w, "scope_claims", Walk::strings);
     let role_claims = m.optional(w, "role_claims", Walk::strings);
+    let backchannel_logout = m.optional(w, "backchannel_logout", read_backchannel_logout);
     Some(RawIssuer {
         issuer: issuer?,
         audiences: audiences?,
@@ -377,6 +390,7 @@ fn read_issuer(w: &mut Walk, path: &str, value: &Value) -> Option<RawIssuer> {
         discovery: discovery?,
         scope_claims: scope_claims?,
         role_claims: role_claims?,
+        backchannel_logout: backchannel_logout?,
     })
 }
 
@@ -536,6 +550,65 @@ fn read_decision_log(w: &mut Walk, path: &str, value: &Value) -> Option<Decision
             ("refusals", DecisionLog::Refusals),
         ],
     )
+}
+
+/// The members of `revocation`.
+const REVOCATION_FIELDS: &[&str] = &[
+    "binding",
+    "issuers",
+    "cache_seconds",
+    "fail",
+    "max_entries",
+    "max_token_lifetime_seconds",
+    "logout_path",
+    "admin_path",
+    "admin",
+];
+
+#[derive(Debug)]
+struct RawRevocation {
+    binding: Option<String>,
+    issuers: Vec<String>,
+    cache_seconds: Option<u64>,
+    fail: Option<RevocationFail>,
+    max_entries: Option<usize>,
+    max_token_lifetime_seconds: Option<u64>,
+    logout_path: Option<String>,
+    admin_path: Option<String>,
+    admin: Option<RawRule>,
+}
+
+fn read_revocation(w: &mut Walk, path: &str, value: &Value) -> Option<RawRevocation> {
+    let m = w.object(path, value, REVOCATION_FIELDS)?;
+    let binding = m.optional(w, "binding", Walk::string);
+    let issuers = m.required(w, "issuers", Walk::strings);
+    let cache_seconds = m.optional(w, "cache_seconds", Walk::uint);
+    let fail = m.optional(w, "fail", |w, path, value| {
+        w.variant(
+            path,
+            value,
+            &[
+                ("closed", RevocationFail::Closed),
+                ("open", RevocationFail::Open),
+            ],
+        )
+    });
+    let max_entries = m.optional(w, "max_entries", Walk::size);
+    let max_token_lifetime_seconds = m.optional(w, "max_token_lifetime_seconds", Walk::uint);
+    let logout_path = m.optional(w, "logout_path", Walk::string);
+    let admin_path = m.optional(w, "admin_path", Walk::string);
+    let admin = m.optional(w, "admin", read_default);
+    Some(RawRevocation {
+        binding: binding?,
+        issuers: issuers?,
+        cache_seconds: cache_seconds?,
+        fail: fail?,
+        max_entries: max_entries?,
+        max_token_lifetime_seconds: max_token_lifetime_seconds?,
+        logout_path: logout_path?,
+        admin_path: admin_path?,
+        admin: admin?,
+    })
 }
 
 fn read_auth(w: &mut Walk, path: &str, value: &Value) -> Option<Auth> {
@@ -765,6 +838,67 @@ pub struct GateConfig {
     pub decision_log_key: DerivedKey,
     /// Which decisions get a log line (`decision_log`; default every one).
     pub decision_log: DecisionLog,
+    /// Revocation (`revocation`): `None` when not configured.
+    pub revocation: Option<RevocationConfig>,
+}
+
+/// What a request is answered when the revocation state cannot be read and no copy is fresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationFail {
+    /// `503 revocation_unavailable` (the default).
+    Closed,
+    /// Checked against the last copy if any, else not at all, and forwarded (a documented risk).
+    Open,
+}
+
+/// `revocation`, compiled.
+#[derive(Debug)]
+pub struct RevocationConfig {
+    /// The Durable Object namespace binding (class `Revocations`).
+    pub binding: String,
+    /// The issuers whose tokens are checked, each with its object (`idFromName(issuer)`).
+    pub issuers: Vec<RevocationIssuer>,
+    /// How long an isolate trusts its copy (seconds; 0: read the object on every request).
+    pub cache_seconds: u64,
+    pub fail: RevocationFail,
+    /// Live records per issuer object.
+    pub max_entries: usize,
+    pub logout_path: String,
+    pub admin_path: String,
+    /// The rule an admin token must pass; `None`: no admin endpoint.
+    pub admin: Option<Route>,
+}
+
+/// An issuer under revocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationIssuer {
+    /// Its position in `issuers`.
+    pub index: usize,
+    pub issuer: String,
+    /// How long a record must live so that every token it covers has expired by then: the issuer's
+    /// maximum token age plus its leeway, plus one second.
+    pub keep_seconds: u64,
+    /// The issuer's leeway: a token is accepted up to this long past its `exp`.
+    pub leeway_seconds: u64,
+    /// `backchannel_logout.client_id`: logout tokens are accepted for this issuer with this `aud`.
+    pub logout_client_id: Option<String>,
+}
+
+impl RevocationConfig {
+    /// The issuer under revocation whose `issuer` is `iss`.
+    pub fn issuer(&self, iss: &str) -> Option<&RevocationIssuer> {
+        self.issuers.iter().find(|i| i.issuer == iss)
+    }
+
+    /// The issuer under revocation at configuration position `index`.
+    pub fn issuer_at(&self, index: usize) -> Option<&RevocationIssuer> {
+        self.issuers.iter().find(|i| i.index == index)
+    }
+
+    /// Whether any issuer accepts back-channel logout tokens.
+    pub fn has_logout(&self) -> bool {
+        self.issuers.iter().any(|i| i.logout_client_id.is_some())
+    }
 }
 
 /// Which decisions the Worker writes a log line for (`decision_log`). Under load the line is a large
@@ -819,6 +953,14 @@ impl VerifierConfig {
     ) -> Result<VerifierConfig, ConfigErrors> {
         let raw = parse_raw(value, read_verifier_config)?;
         let mut errors = Errors(Vec::new());
+        for (i, issuer) in raw.issuers.iter().enumerate() {
+            if issuer.backchannel_logout.is_some() {
+                errors.push(
+                    format!("issuers[{i}].backchannel_logout"),
+                    "only the Worker's configuration (with `revocation`) ends sessions",
+                );
+            }
+        }
         let parts = compile_verifier(
             raw.leeway_seconds,
             raw.max_token_bytes,
@@ -953,8 +1095,20 @@ fn compile_cache(raw: Option<&RawCache>, errors: &mut Errors) -> CacheSettings {
     cache
 }
 
-fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, ConfigErrors> {
+fn compile(mut raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, ConfigErrors> {
     let mut errors = Errors(Vec::new());
+    // Revocation bounds the age of its issuers' tokens first (a record may then be forgotten once every
+    // token it covers is too old), so it is read before the issuers compile.
+    let revocation_issuers = raw
+        .revocation
+        .as_ref()
+        .map(|r| bound_revoked_issuers(r, &mut raw.verifier, &mut errors));
+    let logout_clients: Vec<Option<String>> = raw
+        .verifier
+        .issuers
+        .iter()
+        .map(|i| i.backchannel_logout.clone())
+        .collect();
     let VerifierParts {
         verifier,
         remote_sources,
@@ -988,6 +1142,13 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
         }
     }
     let cache = compile_cache(raw.verifier.cache.as_ref(), &mut errors);
+    let revocation = compile_revocation(
+        raw.revocation,
+        revocation_issuers.unwrap_or_default(),
+        &logout_clients,
+        &issuer_names,
+        &mut errors,
+    );
     match (verifier, assertion, errors.0.is_empty()) {
         (Some(verifier), Some(assertion), true) => Ok(GateConfig {
             shared_cache_mac: DerivedKey::from_signing_key(
@@ -1012,9 +1173,189 @@ fn compile(raw: RawConfig, secrets: &dyn SecretSource) -> Result<GateConfig, Con
             forward_token: raw.forward_token,
             token_cookie: raw.token_cookie,
             cache,
+            revocation,
         }),
         _ => Err(ConfigErrors(errors.0)),
     }
+}
+
+/// The longest token lifetime under revocation when `max_token_lifetime_seconds` is not given.
+const DEFAULT_REVOKED_LIFETIME: u64 = 86_400;
+/// Its upper bound (30 days): records live that long.
+const MAX_REVOKED_LIFETIME: u64 = 2_592_000;
+
+/// For each issuer under revocation (checked to exist): its position and how long its records live.
+/// Its tokens' maximum age becomes the smaller of its own `max_age_seconds` and
+/// `max_token_lifetime_seconds`, so that `iat` is required and a record outlives every token it covers.
+fn bound_revoked_issuers(
+    raw: &RawRevocation,
+    verifier: &mut RawVerifierConfig,
+    errors: &mut Errors,
+) -> Vec<(usize, u64, u64)> {
+    let lifetime = raw
+        .max_token_lifetime_seconds
+        .unwrap_or(DEFAULT_REVOKED_LIFETIME);
+    if !(1..=MAX_REVOKED_LIFETIME).contains(&lifetime) {
+        errors.push(
+            "revocation.max_token_lifetime_seconds",
+            format!("must be between 1 and {MAX_REVOKED_LIFETIME}"),
+        );
+    }
+    if raw.issuers.is_empty() {
+        errors.push(
+            "revocation.issuers",
+            "empty list: name the issuers whose tokens are checked",
+        );
+    }
+    let leeway = verifier.leeway_seconds.unwrap_or(DEFAULT_LEEWAY);
+    let mut out: Vec<(usize, u64, u64)> = Vec::new();
+    for (j, name) in raw.issuers.iter().enumerate() {
+        let Some(index) = verifier.issuers.iter().position(|i| &i.issuer == name) else {
+            errors.push(
+                format!("revocation.issuers[{j}]"),
+                format!("{name:?} is not one of the configured `issuers`"),
+            );
+            continue;
+        };
+        if out.iter().any(|(seen, _, _)| *seen == index) {
+            errors.push(
+                format!("revocation.issuers[{j}]"),
+                format!("{name:?} is listed twice"),
+            );
+            continue;
+        }
+        let Some(issuer) = verifier.issuers.get_mut(index) else {
+            continue;
+        };
+        let max_age = issuer.max_age_seconds.map_or(lifetime, |m| m.min(lifetime));
+        issuer.max_age_seconds = Some(max_age);
+        let leeway = issuer.leeway_seconds.unwrap_or(leeway);
+        let keep = max_age.saturating_add(leeway).saturating_add(1);
+        out.push((index, keep, leeway));
+    }
+    out
+}
+
+/// The `revocation` table's paths: absolute, without query, fragment or spaces.
+fn check_endpoint_path(field: &str, path: &str, errors: &mut Errors) {
+    if !path.starts_with('/')
+        || path
+            .bytes()
+            .any(|b| b == b'?' || b == b'#' || b == b'%' || !b.is_ascii_graphic())
+    {
+        errors.push(
+            format!("revocation.{field}"),
+            "must be an absolute path (`/…`) of visible ASCII without `?`, `#` or `%`",
+        );
+    }
+}
+
+fn compile_revocation(
+    raw: Option<RawRevocation>,
+    issuers: Vec<(usize, u64, u64)>,
+    logout_clients: &[Option<String>],
+    issuer_names: &[String],
+    errors: &mut Errors,
+) -> Option<RevocationConfig> {
+    for (i, client) in logout_clients.iter().enumerate() {
+        let Some(client) = client else { continue };
+        if client.is_empty() {
+            errors.push(
+                format!("issuers[{i}].backchannel_logout.client_id"),
+                "empty",
+            );
+        }
+        if !issuers.iter().any(|(index, _, _)| *index == i) {
+            errors.push(
+                format!("issuers[{i}].backchannel_logout"),
+                "this issuer is not in `revocation.issuers`: a logout would end nothing",
+            );
+        }
+    }
+    let raw = raw?;
+    let binding = raw
+        .binding
+        .unwrap_or_else(|| "EDGE_AUTH_REVOCATIONS".to_owned());
+    let mut chars = binding.chars();
+    if !chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        errors.push(
+            "revocation.binding",
+            "must be a binding name (letters, digits, `_`)",
+        );
+    }
+    let cache_seconds = raw.cache_seconds.unwrap_or(5);
+    if cache_seconds > 300 {
+        errors.push("revocation.cache_seconds", "must be at most 300");
+    }
+    let max_entries = raw.max_entries.unwrap_or(10_000);
+    if !(1..=100_000).contains(&max_entries) {
+        errors.push("revocation.max_entries", "must be between 1 and 100000");
+    }
+    let logout_path = raw
+        .logout_path
+        .unwrap_or_else(|| "/.well-known/edge-auth/backchannel-logout".to_owned());
+    let admin_path = raw
+        .admin_path
+        .unwrap_or_else(|| "/.well-known/edge-auth/revoke".to_owned());
+    check_endpoint_path("logout_path", &logout_path, errors);
+    check_endpoint_path("admin_path", &admin_path, errors);
+    if logout_path == admin_path {
+        errors.push("revocation.admin_path", "must differ from `logout_path`");
+    }
+    for (field, path) in [("logout_path", &logout_path), ("admin_path", &admin_path)] {
+        if matches!(
+            path.as_str(),
+            "/.well-known/edge-auth/jwks.json" | "/.well-known/edge-auth/status"
+        ) {
+            errors.push(
+                format!("revocation.{field}"),
+                "is the Worker's own JWKS or status path",
+            );
+        }
+    }
+    let admin = raw.admin.map(|rule| {
+        let at = |field: &str| format!("revocation.admin.{field}");
+        if rule.auth.is_some_and(|auth| auth != Auth::Required) {
+            errors.push(at("auth"), "the admin endpoint always requires a token");
+        }
+        let (auth, issuers, requirement) = compile_rule(&at, rule, issuer_names, errors);
+        Route {
+            path: PathPattern::any(),
+            methods: None,
+            host: None,
+            auth,
+            issuers,
+            requirement,
+            bindings: Vec::new(),
+            index: None,
+        }
+    });
+    let issuers = issuers
+        .into_iter()
+        .filter_map(|(index, keep_seconds, leeway_seconds)| {
+            Some(RevocationIssuer {
+                index,
+                issuer: issuer_names.get(index)?.clone(),
+                keep_seconds,
+                leeway_seconds,
+                logout_client_id: logout_clients.get(index).cloned().flatten(),
+            })
+        })
+        .collect();
+    Some(RevocationConfig {
+        binding,
+        issuers,
+        cache_seconds,
+        fail: raw.fail.unwrap_or(RevocationFail::Closed),
+        max_entries,
+        logout_path,
+        admin_path,
+        admin,
+    })
 }
 
 fn compile_issuer(

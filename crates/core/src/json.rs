@@ -43,7 +43,7 @@ pub(crate) fn quoted_short(name: &str) -> String {
 }
 
 /// Parses `bytes` as a JSON object with unique member names at every depth.
-pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
     let duplicate = RefCell::new(None);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed = StrictSeed {

@@ -40,9 +40,11 @@ mod inspect;
 mod json;
 mod jwk;
 mod keyset;
+mod logout;
 mod path;
 mod policy;
 mod remote;
+mod revocation;
 mod sign;
 mod token;
 mod verifier;
@@ -64,7 +66,8 @@ pub use cache::{CacheGeneration, TokenCache};
 pub use claims::{RegisteredClaims, UnixTime};
 pub use config::{
     read_remote_settings, realm_is_quotable, AssertionConfig, CacheSettings, ConfigError,
-    ConfigErrors, DecisionLog, GateConfig, RemoteKeys, RemoteSource, SecretSource, VerifierConfig,
+    ConfigErrors, DecisionLog, GateConfig, RemoteKeys, RemoteSource, RevocationConfig,
+    RevocationFail, RevocationIssuer, SecretSource, VerifierConfig,
 };
 pub use derive::{DerivedKey, DECISION_LOG_INFO, DERIVE_SALT, SHARED_CACHE_INFO};
 pub use error::{
@@ -73,9 +76,10 @@ pub use error::{
 };
 pub use fields::{Members, ReadField, Walk};
 pub use inspect::{inspect, Inspection, Warning, WarningCode, MAX_INSPECT_BYTES};
-pub use json::JsonError;
+pub use json::{parse_object as parse_json_object, JsonError};
 pub use jwk::{Key, Pairing, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use keyset::{KeySet, Selection, SkippedKey, MAX_KEYS};
+pub use logout::{LogoutError, LogoutToken, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TYP};
 pub use path::{normalize as normalize_path, normalize_with, NormalPath, PathError, PathRules};
 pub use policy::{
     Auth, Caller, ClaimMapping, ClaimPath, ClaimRule, Condition, Denial, ExplainStep, HostPattern,
@@ -84,6 +88,10 @@ pub use policy::{
 pub use remote::{
     check_url, discovery_jwks_uri, is_loopback_url, load_jwks, max_age, FetchTicket, KeyState,
     KidRefetch, Lookup, RemoteError, RemoteSettings,
+};
+pub use revocation::{
+    read_revoke_answer, revoke_body, LogAnswer, RevocationKind, RevocationLog, RevocationRecord,
+    RevocationView, RevokeOutcome, Revoked, SeenLogout, WireError, MAX_RECORD_VALUE,
 };
 pub use sign::{attach_signature, mint, signing_input, MintOptions};
 pub use token::{decode_unverified, Header, Limits, PayloadKind, UntrustedToken, Unverified};

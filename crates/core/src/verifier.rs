@@ -593,6 +593,11 @@ pub struct SignedToken<'v> {
 }
 
 impl SignedToken<'_> {
+    /// The issuer's claim rules, the header and the claims, for the logout-token check.
+    pub(crate) fn logout_parts(&self) -> (&ClaimRules, &Header, &Map<String, Value>) {
+        (&self.policy.rules, &self.header, &self.claims)
+    }
+
     /// Checks `typ` and the claims against the issuer's rules at `now`.
     pub fn check_claims(self, now: UnixTime) -> Result<VerifiedToken, VerifyError> {
         let rules = &self.policy.rules;
@@ -638,6 +643,10 @@ impl VerifiedToken {
     /// All claims (sorted by name).
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
+    }
+    /// The OIDC session id (`sid`), when the token has one as a string.
+    pub fn sid(&self) -> Option<&str> {
+        self.claims.get("sid").and_then(Value::as_str)
     }
     pub fn registered(&self) -> &RegisteredClaims {
         &self.registered

@@ -14,7 +14,8 @@ use std::collections::HashMap;
 
 use common::*;
 use edge_auth_core::{
-    Algorithm, Auth, ConfigErrors, GateConfig, SigningKey, UnixTime, VerifierConfig,
+    mint, Algorithm, Auth, ConfigErrors, GateConfig, MintOptions, RevocationFail, RevocationIssuer,
+    SigningKey, UnixTime, VerifierConfig,
 };
 use serde_json::{json, Value};
 
@@ -251,6 +252,128 @@ fn configuration_mistakes_name_their_field() {
     for (name, config, expected) in &cases {
         check(name, config, expected);
     }
+}
+
+/// `base()` with a `revocation` table (ISS under revocation) merged with `revocation`, and ISS's
+/// `backchannel_logout` when `logout` is given.
+fn with_revocation(revocation: Value, logout: Option<Value>) -> Value {
+    let mut config = base();
+    let mut table = json!({ "issuers": [ISS] });
+    for (name, value) in revocation.as_object().unwrap() {
+        table[name] = value.clone();
+    }
+    config["revocation"] = table;
+    if let Some(logout) = logout {
+        config["issuers"][0]["backchannel_logout"] = logout;
+    }
+    config
+}
+
+#[test]
+fn revocation_mistakes_name_their_field() {
+    let hs = "https://hs.example/";
+    #[rustfmt::skip]
+    let cases: Vec<Case> = vec![
+        ("minimal", with_revocation(json!({}), None), vec![]),
+        ("everything", with_revocation(json!({
+            "binding": "REVOKED", "cache_seconds": 0, "fail": "open", "max_entries": 2,
+            "max_token_lifetime_seconds": 3600, "logout_path": "/logout", "admin_path": "/revoke",
+            "admin": { "issuers": [hs], "roles": ["revoker"] }
+        }), Some(json!({ "client_id": "edge" }))), vec![]),
+        ("issuers missing", with("/revocation", Some(json!({}))), vec![("revocation", "missing field `issuers`")]),
+        ("issuers empty", with_revocation(json!({ "issuers": [] }), None), vec![("revocation.issuers", "empty list")]),
+        ("issuer unknown", with_revocation(json!({ "issuers": [ISS, "https://nope/"] }), None), vec![("revocation.issuers[1]", "\"https://nope/\" is not one of the configured `issuers`")]),
+        ("issuer twice", with_revocation(json!({ "issuers": [ISS, ISS] }), None), vec![("revocation.issuers[1]", "listed twice")]),
+        ("unknown member", with_revocation(json!({ "ttl": 1 }), None), vec![("revocation.ttl", "unknown field `ttl`")]),
+        ("fail unknown", with_revocation(json!({ "fail": "sometimes" }), None), vec![("revocation.fail", "closed")]),
+        ("binding not a name", with_revocation(json!({ "binding": "a-b" }), None), vec![("revocation.binding", "binding name")]),
+        ("cache too long", with_revocation(json!({ "cache_seconds": 301 }), None), vec![("revocation.cache_seconds", "at most 300")]),
+        ("no entries", with_revocation(json!({ "max_entries": 0 }), None), vec![("revocation.max_entries", "between 1 and 100000")]),
+        ("lifetime zero", with_revocation(json!({ "max_token_lifetime_seconds": 0 }), None), vec![("revocation.max_token_lifetime_seconds", "between 1 and 2592000")]),
+        ("relative path", with_revocation(json!({ "logout_path": "logout" }), None), vec![("revocation.logout_path", "absolute path")]),
+        ("path with query", with_revocation(json!({ "admin_path": "/revoke?x" }), None), vec![("revocation.admin_path", "absolute path")]),
+        ("same paths", with_revocation(json!({ "logout_path": "/x", "admin_path": "/x" }), None), vec![("revocation.admin_path", "must differ")]),
+        ("the JWKS path", with_revocation(json!({ "admin_path": "/.well-known/edge-auth/jwks.json" }), None), vec![("revocation.admin_path", "own JWKS or status path")]),
+        ("admin without auth", with_revocation(json!({ "admin": { "auth": "none" } }), None), vec![("revocation.admin.auth", "always requires a token")]),
+        ("admin with an unknown issuer", with_revocation(json!({ "admin": { "issuers": ["https://nope/"] } }), None), vec![("revocation.admin.issuers[0]", "not one of the configured")]),
+        ("admin with an unknown member", with_revocation(json!({ "admin": { "path": "/x" } }), None), vec![("revocation.admin.path", "unknown field `path`")]),
+        ("logout without client_id", with_revocation(json!({}), Some(json!({}))), vec![("issuers[0].backchannel_logout", "missing field `client_id`")]),
+        ("logout client_id empty", with_revocation(json!({}), Some(json!({ "client_id": "" }))), vec![("issuers[0].backchannel_logout.client_id", "empty")]),
+        ("logout for an issuer not under revocation", with("/issuers/1/backchannel_logout", Some(json!({ "client_id": "edge" }))), vec![("issuers[1].backchannel_logout", "not in `revocation.issuers`")]),
+    ];
+    for (name, config, expected) in &cases {
+        check(name, config, expected);
+    }
+}
+
+#[test]
+fn revocation_compiles_and_bounds_token_age() {
+    let config = with_revocation(
+        json!({ "max_token_lifetime_seconds": 3600, "admin": { "roles": ["revoker"] } }),
+        Some(json!({ "client_id": "edge" })),
+    );
+    let compiled = GateConfig::from_value(&config, &secrets()).unwrap();
+    let revocation = compiled.revocation.as_ref().unwrap();
+    assert_eq!(revocation.binding, "EDGE_AUTH_REVOCATIONS");
+    assert_eq!(revocation.cache_seconds, 5);
+    assert_eq!(revocation.fail, RevocationFail::Closed);
+    assert_eq!(revocation.max_entries, 10_000);
+    assert_eq!(
+        revocation.logout_path,
+        "/.well-known/edge-auth/backchannel-logout"
+    );
+    assert_eq!(revocation.admin_path, "/.well-known/edge-auth/revoke");
+    assert!(revocation.admin.is_some());
+    assert_eq!(
+        revocation.issuers,
+        [RevocationIssuer {
+            index: 0,
+            issuer: ISS.into(),
+            // The lifetime, plus the configuration's 30 s leeway, plus one second.
+            keep_seconds: 3631,
+            leeway_seconds: 30,
+            logout_client_id: Some("edge".into()),
+        }]
+    );
+    assert!(revocation.issuer(ISS).is_some() && revocation.issuer("https://hs.example/").is_none());
+    // The issuer's tokens now need `iat` and may be at most an hour (+ leeway) old.
+    let now = 1_700_000_000;
+    let token = |claims: Value| {
+        let key = key(Algorithm::Es256);
+        let mut claims = claims;
+        claims["iss"] = ISS.into();
+        claims["aud"] = AUD.into();
+        claims["exp"] = (now + 86_400).into();
+        mint(
+            key,
+            claims.as_object().unwrap(),
+            &MintOptions {
+                typ: Some("at+jwt"),
+                ..MintOptions::default()
+            },
+        )
+    };
+    let verify = |t: &str| {
+        compiled
+            .verifier
+            .verify(t, UnixTime(now))
+            .map(|_| ())
+            .map_err(|e| e.code())
+    };
+    assert_eq!(verify(&token(json!({ "iat": now - 3600 }))), Ok(()));
+    assert_eq!(
+        verify(&token(json!({ "iat": now - 3631 }))),
+        Err("token_too_old")
+    );
+    assert_eq!(verify(&token(json!({}))), Err("claim_missing"));
+    // The issuer's own, shorter maximum age stays.
+    let mut shorter = config.clone();
+    shorter["issuers"][0]["max_age_seconds"] = 60.into();
+    let compiled = GateConfig::from_value(&shorter, &secrets()).unwrap();
+    assert_eq!(
+        compiled.revocation.as_ref().unwrap().issuers[0].keep_seconds,
+        91
+    );
 }
 
 #[test]

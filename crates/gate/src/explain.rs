@@ -128,6 +128,11 @@ impl From<ExplainStep> for ExplainedStep {
 pub enum ExplainedDecision {
     ServeJwks,
     ServeStatus,
+    /// Answered by one of the edge's own endpoints (`backchannel_logout`, `revoke`), never forwarded;
+    /// what it answers depends on the request's body and the revocation state.
+    EdgeEndpoint {
+        endpoint: String,
+    },
     /// A CORS preflight answered at the edge: `204` with these headers.
     Preflight {
         headers: Vec<(String, String)>,
@@ -162,6 +167,7 @@ impl ExplainedDecision {
         match self {
             ExplainedDecision::ServeJwks
             | ExplainedDecision::ServeStatus
+            | ExplainedDecision::EdgeEndpoint { .. }
             | ExplainedDecision::Forward { .. } => 200,
             ExplainedDecision::Preflight { .. } => 204,
             ExplainedDecision::Refuse { status, .. } => *status,
@@ -173,6 +179,7 @@ impl ExplainedDecision {
         match self {
             ExplainedDecision::ServeJwks => "jwks",
             ExplainedDecision::ServeStatus => "status",
+            ExplainedDecision::EdgeEndpoint { .. } => "edge_endpoint",
             ExplainedDecision::Preflight { .. } => "preflight",
             ExplainedDecision::Forward { .. } => "forward",
             ExplainedDecision::Refuse { code, .. } => code,
@@ -217,6 +224,12 @@ pub fn explain(
     explanation.decision = match plan(config, request) {
         Plan::ServeJwks => ExplainedDecision::ServeJwks,
         Plan::ServeStatus => ExplainedDecision::ServeStatus,
+        Plan::BackchannelLogout => ExplainedDecision::EdgeEndpoint {
+            endpoint: "backchannel_logout".into(),
+        },
+        Plan::Revoke { .. } => ExplainedDecision::EdgeEndpoint {
+            endpoint: "revoke".into(),
+        },
         Plan::Preflight(headers) => ExplainedDecision::Preflight {
             headers: headers
                 .into_iter()

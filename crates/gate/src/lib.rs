@@ -14,6 +14,7 @@ mod explain;
 mod extract;
 mod refusal;
 mod request;
+mod revocation;
 
 pub use explain::{explain, ExplainedDecision, ExplainedRoute, ExplainedToken, Explanation};
 pub use extract::{extract_token, strip_cookie, Extracted};
@@ -22,4 +23,9 @@ pub use request::{
     assertion_input, authorize, forward_anonymous, forward_url, forward_verified, header_reads,
     plan, response_headers, sign_in_rust, Forward, HeaderReads, Plan, RequestHead, Upstream,
     JWKS_HEADERS, JWKS_PATH, STATUS_HEADERS, STATUS_PATH,
+};
+pub use revocation::{
+    admin_outcome, authorize_admin, check_revocation, logout_client, logout_outcome,
+    logout_records, logout_token_from_form, revocation_issuer, revoke_request, revoked_body,
+    LogoutRefusal, RevocationCheck, RevocationRead, LOGOUT_HEADERS,
 };

@@ -2,7 +2,9 @@
 //! `application/problem+json` body (RFC 9457). Bodies carry the stable code and a fixed sentence per
 //! code, never the token's contents nor an internal error text.
 
-use edge_auth_core::{CorsRefusal, CsrfRefusal, PathError, SelectError, Unmet, VerifyError};
+use edge_auth_core::{
+    CorsRefusal, CsrfRefusal, PathError, RevocationKind, SelectError, Unmet, VerifyError,
+};
 
 /// Why a request is refused before reaching the origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +33,16 @@ pub enum Refusal {
     OriginUnreachable,
     /// An unexpected runtime failure; details go to the log only.
     Internal,
+    /// A valid token whose `jti`, `sid` or subject was revoked.
+    Revoked(RevocationKind),
+    /// The revocation state could not be read and no copy is fresh (`fail = "closed"`).
+    RevocationUnavailable,
+    /// The revocation object holds `max_entries` records already (admin endpoint).
+    RevocationStoreFull,
+    /// The admin endpoint's body is not one revocation (`{"iss"?, "jti"|"sid"|"sub", "exp"?}`).
+    RevokeRequestInvalid,
+    /// An edge endpoint called with another method than `POST` (the logout and admin endpoints).
+    MethodNotAllowed,
 }
 
 /// A refusal rendered for the wire.
@@ -59,6 +71,11 @@ impl Refusal {
             Refusal::ConfigInvalid => "config_invalid",
             Refusal::OriginUnreachable => "origin_unreachable",
             Refusal::Internal => "internal_error",
+            Refusal::Revoked(_) => "token_revoked",
+            Refusal::RevocationUnavailable => "revocation_unavailable",
+            Refusal::RevocationStoreFull => "revocation_store_full",
+            Refusal::RevokeRequestInvalid => "revoke_request_invalid",
+            Refusal::MethodNotAllowed => "method_not_allowed",
         }
     }
 
@@ -91,20 +108,25 @@ impl Refusal {
                 )
             }
             Refusal::Csrf(_) | Refusal::Cors(_) => (403, None),
-            Refusal::Token(_) | Refusal::IssuerNotAllowed => (
+            Refusal::Token(_) | Refusal::IssuerNotAllowed | Refusal::Revoked(_) => (
                 401,
                 Some(format!(
                     "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{code}\""
                 )),
             ),
-            Refusal::ConfigInvalid => (503, None),
+            Refusal::ConfigInvalid | Refusal::RevocationUnavailable => (503, None),
             Refusal::OriginUnreachable => (502, None),
             Refusal::Internal => (500, None),
+            Refusal::RevocationStoreFull => (507, None),
+            Refusal::RevokeRequestInvalid => (400, None),
+            Refusal::MethodNotAllowed => (405, None),
         };
         let title = match status {
             400 => "Bad Request",
             401 => "Unauthorized",
             403 => "Forbidden",
+            405 => "Method Not Allowed",
+            507 => "Insufficient Storage",
             500 => "Internal Server Error",
             502 => "Bad Gateway",
             _ => "Service Unavailable",
@@ -146,6 +168,9 @@ impl HttpRefusal {
         if let Some(www) = &self.www_authenticate {
             headers.push(("www-authenticate", www.clone()));
         }
+        if self.status == 405 {
+            headers.push(("allow", "POST".to_owned()));
+        }
         if self.status == 503 {
             let seconds = retry_after.unwrap_or(DEFAULT_RETRY_AFTER).max(1);
             headers.push(("retry-after", seconds.to_string()));
@@ -181,6 +206,17 @@ impl Refusal {
             Refusal::ConfigInvalid => "The service is not configured correctly; try again later.",
             Refusal::OriginUnreachable => "The upstream service did not answer.",
             Refusal::Internal => "The request could not be processed.",
+            Refusal::Revoked(_) => "The token was revoked.",
+            Refusal::RevocationUnavailable => {
+                "Whether the token was revoked cannot be checked right now; try again later."
+            }
+            Refusal::RevocationStoreFull => {
+                "The revocation store is full; nothing was revoked (see `revocation.max_entries`)."
+            }
+            Refusal::RevokeRequestInvalid => {
+                "The body must be one JSON object with `iss` and exactly one of `jti`, `sid` or `sub`."
+            }
+            Refusal::MethodNotAllowed => "This endpoint only takes POST.",
         }
     }
 }

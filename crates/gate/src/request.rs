@@ -124,6 +124,15 @@ pub enum Plan {
         path: String,
     },
     Refuse(Refusal),
+    /// An OIDC back-channel logout (`POST` to `revocation.logout_path`): read the form's
+    /// `logout_token` ([`crate::logout_token_from_form`]), verify it with its issuer's keys, record
+    /// what it revokes.
+    BackchannelLogout,
+    /// An admin revocation (`POST` to `revocation.admin_path`): verify this token, then
+    /// [`crate::authorize_admin`], then store [`crate::revoke_request`]'s record.
+    Revoke {
+        token: String,
+    },
 }
 
 /// Decides what to do with a request, before any cryptography.
@@ -137,6 +146,26 @@ pub fn plan(config: &GateConfig, request: &RequestHead<'_>) -> Plan {
     }
     if config.status_endpoint && request.path == STATUS_PATH && request.method == "GET" {
         return Plan::ServeStatus;
+    }
+    if let Some(revocation) = &config.revocation {
+        let post = request.method == "POST";
+        if revocation.has_logout() && request.path == revocation.logout_path {
+            return match post {
+                true => Plan::BackchannelLogout,
+                false => Plan::Refuse(Refusal::MethodNotAllowed),
+            };
+        }
+        if revocation.admin.is_some() && request.path == revocation.admin_path {
+            if !post {
+                return Plan::Refuse(Refusal::MethodNotAllowed);
+            }
+            // The bearer header only: a cookie would let any page the admin visits revoke.
+            return match extract_token(request.authorization, None, None) {
+                Err(refusal) => Plan::Refuse(refusal),
+                Ok(None) => Plan::Refuse(Refusal::TokenMissing),
+                Ok(Some(Extracted { token, .. })) => Plan::Revoke { token },
+            };
+        }
     }
     // A CORS preflight carries no credentials: answered here from the policy, never forwarded.
     if let (Some(cors), "OPTIONS", Some(origin), Some(method)) = (

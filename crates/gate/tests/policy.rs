@@ -197,7 +197,9 @@ fn run_reading(table: &Table, case: &Value, only_reads: bool) -> Answer {
         headers,
     };
     match gate::plan(config, &head) {
-        Plan::ServeJwks | Plan::ServeStatus => panic!("no case asks for the JWKS or the status"),
+        Plan::ServeJwks | Plan::ServeStatus | Plan::BackchannelLogout | Plan::Revoke { .. } => {
+            panic!("no case asks for the JWKS, the status or a revocation endpoint")
+        }
         Plan::Preflight(extra) => {
             headers.extend(extra.into_iter().map(|(n, v)| (n.to_owned(), v)));
             Answer {

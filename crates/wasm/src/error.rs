@@ -120,7 +120,14 @@ impl Failure {
                 | Refusal::Cors(_)
                 | Refusal::ConfigInvalid
                 | Refusal::OriginUnreachable
-                | Refusal::Internal => (ERROR, refusal.code(), refusal.detail().to_owned(), None),
+                | Refusal::Internal
+                | Refusal::Revoked(_)
+                | Refusal::RevocationUnavailable
+                | Refusal::RevocationStoreFull
+                | Refusal::RevokeRequestInvalid
+                | Refusal::MethodNotAllowed => {
+                    (ERROR, refusal.code(), refusal.detail().to_owned(), None)
+                }
             },
             Failure::Config(errors) => (
                 ERROR,

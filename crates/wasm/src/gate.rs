@@ -266,6 +266,10 @@ async fn decide(
             None,
         ),
         Plan::Refuse(refusal) => refuse(&refusal, &config.realm, None),
+        // Only with `revocation`, which this gate refuses to start with.
+        Plan::BackchannelLogout | Plan::Revoke { .. } => {
+            refuse(&Refusal::Internal, &config.realm, None)
+        }
         Plan::ForwardAnonymous { path, .. } => {
             let how = gate::forward_anonymous(config, &head, path);
             forward(upstream, incoming, config, how, None)
@@ -339,7 +343,17 @@ impl RawGate {
     ) -> Result<RawGate, JsValue> {
         let value = config_value(config, is_text)?;
         let secrets = secrets(secrets_json)?;
-        let compiled = GateConfig::from_value(&value, &secrets).map_err(Failure::from);
+        let compiled = GateConfig::from_value(&value, &secrets)
+            .map_err(Failure::from)
+            .and_then(|compiled| match compiled.revocation {
+                // Revocation lives in the Worker's Durable Object: a gate here could not check it,
+                // and a gate that forwards revoked tokens must not start.
+                Some(_) => Err(error::config(
+                    "revocation",
+                    "needs the Worker's Durable Object (`Revocations`): not available in the JS package",
+                )),
+                None => Ok(compiled),
+            });
         let upstream = origin
             .map(|origin| Upstream::parse(&origin).map_err(|why| error::config("origin", why)))
             .transpose();
@@ -433,6 +447,8 @@ pub fn explain(
             | Plan::ServeStatus
             | Plan::Preflight(_)
             | Plan::ForwardAnonymous { .. }
+            | Plan::BackchannelLogout
+            | Plan::Revoke { .. }
             | Plan::Refuse(_) => None,
         };
         let explanation = gate::explain(&engine.config, &head, &mut |_| match &outcome {
