@@ -22,8 +22,11 @@ use web_sys::{
 };
 use worker::{console_error, console_log, event, Context, Date, Env};
 
+use crate::endpoints;
+use crate::http::{problem, problem_with_retry, respond, JsResult};
 use crate::isolate::{self, now, Isolate};
 use crate::keys;
+use crate::revocation;
 use crate::verify::{sign_assertion, verify, Sources};
 
 /// `future`, boxed behind `dyn Future`: its state machine stays its own wasm function instead of being
@@ -31,25 +34,6 @@ use crate::verify::{sign_assertion, verify, Sources};
 /// (lazily, with Liftoff) on the first request even when that request takes none of its paths.
 fn boxed<'a, T>(future: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
     Box::pin(future)
-}
-
-/// A runtime call that threw (a JS exception): the fetch handler answers 500 and logs it.
-type JsResult<T> = Result<T, JsValue>;
-
-/// A response built here: `status`, `headers`, an optional text body.
-fn respond<'a>(
-    status: u16,
-    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
-    body: Option<&str>,
-) -> JsResult<Response> {
-    let list = Headers::new()?;
-    for (name, value) in headers {
-        list.set(name, value)?;
-    }
-    let init = ResponseInit::new();
-    init.set_status(status);
-    init.set_headers(&list);
-    Response::new_with_opt_str_and_init(body, &init)
 }
 
 /// Every `(name, value)` of a `Headers` (names lower-case, as the runtime gives them).
@@ -70,25 +54,6 @@ fn header_list(headers: &Headers) -> JsResult<Vec<(String, String)>> {
         }
     }
     Ok(out)
-}
-
-fn problem(refusal: &Refusal, realm: &str) -> JsResult<Response> {
-    problem_with_retry(refusal, realm, None)
-}
-
-/// A refusal with the gate's headers; a 503 carries `Retry-After` (`retry_after` seconds, else 30).
-fn problem_with_retry(
-    refusal: &Refusal,
-    realm: &str,
-    retry_after: Option<u64>,
-) -> JsResult<Response> {
-    let http = refusal.to_http(realm);
-    let headers = http.headers(retry_after);
-    respond(
-        http.status,
-        headers.iter().map(|(name, value)| (*name, value.as_str())),
-        Some(&http.body),
-    )
 }
 
 /// One structured log line per decision. Never the token; the subject only as a keyed hash (HMAC under
@@ -127,6 +92,7 @@ fn log_decision(
             "sub_hash": sub_hash,
             "cache": sources.map(|s| s.cache.as_str()),
             "keys": sources.and_then(|s| s.keys).map(|k| k.as_str()),
+            "revocation": sources.and_then(|s| s.revocation),
             "io_wait_ms": Date::now().as_millis() as f64 - started,
         })
     );
@@ -252,22 +218,33 @@ async fn decide(
     head: &RequestHead<'_>,
     started: f64,
 ) -> JsResult<Response> {
-    if config.revocation.is_some() {
-        // Interim, until the Worker reads its revocation state: a configuration that asks for
-        // revocation is refused whole rather than forwarding tokens nobody checked.
-        log_decision(
-            Some(config),
-            started,
-            None,
-            "refuse",
-            Some("config_invalid"),
-            None,
-            None,
-        );
-        return problem(&Refusal::ConfigInvalid, &config.realm);
-    }
     match gate::plan(config, head) {
-        Plan::BackchannelLogout | Plan::Revoke { .. } => problem(&Refusal::Internal, &config.realm),
+        Plan::BackchannelLogout => {
+            let handled = boxed(endpoints::logout(req, isolate, config, ctx)).await?;
+            log_decision(
+                Some(config),
+                started,
+                None,
+                "logout",
+                handled.code,
+                None,
+                None,
+            );
+            Ok(handled.response)
+        }
+        Plan::Revoke { token } => {
+            let handled = boxed(endpoints::admin(req, isolate, config, &token, ctx)).await?;
+            log_decision(
+                Some(config),
+                started,
+                None,
+                "revoke",
+                handled.code,
+                handled.verified.as_deref(),
+                handled.sources.as_ref(),
+            );
+            Ok(handled.response)
+        }
         Plan::ServeJwks => {
             log_decision(Some(config), started, None, "jwks", None, None, None);
             respond(200, gate::JWKS_HEADERS, Some(&config.assertion.jwks_json))
@@ -317,8 +294,18 @@ async fn decide(
             path,
         } => {
             let now = now();
-            let (result, sources) = boxed(verify(isolate, config, &token, now, Some(ctx))).await;
-            let verified = match result.map_err(Refusal::Token).and_then(|verified| {
+            let (result, mut sources) =
+                boxed(verify(isolate, config, &token, now, Some(ctx))).await;
+            // Every verified token, a cache hit too, against its issuer's revocation state.
+            let result = match result {
+                Ok(verified) if config.revocation.is_some() => {
+                    let check = boxed(revocation::check(isolate, config, &verified, now)).await;
+                    sources.revocation = Some(check.as_ref().map_or("refused", |c| c.as_str()));
+                    check.map(|_| verified)
+                }
+                other => other.map_err(Refusal::Token),
+            };
+            let verified = match result.and_then(|verified| {
                 gate::authorize(config, route, &params, &verified).map(|()| verified)
             }) {
                 Ok(verified) => verified,

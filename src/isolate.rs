@@ -6,9 +6,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use edge_auth_core::{ConfigErrors, GateConfig, KeyState, SecretSource, TokenCache, UnixTime};
+use edge_auth_core::{
+    ConfigErrors, GateConfig, KeyState, RevocationView, SecretSource, TokenCache, UnixTime,
+};
 use edge_auth_gate::Upstream;
 use edge_auth_webcrypto::WebCrypto;
+use wasm_bindgen::JsValue;
 use worker::{console_error, Date, Env};
 
 /// One remote issuer's keys in this isolate.
@@ -17,6 +20,19 @@ pub(crate) struct RemoteIssuer {
     pub(crate) state: KeyState,
     /// The JWKS URL (from config, or found by discovery).
     pub(crate) jwks_uri: Option<String>,
+}
+
+/// One issuer's revocation state in this isolate: its copy of the object's log, and the sync in flight.
+#[derive(Default)]
+pub(crate) struct IssuerRevocations {
+    pub(crate) view: RevocationView,
+    /// Until when (ms, `Date.now()`) a sync another request started counts as running: requests that
+    /// need one meanwhile wait for it. A sync that never finishes (its request was cancelled) stops
+    /// counting after this.
+    pub(crate) syncing_until: Option<f64>,
+    /// Completed syncs, and whether the last one succeeded: what a waiting request reads.
+    pub(crate) syncs: u64,
+    pub(crate) last_ok: bool,
 }
 
 pub(crate) struct Isolate {
@@ -28,6 +44,10 @@ pub(crate) struct Isolate {
     pub(crate) crypto: Rc<WebCrypto>,
     /// Remote key sets, per issuer index.
     pub(crate) remote: HashMap<usize, RemoteIssuer>,
+    /// The revocation objects' namespace (`revocation.binding`); `None`: not configured or not bound.
+    pub(crate) objects: Option<JsValue>,
+    /// Revocation state, per issuer index.
+    pub(crate) revocations: HashMap<usize, IssuerRevocations>,
 }
 
 impl Isolate {
@@ -53,6 +73,8 @@ impl Isolate {
             cache,
             crypto: Rc::new(crypto),
             remote: HashMap::new(),
+            objects: None,
+            revocations: HashMap::new(),
         }
     }
 
@@ -146,7 +168,24 @@ fn create(env: &Env) -> Result<Isolate, String> {
         (Ok(config), Ok(upstream)) => Ok((config, upstream)),
         _ => Err(()),
     };
-    Ok(Isolate::new(loaded, seed, crypto))
+    let mut isolate = Isolate::new(loaded, seed, crypto);
+    if let Ok(config) = &isolate.config {
+        if let Some(revocation) = &config.revocation {
+            // Bindings do not change during an isolate's life: looked up once. Unbound, every read
+            // of the state fails (503 `revocation_unavailable` with `fail = "closed"`).
+            let binding = js_sys::Reflect::get(env, &JsValue::from_str(&revocation.binding))
+                .ok()
+                .filter(JsValue::is_object);
+            if binding.is_none() {
+                console_error!(
+                    "{}",
+                    serde_json::json!({"event": "revocation_binding_missing", "binding": revocation.binding})
+                );
+            }
+            isolate.objects = binding;
+        }
+    }
+    Ok(isolate)
 }
 
 /// The clock, in whole seconds (the core is given `now`; it never reads a clock).

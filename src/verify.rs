@@ -7,10 +7,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use edge_auth_core::{
-    attach_signature, CacheGeneration, GateConfig, SelectError, UnixTime, VerifiedToken,
-    VerifyError,
+    attach_signature, CacheGeneration, GateConfig, LogoutToken, Routed, SelectError, SignedToken,
+    UnixTime, VerifiedToken, VerifyError,
 };
-use edge_auth_gate::sign_in_rust;
+use edge_auth_gate::{self as gate, sign_in_rust, LogoutRefusal};
 use edge_auth_webcrypto::uses_webcrypto;
 use worker::Context;
 
@@ -40,6 +40,8 @@ pub(crate) struct Sources {
     pub(crate) keys: Option<KeysFrom>,
     /// Seconds to announce in `Retry-After` when the keys are unavailable.
     pub(crate) retry_after: Option<u64>,
+    /// How the revocation check went (`None`: not reached).
+    pub(crate) revocation: Option<&'static str>,
 }
 
 /// Verification with the cache in front.
@@ -54,6 +56,7 @@ pub(crate) async fn verify(
         cache: CacheUse::Hit,
         keys: None,
         retry_after: None,
+        revocation: None,
     };
     let cached = isolate.borrow_mut().cache.get(token, now);
     if let Some(hit) = cached {
@@ -89,6 +92,19 @@ async fn verify_uncached(
     sources: &mut Sources,
 ) -> Result<(VerifiedToken, KeysUsed), VerifyError> {
     let routed = config.verifier.route(token)?;
+    let (signed, used) = verify_signature(isolate, config, routed, ctx, sources).await?;
+    Ok((signed.check_claims(now)?, used))
+}
+
+/// The signature check of a routed token: its issuer's keys (remote keys from [`crate::keys`], one
+/// bounded refetch for an unknown `kid`), then WebCrypto or Rust.
+async fn verify_signature<'c>(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &'c Rc<GateConfig>,
+    routed: Routed<'c, '_>,
+    ctx: Option<&Context>,
+    sources: &mut Sources,
+) -> Result<(SignedToken<'c>, KeysUsed), VerifyError> {
     let remote = routed.policy().is_remote().then(|| routed.issuer_index());
     let pending = if let Some(index) = remote {
         let (mut keys, from) = match keys::keys_for(isolate, config, index, ctx).await {
@@ -123,8 +139,32 @@ async fn verify_uncached(
         (used, Rc::clone(&state.crypto))
     };
     let outcomes = crypto.check(&pending).await;
-    let verified = pending.verify_signature(&outcomes)?.check_claims(now)?;
-    Ok((verified, used))
+    Ok((pending.verify_signature(&outcomes)?, used))
+}
+
+/// A back-channel logout token: its issuer (one that takes logout tokens), its signature with that
+/// issuer's keys, then the logout token's own rules (the core's `check_logout`). Never cached.
+pub(crate) async fn verify_logout(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &Rc<GateConfig>,
+    token: &str,
+    now: UnixTime,
+    ctx: Option<&Context>,
+) -> Result<LogoutToken, LogoutRefusal> {
+    let routed = config.verifier.route(token).map_err(LogoutRefusal::Token)?;
+    let client_id = gate::logout_client(config, routed.issuer_index())?;
+    let mut sources = Sources {
+        cache: CacheUse::Miss,
+        keys: None,
+        retry_after: None,
+        revocation: None,
+    };
+    let (signed, _) = verify_signature(isolate, config, routed, ctx, &mut sources)
+        .await
+        .map_err(LogoutRefusal::Token)?;
+    signed
+        .check_logout(now, client_id)
+        .map_err(LogoutRefusal::Logout)
 }
 
 /// Signs the assertion: EdDSA and ES256 with WebCrypto (native code, the key imported once per

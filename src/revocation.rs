@@ -1,0 +1,229 @@
+//! Revocation state as the Worker reads and writes it: per issuer, this isolate's copy of the object's
+//! log (the core's [`RevocationView`]), synced from the object with `?epoch=&since=` deltas and trusted
+//! for `cache_seconds`; one sync in flight per issuer, the requests that need one meanwhile wait for
+//! it; and the writes (`POST /revoke`) of the logout and admin endpoints. The decisions are the core's
+//! and the gate's ([`gate::check_revocation`]: revoked, fail closed or open); this module does the I/O.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use edge_auth_core::{
+    read_revoke_answer, revoke_body, GateConfig, RevocationIssuer, RevocationRecord, RevokeOutcome,
+    SeenLogout, UnixTime, VerifiedToken,
+};
+use edge_auth_gate::{self as gate, Refusal, RevocationCheck, RevocationRead};
+use futures_util::future::{select, Either};
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+use worker::{console_error, Date, Delay};
+
+use crate::isolate::{now, Isolate, IssuerRevocations};
+
+#[wasm_bindgen]
+extern "C" {
+    /// A Durable Object namespace binding (only what is used here).
+    type ObjectNamespace;
+    #[wasm_bindgen(method, catch, js_name = idFromName)]
+    fn id_from_name(this: &ObjectNamespace, name: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &ObjectNamespace, id: &JsValue) -> Result<ObjectStub, JsValue>;
+
+    type ObjectStub;
+    #[wasm_bindgen(method, catch, js_name = fetch)]
+    fn fetch_request(this: &ObjectStub, request: &Request) -> Result<Promise, JsValue>;
+}
+
+/// How long one call to an object may take before the state counts as unreadable.
+const OBJECT_TIMEOUT_MS: u64 = 2000;
+/// How often a request waiting for another request's sync looks again (timers in its own request
+/// context: being woken from the other request's promise would be a cross-request resolution, which
+/// workerd cancels).
+const WAIT_STEP_MS: u64 = 5;
+
+fn with_issuer<R>(
+    isolate: &Rc<RefCell<Isolate>>,
+    index: usize,
+    f: impl FnOnce(&mut IssuerRevocations) -> R,
+) -> R {
+    f(isolate.borrow_mut().revocations.entry(index).or_default())
+}
+
+/// One call to the issuer's object: `(status, body)`. `Err`: not bound, threw, or no answer in time.
+async fn call_object(
+    isolate: &Rc<RefCell<Isolate>>,
+    issuer: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
+    let objects: ObjectNamespace = isolate
+        .borrow()
+        .objects
+        .clone()
+        .ok_or("the revocation binding is not bound")?
+        .unchecked_into();
+    let js = |e: JsValue| edge_auth_webcrypto::describe(&e);
+    let stub = objects
+        .get(&objects.id_from_name(issuer).map_err(js)?)
+        .map_err(js)?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    let mut url = String::from("https://revocations");
+    url.push_str(path);
+    let request = Request::new_with_str_and_init(&url, &init).map_err(js)?;
+    let call = async move {
+        let response: Response = JsFuture::from(stub.fetch_request(&request)?)
+            .await?
+            .dyn_into()?;
+        let text = JsFuture::from(response.text()?).await?;
+        Ok::<_, JsValue>((response.status(), text.as_string().unwrap_or_default()))
+    };
+    let deadline = Delay::from(Duration::from_millis(OBJECT_TIMEOUT_MS));
+    let answer = match select(Box::pin(call), deadline).await {
+        Either::Left((answer, _)) => answer.map_err(js),
+        Either::Right(_) => Err("the revocation object did not answer in time".into()),
+    };
+    answer
+}
+
+fn log_error(issuer: &str, what: &str, error: &str) {
+    console_error!(
+        "{}",
+        serde_json::json!({"event": "revocation_error", "issuer": issuer, "call": what, "error": error})
+    );
+}
+
+/// Whether this isolate's copy of the issuer's state is current: fresh, or brought up to date by a sync
+/// this request ran or waited for. `false`: the object could not be read.
+async fn current(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &GateConfig,
+    issuer: &RevocationIssuer,
+) -> bool {
+    let cache_seconds = config.revocation.as_ref().map_or(0, |r| r.cache_seconds);
+    let index = issuer.index;
+    let now_s = now().0;
+    let started = Date::now().as_millis() as f64;
+    let (fresh, running, syncs) = with_issuer(isolate, index, |state| {
+        let running = state.syncing_until.is_some_and(|until| started < until);
+        (
+            state.view.is_fresh(now_s, cache_seconds),
+            running,
+            state.syncs,
+        )
+    });
+    if fresh {
+        return true;
+    }
+    if running {
+        // Another request's sync: its outcome is this request's (bounded by that sync's deadline).
+        loop {
+            Delay::from(Duration::from_millis(WAIT_STEP_MS)).await;
+            let at = Date::now().as_millis() as f64;
+            let (done, running, ok) = with_issuer(isolate, index, |state| {
+                (
+                    state.syncs != syncs,
+                    state.syncing_until.is_some_and(|until| at < until),
+                    state.last_ok,
+                )
+            });
+            if done {
+                return ok;
+            }
+            if !running {
+                break;
+            }
+        }
+    }
+    sync(isolate, issuer, started).await
+}
+
+/// Runs one sync of the issuer's copy (`GET /sync?epoch=&since=`) and records its outcome.
+async fn sync(isolate: &Rc<RefCell<Isolate>>, issuer: &RevocationIssuer, started: f64) -> bool {
+    let index = issuer.index;
+    let path = with_issuer(isolate, index, |state| {
+        state.syncing_until = Some(started + OBJECT_TIMEOUT_MS as f64 + 100.0);
+        state.view.sync_path()
+    });
+    let answer = call_object(isolate, &issuer.issuer, "GET", &path, None).await;
+    let now_s = now().0;
+    let outcome = match answer {
+        Ok((200, body)) => with_issuer(isolate, index, |state| {
+            state
+                .view
+                .apply_sync(&body, now_s)
+                .map_err(|e| e.to_string())
+        }),
+        Ok((status, _)) => Err(format!("sync answered {status}")),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = &outcome {
+        log_error(&issuer.issuer, "sync", error);
+    }
+    with_issuer(isolate, index, |state| {
+        state.syncing_until = None;
+        state.syncs += 1;
+        state.last_ok = outcome.is_ok();
+    });
+    outcome.is_ok()
+}
+
+/// The hot-path check of a verified token (fresh or from the verified-token cache): the gate decides
+/// against this isolate's copy, synced first when it is not fresh.
+pub(crate) async fn check(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &GateConfig,
+    verified: &VerifiedToken,
+    now: UnixTime,
+) -> Result<RevocationCheck, Refusal> {
+    let Some(issuer) = gate::revocation_issuer(config, verified) else {
+        return Ok(RevocationCheck::NotCovered);
+    };
+    let current = current(isolate, config, issuer).await;
+    let state = isolate.borrow();
+    let view = state.revocations.get(&issuer.index).map(|s| &s.view);
+    let read = match view {
+        Some(view) if current => RevocationRead::Current(view),
+        _ => RevocationRead::Unavailable(view.filter(|v| v.synced_at().is_some())),
+    };
+    gate::check_revocation(config, verified, read, now)
+}
+
+/// Stores records (and a logout token's replay record) in the issuer's object. On success this
+/// isolate's copy learns them at once, whatever its `cache_seconds`. `Err`: the object could not be
+/// reached or answered something unexpected (the caller fails closed).
+pub(crate) async fn store(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &GateConfig,
+    issuer: &RevocationIssuer,
+    record: &RevocationRecord,
+    logout: Option<&SeenLogout>,
+) -> Result<RevokeOutcome, ()> {
+    let max_entries = config.revocation.as_ref().map_or(0, |r| r.max_entries);
+    let body = revoke_body(std::slice::from_ref(record), logout, max_entries);
+    let outcome = call_object(isolate, &issuer.issuer, "POST", "/revoke", Some(&body))
+        .await
+        .and_then(|(status, body)| {
+            read_revoke_answer(status, &body).map_err(|e| format!("{e} ({status})"))
+        });
+    match outcome {
+        Ok(outcome) => {
+            if let RevokeOutcome::Stored { .. } = outcome {
+                with_issuer(isolate, issuer.index, |state| {
+                    state.view.learn(record.clone());
+                });
+            }
+            Ok(outcome)
+        }
+        Err(error) => {
+            log_error(&issuer.issuer, "revoke", &error);
+            Err(())
+        }
+    }
+}
