@@ -11,7 +11,11 @@ export type StableCode =
   | "token_too_old" | "audience_mismatch" | "typ_mismatch" | "binding_mismatch" | "keys_unavailable"
   | "token_missing" | "multiple_tokens" | "authorization_malformed" | "path_ambiguous" | "path_malformed"
   | "issuer_not_allowed" | "insufficient_scope" | "role_missing" | "claim_mismatch" | "binding_refused"
-  | "csrf_refused" | "cors_refused" | "config_invalid" | "origin_unreachable" | "internal_error";
+  | "csrf_refused" | "cors_refused" | "config_invalid" | "origin_unreachable" | "internal_error"
+  // With `revocation` (the Worker only; `createGate` refuses such a configuration).
+  | "token_revoked" | "revocation_unavailable" | "revocation_store_full" | "revoke_request_invalid"
+  | "method_not_allowed" | "logout_token_missing" | "logout_token_invalid" | "logout_token_replayed"
+  | "logout_not_configured";
 
 /** The JWS algorithms edge-auth knows. */
 export type Algorithm =
@@ -378,6 +382,8 @@ export interface ExplainedToken {
 export type ExplainedDecision =
   | { kind: "serve_jwks" }
   | { kind: "serve_status" }
+  /** One of the edge's own endpoints (revocation): answered at the edge, never forwarded. */
+  | { kind: "edge_endpoint"; endpoint: "backchannel_logout" | "revoke" }
   | { kind: "preflight"; headers: [string, string][] }
   | { kind: "forward"; path: string; verified: boolean }
   | { kind: "refuse"; status: number; code: StableCode; www_authenticate: string | null; body: string };

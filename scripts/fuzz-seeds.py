@@ -302,6 +302,25 @@ total = 0
 for i, text in enumerate(json.loads((ROOT / "crates/core/tests/vectors/wpt_urls.json").read_text())["inputs"]):
     seed("absolute_url", f"wpt-{i:03d}", text)
 
+# ---- revocation: the first byte picks the reader (0 logout form, 1 admin body, 2 object requests, 3 sync) --
+for i, text in enumerate([
+    "logout_token=eyJhbGciOiJIUzI1NiJ9.e30.sig", "a=b&logout_token=x%2Ey", "logout_token=%zz", "logout_token=a&logout_token=b",
+]):
+    seed("revocation", f"form-{i}", b"\x00" + text.encode())
+for i, body in enumerate([
+    {"sid": "s1"}, {"sub": "u", "iss": "https://b.example/"}, {"jti": "t", "exp": 1800000100}, {"jti": "t", "sid": "s"},
+]):
+    seed("revocation", f"admin-{i}", b"\x01" + json.dumps(body).encode())
+record = {"kind": "sid", "iss": "https://a.example/", "value": "s1", "at": 1, "until": 1800000600}
+lines = [
+    json.dumps({"max_entries": 2, "records": [record], "logout": None}),
+    json.dumps({"max_entries": 2, "records": [dict(record, kind="sub", value="u")], "logout": {"iss": "i", "jti": "j", "until": 1800000100}}),
+    json.dumps({"max_entries": 2, "records": [dict(record, value="s3")], "logout": None}),
+    "/sync?epoch=e0&since=1",
+]
+seed("revocation", "object-0", b"\x02" + "\n".join(lines).encode())
+seed("revocation", "sync-0", b"\x03" + json.dumps({"epoch": "e", "seq": 2, "full": True, "records": [dict(record, seq=2)]}).encode())
+
 for target, files in sorted(seeds.items()):
     directory = OUT / target
     directory.mkdir(parents=True)

@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TARGETS=(token_parse json_object jwks_load config_json config_toml path_route cache_control explain_input absolute_url)
+TARGETS=(token_parse json_object jwks_load config_json config_toml path_route cache_control explain_input absolute_url revocation)
 TRIPLE=x86_64-unknown-linux-gnu
 SANITIZER=${FUZZ_SANITIZER:-none}
 SMOKE_SECONDS=5

@@ -504,6 +504,9 @@ function renderExplanation(e) {
     case "serve_jwks":
       setDecision(200, "serve_jwks", "the edge serves its assertion JWKS");
       break;
+    case "edge_endpoint":
+      setDecision(200, d.endpoint, `the edge's ${d.endpoint.replace("_", "-")} endpoint answers (never forwarded; the answer depends on the body and the revocation state)`);
+      break;
     default:
       setDecision(200, d.kind, "answered at the edge");
   }

@@ -11,6 +11,10 @@ export const GATE_CODES = [
   "token_missing", "multiple_tokens", "authorization_malformed", "path_ambiguous", "path_malformed",
   "keys_unavailable", "issuer_not_allowed", "insufficient_scope", "role_missing", "claim_mismatch",
   "binding_refused", "csrf_refused", "cors_refused", "config_invalid", "origin_unreachable", "internal_error",
+  // With `revocation` (the Worker only), and the back-channel logout answers' `error_description`.
+  "token_revoked", "revocation_unavailable", "revocation_store_full", "revoke_request_invalid",
+  "method_not_allowed", "logout_token_missing", "logout_token_invalid", "logout_token_replayed",
+  "logout_not_configured",
 ];
 export const STABLE_CODES = [...CORE_CODES, ...GATE_CODES];
 

@@ -212,6 +212,18 @@ export function register(test, ctx) {
     assert.ok(!e2.message.includes(fx.secrets.SIGNING), "never the secret");
     const e3 = await assert.rejects(pkg.createGate(fx.config, { secrets: fx.secrets, origin: "https://origin.example/api?x=1" }));
     assert.equal(refusalProblem(pkg, e3, "config_invalid"), null, `an origin with a query: ${e3?.code ?? e3?.message}`);
+    // Revocation needs the Worker's Durable Object: a gate that could not check it must not start.
+    const revoking = { ...structuredClone(fx.config), revocation: { issuers: [fx.config.issuers[0].issuer] } };
+    const e4 = await assert.rejects(pkg.createGate(revoking, { secrets: fx.secrets }));
+    assert.equal(refusalProblem(pkg, e4, "config_invalid"), null, `revocation: ${e4?.code ?? e4?.message}`);
+    assert.match(e4.message, /revocation: needs the Worker's Durable Object/);
+    // `explain` names the revocation endpoints (answered at the edge, never forwarded).
+    revoking.issuers[0].backchannel_logout = { client_id: "edge" };
+    const url = "https://api.example.com/.well-known/edge-auth/backchannel-logout";
+    const explained = await pkg.explain(revoking, { method: "POST", url, headers: {} }, { secrets: fx.secrets });
+    assert.deepEqual(explained.decision, { kind: "edge_endpoint", endpoint: "backchannel_logout" });
+    const get = await pkg.explain(revoking, { method: "GET", url, headers: {} }, { secrets: fx.secrets });
+    assert.deepEqual([get.decision.status, get.decision.code], [405, "method_not_allowed"]);
   });
 
   test("gate: `origin` is a prefix for the forwarded URL; the assertion's htu stays the public URL", async () => {

@@ -1322,6 +1322,12 @@ fn compile_revocation(
         if rule.auth.is_some_and(|auth| auth != Auth::Required) {
             errors.push(at("auth"), "the admin endpoint always requires a token");
         }
+        if rule.issuers.is_none() {
+            errors.push(
+                at("issuers"),
+                "missing: name the issuers whose tokens may revoke (a role alone is not enough)",
+            );
+        }
         let (auth, issuers, requirement) = compile_rule(&at, rule, issuer_names, errors);
         Route {
             path: PathPattern::any(),

@@ -294,9 +294,10 @@ fn revocation_mistakes_name_their_field() {
         ("path with query", with_revocation(json!({ "admin_path": "/revoke?x" }), None), vec![("revocation.admin_path", "absolute path")]),
         ("same paths", with_revocation(json!({ "logout_path": "/x", "admin_path": "/x" }), None), vec![("revocation.admin_path", "must differ")]),
         ("the JWKS path", with_revocation(json!({ "admin_path": "/.well-known/edge-auth/jwks.json" }), None), vec![("revocation.admin_path", "own JWKS or status path")]),
-        ("admin without auth", with_revocation(json!({ "admin": { "auth": "none" } }), None), vec![("revocation.admin.auth", "always requires a token")]),
+        ("admin without auth", with_revocation(json!({ "admin": { "auth": "none", "issuers": [ISS] } }), None), vec![("revocation.admin.auth", "always requires a token"), ("revocation.admin.auth", "need auth = \"required\"")]),
+        ("admin without issuers", with_revocation(json!({ "admin": { "roles": ["revoker"] } }), None), vec![("revocation.admin.issuers", "missing: name the issuers")]),
         ("admin with an unknown issuer", with_revocation(json!({ "admin": { "issuers": ["https://nope/"] } }), None), vec![("revocation.admin.issuers[0]", "not one of the configured")]),
-        ("admin with an unknown member", with_revocation(json!({ "admin": { "path": "/x" } }), None), vec![("revocation.admin.path", "unknown field `path`")]),
+        ("admin with an unknown member", with_revocation(json!({ "admin": { "path": "/x", "issuers": [ISS] } }), None), vec![("revocation.admin.path", "unknown field `path`")]),
         ("logout without client_id", with_revocation(json!({}), Some(json!({}))), vec![("issuers[0].backchannel_logout", "missing field `client_id`")]),
         ("logout client_id empty", with_revocation(json!({}), Some(json!({ "client_id": "" }))), vec![("issuers[0].backchannel_logout.client_id", "empty")]),
         ("logout for an issuer not under revocation", with("/issuers/1/backchannel_logout", Some(json!({ "client_id": "edge" }))), vec![("issuers[1].backchannel_logout", "not in `revocation.issuers`")]),
@@ -309,7 +310,7 @@ fn revocation_mistakes_name_their_field() {
 #[test]
 fn revocation_compiles_and_bounds_token_age() {
     let config = with_revocation(
-        json!({ "max_token_lifetime_seconds": 3600, "admin": { "roles": ["revoker"] } }),
+        json!({ "max_token_lifetime_seconds": 3600, "admin": { "issuers": [ISS], "roles": ["revoker"] } }),
         Some(json!({ "client_id": "edge" })),
     );
     let compiled = GateConfig::from_value(&config, &secrets()).unwrap();

@@ -38,7 +38,8 @@ fn world(revocation: Value) -> World {
     let other = SigningKey::generate(Algorithm::Es256, None, &mut rand_core::OsRng).unwrap();
     let edge = SigningKey::generate(Algorithm::EdDsa, None, &mut rand_core::OsRng).unwrap();
     let jwks = |k: &SigningKey| json!({ "keys": [Value::Object(k.public_key().to_jwk())] });
-    let mut table = json!({ "issuers": [IDP], "admin": { "roles": ["revoker"] } });
+    let mut table =
+        json!({ "issuers": [IDP], "admin": { "issuers": [IDP], "roles": ["revoker"] } });
     for (name, value) in revocation.as_object().unwrap() {
         table[name] = value.clone();
     }
@@ -330,7 +331,8 @@ fn the_admin_endpoint_refuses_what_it_should() {
     let cases: Vec<AdminCase<'_>> = vec![
         ("no token", None, r#"{"sid":"s"}"#, refused(401, "token_missing")),
         ("not the role", Some(&user), r#"{"sid":"s"}"#, refused(403, "role_missing")),
-        ("another issuer's admin passes the rule", Some(&foreign_admin), r#"{"sid":"s0"}"#, Ok(())),
+        ("another issuer's admin", Some(&foreign_admin), r#"{"sid":"s"}"#, refused(401, "issuer_not_allowed")),
+        ("an admin", Some(&admin), r#"{"sid":"s0"}"#, Ok(())),
         ("a forged admin", Some(&forged), r#"{"sid":"s"}"#, refused(401, "key_not_found")),
         ("not JSON", Some(&admin), "sid=s", refused(400, "revoke_request_invalid")),
         ("two kinds", Some(&admin), r#"{"sid":"s","sub":"u"}"#, refused(400, "revoke_request_invalid")),

@@ -108,6 +108,12 @@ impl Identity {
         &self.claims
     }
 
+    /// The caller's OIDC session (`sid`), when its token had one: the edge ends that session on a
+    /// back-channel logout, and an origin keying its own session state by it can end it too.
+    pub fn session_id(&self) -> Option<&str> {
+        self.claims.get("sid").and_then(Value::as_str)
+    }
+
     /// The assertion's `jti` (base64url of 16 random bytes), for logs and replay caches.
     pub fn assertion_id(&self) -> &str {
         &self.assertion_id

@@ -100,6 +100,7 @@ CASES = [
     Case("good, query ignored", lambda: mint(ED), None, url=f"{URL}?page=2#top"),
     Case("good, typ with application/", lambda: mint(ED, header={"typ": "application/edge-auth+JWT"}), None),
     Case("good, aud array", lambda: mint(ED, claims(aud=["x", AUDIENCE])), None),
+    Case("good, with the session id", lambda: mint(ED, claims(sid="session-1")), None),
     Case(
         "good, htu host case and default port",
         lambda: mint(ED, claims(htu="HTTPS://API.test:443/orders")),
@@ -239,6 +240,9 @@ def kit_outcome(case: Case) -> str | None:
     except EdgeAuthError as error:
         return error.code
     assert identity.assertion_id and identity.claims["iss"] == ISSUER
+    # The session id is the assertion's `sid` exactly, or nothing.
+    sid = identity.claims.get("sid")
+    assert identity.session_id == (sid if isinstance(sid, str) else None)
     return None
 
 

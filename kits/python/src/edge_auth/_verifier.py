@@ -58,6 +58,9 @@ class Identity(BaseModel):
     claims: dict[str, Any]
     #: The assertion's `jti`.
     assertion_id: str
+    #: The caller's OIDC session (`sid`), when its token had one: the edge ends it on a back-channel
+    #: logout; an origin keying its own session state by it can end that too.
+    session_id: str | None = None
 
 
 class KeySource(Protocol):
@@ -352,6 +355,7 @@ class AssertionVerifier:
             roles=_roles(claims),
             claims=claims,
             assertion_id=claims["jti"],
+            session_id=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
         )
 
     def _parse(
