@@ -34,7 +34,7 @@ const CLIENT_ID = "edge-web";
 const LOGOUT_PATH = "/.well-known/edge-auth/backchannel-logout";
 /// How long an isolate trusts the revocation state it read (the contract's `cache_seconds`). Short, so
 /// that the run stays short: a warm isolate that did not receive the logout call waits for it.
-const CACHE_SECONDS = 2;
+const CACHE_SECONDS = 1;
 /// The longest a refusal may take to appear anywhere: the cache time and slack for a loaded machine.
 const REFUSAL_BOUND_MS = CACHE_SECONDS * 1000 + 5_000;
 const HAS_REVOCATIONS = buildHasRevocations();
