@@ -2,6 +2,7 @@
 // instance through miniflare: one definition for the tests and benchmarks that run it.
 // EDGE_AUTH_BUILD=<dir> runs another build (for example a copy of the build before a fix, to see a
 // regression test fail against it); the default is build/.
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
@@ -68,4 +69,15 @@ export async function builtWorkers(list, shared = {}) {
   });
   await mf.ready;
   return mf;
+}
+
+/// Whether the build exports the revocation Durable Object class (`Revocations`, issue 14). A test can
+/// then start the Worker without the binding when it does not (`durableObjects: {}` in its options), so
+/// that it fails on the missing behaviour rather than at start-up.
+export function buildHasRevocations() {
+  try {
+    return /\bRevocations\b/.test(readFileSync(resolve(root, buildDir, "index.js"), "utf8"));
+  } catch {
+    return false;
+  }
 }

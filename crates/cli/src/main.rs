@@ -1,7 +1,7 @@
 //! `edge-auth`: verify, decode, mint and generate keys from the command line.
 //!
 //! Exit codes: 0 success; 1 the token was refused (`error: <code>: <description>` on stderr);
-//! 2 usage, file or key errors.
+//! 2 usage, file or key errors. `revoke` adds 3 and 4 (see `revoke_cmd`).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod config_cmd;
+mod revoke_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use edge_auth_core::{
@@ -47,6 +48,10 @@ enum Command {
     /// Show the Worker's decision for one request, step by step (route, token, requirement, answer).
     /// Exit 0 forwarded (or answered), 1 refused.
     Explain(config_cmd::ExplainArgs),
+    /// Revoke a token (`--jti`), a session (`--sid`) or a subject's tokens (`--sub`) at the Worker's admin
+    /// endpoint; print the `revoked` record. Exit 0 recorded, 1 refused, 2 usage, 3 not recorded now
+    /// (503/507: retry later or raise the cap), 4 no usable answer (network, TLS, timeout, redirect).
+    Revoke(revoke_cmd::RevokeArgs),
     /// Generate a new private JWK and its public JWK Set; the kid is the RFC 7638 thumbprint.
     Keygen {
         /// Algorithm of the new key.
@@ -191,6 +196,23 @@ fn main() -> ExitCode {
         Command::Decode { token } => decode(token),
         Command::Mint(args) => mint_cmd(args),
         Command::Keygen { alg, kid } => keygen(alg, kid),
+        Command::Revoke(args) => {
+            return match revoke_cmd::revoke(&args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(failure) => {
+                    match &failure {
+                        revoke_cmd::RevokeFailure::Usage(message)
+                        | revoke_cmd::RevokeFailure::NoAnswer(message) => {
+                            eprintln!("error: {message}");
+                        }
+                        // Already said: the Worker's code and status.
+                        revoke_cmd::RevokeFailure::Refused
+                        | revoke_cmd::RevokeFailure::NotRecorded => {}
+                    }
+                    ExitCode::from(failure.exit_code())
+                }
+            };
+        }
         Command::CheckConfig(args) => yes_no(config_cmd::check_config(&args)),
         Command::Explain(args) => now_or_clock(None)
             .map_err(Failure::Usage)
