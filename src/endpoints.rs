@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use edge_auth_core::{GateConfig, RevocationRecord, VerifiedToken};
 use edge_auth_gate::{self as gate, LogoutRefusal, Refusal};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, Response};
 use worker::{console_log, Context};
 
@@ -34,7 +33,8 @@ pub(crate) struct Handled {
     pub(crate) sources: Option<Sources>,
 }
 
-/// The request body as text; `None` when larger than [`MAX_BODY`].
+/// The request body as text; `None` when larger than [`MAX_BODY`] (read as a stream and cancelled
+/// there: an unauthenticated endpoint never buffers a large body) or not UTF-8.
 async fn body_text(req: &Request) -> JsResult<Option<String>> {
     let announced = req
         .headers()
@@ -43,8 +43,8 @@ async fn body_text(req: &Request) -> JsResult<Option<String>> {
     if announced.is_some_and(|length| length > MAX_BODY) {
         return Ok(None);
     }
-    let text = JsFuture::from(req.text()?).await?.as_string();
-    Ok(text.filter(|text| text.len() <= MAX_BODY))
+    let bytes = crate::keys::read_stream_capped(req.body(), MAX_BODY).await;
+    Ok(bytes.ok().and_then(|bytes| String::from_utf8(bytes).ok()))
 }
 
 /// The audit line of a stored revocation: who asked (`admin`, with the admin's subject as a keyed

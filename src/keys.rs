@@ -452,8 +452,17 @@ async fn get_answer(
 /// A response body read as a stream, refused as soon as it passes `max` bytes (whether or not a
 /// `Content-Length` announced it).
 async fn read_capped(response: Response, max: usize) -> Result<Vec<u8>, String> {
+    read_stream_capped(response.body(), max).await
+}
+
+/// A body stream (a response's or a request's) read to its end, refused as soon as it passes `max`
+/// bytes: the rest is cancelled, never buffered.
+pub(crate) async fn read_stream_capped(
+    stream: Option<web_sys::ReadableStream>,
+    max: usize,
+) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
-    let Some(stream) = response.body() else {
+    let Some(stream) = stream else {
         return Ok(body);
     };
     let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();

@@ -134,7 +134,8 @@ async function call(target, path, { token: t, method = "GET", headers = {}, body
   const h = { ...headers };
   if (t) h.authorization = `Bearer ${t}`;
   const url = `https://api.example.com${path}`;
-  const res = await target.fetch(url, { method, headers: h, body, redirect: "manual" });
+  const stream = body instanceof ReadableStream ? { duplex: "half" } : {};
+  const res = await target.fetch(url, { method, headers: h, body, redirect: "manual", ...stream });
   const text = await res.text();
   return { res, text, json: safeJson(text), forwarded: origin.received.slice(before) };
 }
@@ -488,6 +489,31 @@ test("back-channel logout: every malformed, forged or misdirected logout token i
   }
   assertForwarded(await get(edge, session), "nothing was revoked");
   assert.deepEqual(await objectRecords(mf), [], "the object holds nothing");
+  await dispose(mf);
+});
+
+test("back-channel logout: a body over 16 KiB is 400 logout_token_missing, announced (Content-Length) or streamed (chunked)", async () => {
+  const { mf, edge } = await single(config());
+  const session = await token({ sid: "session-L" });
+  const form = `logout_token=${await logoutToken()}&pad=${"x".repeat(64 * 1024)}`;
+  const streamed = () => {
+    // Chunked, no Content-Length: the cap applies while reading.
+    const bytes = new TextEncoder().encode(form);
+    return new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 4096) controller.enqueue(bytes.slice(i, i + 4096));
+        controller.close();
+      },
+    });
+  };
+  for (const [what, body] of [["announced", form], ["streamed", streamed()]]) {
+    const r = await call(edge, LOGOUT, {
+      method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    assert.equal(r.res.status, 400, `${what}: ${r.text}`);
+    assert.equal(r.json?.error_description, "logout_token_missing", what);
+  }
+  assertForwarded(await get(edge, session), "nothing was revoked");
   await dispose(mf);
 });
 
