@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use edge_auth_cli::{ExplainInput, ExplainRequest};
-use edge_auth_core::{Algorithm, Auth, GateConfig, SecretSource, SigningKey, UnixTime};
+use edge_auth_core::{
+    Algorithm, Auth, GateConfig, RevocationFail, SecretSource, SigningKey, UnixTime,
+};
 use edge_auth_gate::{ExplainedDecision, Explanation};
 use serde_json::Value;
 
@@ -179,6 +181,25 @@ pub fn check_config(args: &ConfigSource) -> Result<bool, String> {
             }
             if config.routes.paths.allow_matrix_parameters {
                 println!("warning: paths.allow_matrix_parameters = true: `;` path parameters reach the origin; see README (Routes and policy) for the risk");
+            }
+            if let Some(revocation) = &config.revocation {
+                let issuers: Vec<&str> = revocation
+                    .issuers
+                    .iter()
+                    .map(|i| i.issuer.as_str())
+                    .collect();
+                println!(
+                    "revocation: {} (binding {}, copies trusted {} s, at most {} records per issuer){}{}",
+                    issuers.join(", "),
+                    revocation.binding,
+                    revocation.cache_seconds,
+                    revocation.max_entries,
+                    if revocation.has_logout() { ", back-channel logout on" } else { "" },
+                    if revocation.admin.is_some() { ", admin endpoint on" } else { "" },
+                );
+                if revocation.fail == RevocationFail::Open {
+                    println!("warning: revocation.fail = \"open\": while the revocation state cannot be read, revoked tokens can pass; see README (Ending sessions)");
+                }
             }
             if config.demo {
                 println!("note: this is the demo configuration: the Worker serves it on loopback hosts only");

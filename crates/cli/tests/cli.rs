@@ -612,6 +612,21 @@ claims = [ { claim = "x", equals = 1, prefix = "y" } ]
         "{}",
         out.stdout
     );
+    // Revocation is summarized; `fail = "open"` compiles with a warning.
+    let revoking = dir.join("revoking.json");
+    let mut config = remote.clone();
+    config["revocation"] =
+        json!({ "issuers": ["http://127.0.0.1:9/"], "fail": "open", "cache_seconds": 2 });
+    config["issuers"][0]["backchannel_logout"] = json!({ "client_id": "edge" });
+    std::fs::write(&revoking, config.to_string()).unwrap();
+    let out = run(&["check-config", revoking.to_str().unwrap()], None);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    for expected in [
+        "revocation: http://127.0.0.1:9/ (binding EDGE_AUTH_REVOCATIONS, copies trusted 2 s, at most 10000 records per issuer), back-channel logout on",
+        "warning: revocation.fail = \"open\"",
+    ] {
+        assert!(out.stdout.contains(expected), "missing {expected:?} in\n{}", out.stdout);
+    }
     // Without the switch the same loopback issuer is a mistake naming the field.
     let mut without = remote.clone();
     without.as_object_mut().unwrap().remove("remote_keys");
