@@ -33,6 +33,9 @@ pub(crate) struct IssuerRevocations {
     /// Completed syncs, and whether the last one succeeded: what a waiting request reads.
     pub(crate) syncs: u64,
     pub(crate) last_ok: bool,
+    /// Until when (ms) no new sync is tried after a failed one: requests meanwhile count the state as
+    /// unreadable at once (fail fast) instead of each waiting for another call to time out.
+    pub(crate) failed_until: f64,
 }
 
 pub(crate) struct Isolate {

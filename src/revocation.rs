@@ -38,6 +38,10 @@ extern "C" {
 
 /// How long one call to an object may take before the state counts as unreadable.
 const OBJECT_TIMEOUT_MS: u64 = 2000;
+/// After a failed sync, how long (ms) requests count the state as unreadable without calling the object
+/// again: while the object is down, requests are answered at once (`503`, or forwarded when failing
+/// open) and the object gets at most one call per second per isolate and issuer.
+const FAILURE_BACKOFF_MS: f64 = 1000.0;
 /// How often a request waiting for another request's sync looks again (timers in its own request
 /// context: being woken from the other request's promise would be a cross-request resolution, which
 /// workerd cancels).
@@ -116,11 +120,14 @@ async fn current(
         return true;
     }
     let started = js_sys::Date::now();
-    let (running, syncs) = {
+    let (running, backing_off, syncs) = {
         let state = issuer_state(isolate, index);
         let running = state.syncing_until.is_some_and(|until| started < until);
-        (running, state.syncs)
+        (running, started < state.failed_until, state.syncs)
     };
+    if backing_off && !running {
+        return false;
+    }
     if running {
         // Another request's sync: its outcome is this request's (bounded by that sync's deadline).
         loop {
@@ -174,6 +181,10 @@ async fn sync(isolate: &Rc<RefCell<Isolate>>, issuer: &RevocationIssuer, started
         state.syncing_until = None;
         state.syncs += 1;
         state.last_ok = outcome.is_ok();
+        state.failed_until = match outcome {
+            Ok(()) => 0.0,
+            Err(_) => js_sys::Date::now() + FAILURE_BACKOFF_MS,
+        };
     }
     outcome.is_ok()
 }

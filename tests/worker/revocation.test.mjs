@@ -374,6 +374,49 @@ for (const [what, revocation, { broken }] of UNAVAILABLE) {
   }
 }
 
+/// A stand-in object that fails every sync and counts them.
+const FAILING_OBJECT = `
+export class Failing {
+  constructor() { this.syncs = 0; }
+  async fetch(request) {
+    if (new URL(request.url).pathname === "/count") return Response.json({ syncs: this.syncs });
+    this.syncs++;
+    return new Response("boom", { status: 500 });
+  }
+}
+export default { fetch() { return new Response("unused"); } };`;
+
+test("after a failed sync, requests fail fast for a second without calling the object again", async () => {
+  const mf = await builtWorkers([
+    { name: "edge", bindings: bindings(config({ revocation: { cache_seconds: 0 } })),
+      durableObjects: { EDGE_AUTH_REVOCATIONS: { className: "Failing", scriptName: "failing" } } },
+    { name: "failing", modules: true, script: FAILING_OBJECT, durableObjects: { FAILING: "Failing" } },
+  ]);
+  live.push(mf);
+  const edge = await mf.getWorker("edge");
+  const syncs = async () => {
+    const ns = await mf.getDurableObjectNamespace("FAILING", "failing");
+    return (await (await ns.get(ns.idFromName(ISS)).fetch("https://revocations/count")).json()).syncs;
+  };
+  const t = await token();
+  assertRefused(await get(edge, t), 503, "revocation_unavailable", "the first request");
+  // The backoff began before that answer was sent: it has at most a second left from here.
+  const started = Date.now();
+  let refused = 1;
+  // Within the backoff (bounded: at most 5 more requests, stopping well inside the second).
+  while (refused < 6 && Date.now() - started < 600) {
+    assertRefused(await get(edge, t), 503, "revocation_unavailable", `request ${refused + 1}`);
+    refused += 1;
+  }
+  assert.ok(refused > 1, "at least one request inside the backoff");
+  assert.equal(await syncs(), 1, `one call for ${refused} requests inside the backoff`);
+  // After it, the next request tries again.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1050 - (Date.now() - started))));
+  assertRefused(await get(edge, t), 503, "revocation_unavailable", "after the backoff");
+  assert.equal(await syncs(), 2, "one more call after the backoff");
+  await dispose(mf);
+});
+
 // ---- the isolate's copy: one sync in flight per issuer, then trusted for cache_seconds ---------------------------
 
 /// A stand-in object that answers syncs slowly (an empty log) and counts them.
