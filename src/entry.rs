@@ -20,12 +20,13 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Headers, Request, RequestInit, RequestRedirect, Response, ResponseInit, WorkerGlobalScope,
 };
-use worker::{console_error, console_log, event, Context, Date, Env};
+use worker::{console_log, event, Context, Date, Env};
 
 use crate::endpoints;
 use crate::http::{problem, problem_with_retry, respond, JsResult};
 use crate::isolate::{self, now, Isolate};
 use crate::keys;
+use crate::log;
 use crate::revocation;
 use crate::verify::{sign_assertion, verify, Sources};
 
@@ -104,10 +105,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
         Ok(response) => Ok(response),
         Err(error) => {
             // A runtime failure never escapes as an exception page: a generic problem, details logged.
-            console_error!(
-                "{}",
-                serde_json::json!({"event": "internal_error", "error": edge_auth_webcrypto::describe(&error)})
-            );
+            log::error_event("internal_error", &edge_auth_webcrypto::describe(&error));
             Ok(problem(&Refusal::Internal, "edge-auth")?)
         }
     }
@@ -118,10 +116,7 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> JsResult<Response> {
     let isolate = match isolate::isolate(env) {
         Ok(isolate) => isolate,
         Err(error) => {
-            console_error!(
-                "{}",
-                serde_json::json!({"event": "internal_error", "error": error})
-            );
+            log::error_event("internal_error", &error);
             log_decision(
                 None,
                 started,
@@ -335,10 +330,7 @@ async fn decide(
             let assertion = match assertion {
                 Ok(assertion) => assertion,
                 Err(error) => {
-                    console_error!(
-                        "{}",
-                        serde_json::json!({"event": "assertion_sign_error", "error": error})
-                    );
+                    log::error_event("assertion_sign_error", &error);
                     log_decision(
                         Some(config),
                         started,
@@ -405,10 +397,7 @@ async fn forward(
     match JsFuture::from(global.fetch_with_request(&outbound)).await {
         Ok(response) => response.dyn_into(),
         Err(error) => {
-            console_error!(
-                "{}",
-                serde_json::json!({"event": "origin_error", "error": edge_auth_webcrypto::describe(&error)})
-            );
+            log::error_event("origin_error", &edge_auth_webcrypto::describe(&error));
             problem(&Refusal::OriginUnreachable, &config.realm)
         }
     }

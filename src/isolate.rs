@@ -12,7 +12,7 @@ use edge_auth_core::{
 use edge_auth_gate::Upstream;
 use edge_auth_webcrypto::WebCrypto;
 use wasm_bindgen::JsValue;
-use worker::{console_error, Date, Env};
+use worker::{Date, Env};
 
 /// One remote issuer's keys in this isolate.
 #[derive(Default)]
@@ -153,10 +153,7 @@ fn create(env: &Env) -> Result<Isolate, String> {
     let crypto = WebCrypto::new().map_err(|e| format!("crypto.subtle: {e:?}"))?;
     // Logged once per isolate, with field paths; never the config itself.
     let log = |error: String| {
-        console_error!(
-            "{}",
-            serde_json::json!({"event": "config_error", "error": error})
-        );
+        crate::log::error_event("config_error", &error);
     };
     let config = load_config(env).map_err(|errors| {
         for error in &errors.0 {
@@ -177,9 +174,10 @@ fn create(env: &Env) -> Result<Isolate, String> {
                 .ok()
                 .filter(JsValue::is_object);
             if binding.is_none() {
-                console_error!(
-                    "{}",
-                    serde_json::json!({"event": "revocation_binding_missing", "binding": revocation.binding})
+                crate::log::error(
+                    edge_auth_core::JsonObject::new()
+                        .str("binding", &revocation.binding)
+                        .str("event", "revocation_binding_missing"),
                 );
             }
             isolate.objects = binding;

@@ -377,9 +377,11 @@ fn js_message(error: &JsValue) -> String {
 }
 
 fn log_fetch_error(index: usize, why: &str) {
-    worker::console_error!(
-        "{}",
-        serde_json::json!({"event": "keys_fetch_error", "issuer_index": index, "error": why})
+    crate::log::error(
+        edge_auth_core::JsonObject::new()
+            .str("error", why)
+            .str("event", "keys_fetch_error")
+            .uint("issuer_index", index as u64),
     );
 }
 

@@ -18,7 +18,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
-use worker::{console_error, Delay};
+use worker::Delay;
 
 use crate::isolate::{now, Isolate, IssuerRevocations};
 
@@ -92,9 +92,12 @@ async fn call_object(
 }
 
 fn log_error(issuer: &str, what: &str, error: &str) {
-    console_error!(
-        "{}",
-        serde_json::json!({"event": "revocation_error", "issuer": issuer, "call": what, "error": error})
+    crate::log::error(
+        edge_auth_core::JsonObject::new()
+            .str("call", what)
+            .str("error", error)
+            .str("event", "revocation_error")
+            .str("issuer", issuer),
     );
 }
 

@@ -25,7 +25,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{Headers, Request, Response, ResponseInit};
-use worker::console_error;
 
 use crate::isolate::now;
 use crate::keys::hex;
@@ -101,10 +100,7 @@ impl Revocations {
 }
 
 fn log_error(event: &str, error: &JsValue) {
-    console_error!(
-        "{}",
-        serde_json::json!({"event": event, "error": edge_auth_webcrypto::describe(error)})
-    );
+    crate::log::error_event(event, &edge_auth_webcrypto::describe(error));
 }
 
 /// Reads every stored entry into a [`RevocationLog`] (unless one is loaded already). The epoch for a new
