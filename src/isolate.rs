@@ -46,8 +46,8 @@ pub(crate) struct Isolate {
     pub(crate) remote: HashMap<usize, RemoteIssuer>,
     /// The revocation objects' namespace (`revocation.binding`); `None`: not configured or not bound.
     pub(crate) objects: Option<JsValue>,
-    /// Revocation state, per issuer index.
-    pub(crate) revocations: HashMap<usize, IssuerRevocations>,
+    /// Revocation state, per issuer index (a few issuers at most: a list, not one more `HashMap` type).
+    pub(crate) revocations: Vec<(usize, IssuerRevocations)>,
 }
 
 impl Isolate {
@@ -74,8 +74,33 @@ impl Isolate {
             crypto: Rc::new(crypto),
             remote: HashMap::new(),
             objects: None,
-            revocations: HashMap::new(),
+            revocations: Vec::new(),
         }
+    }
+
+    /// The issuer's revocation state (made on first use).
+    pub(crate) fn revocation_state(&mut self, index: usize) -> &mut IssuerRevocations {
+        let list = &mut self.revocations;
+        let at = match list.iter().position(|(i, _)| *i == index) {
+            Some(at) => at,
+            None => {
+                list.push((index, IssuerRevocations::default()));
+                list.len() - 1
+            }
+        };
+        #[allow(
+            clippy::indexing_slicing,
+            reason = "`at` was found in the list or pushed onto it just above"
+        )]
+        &mut list[at].1
+    }
+
+    /// The issuer's revocation state, if it has one.
+    pub(crate) fn revocation_state_of(&self, index: usize) -> Option<&IssuerRevocations> {
+        self.revocations
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, state)| state)
     }
 
     /// An issuer's fetched keys changed: verified tokens and imported keys of the old set go.
