@@ -99,15 +99,38 @@ fn log_decision(
     );
 }
 
+/// Never returns `Err`: the `#[event(fetch)]` glue's own error path (its `worker::Response` builder,
+/// about 6.6 KiB of the gzip) is then not linked. [`glue_error`] does what that path did.
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    match handle(req, &env, &ctx).await {
-        Ok(response) => Ok(response),
+    let response = match handle(req, &env, &ctx).await {
+        Ok(response) => response,
         Err(error) => {
             // A runtime failure never escapes as an exception page: a generic problem, details logged.
             log::error_event("internal_error", &edge_auth_webcrypto::describe(&error));
-            Ok(problem(&Refusal::Internal, "edge-auth")?)
+            match problem(&Refusal::Internal, "edge-auth") {
+                Ok(response) => response,
+                Err(error) => glue_error(error),
+            }
         }
+    };
+    Ok(response)
+}
+
+/// What the `#[event(fetch)]` glue answered when the handler returned `Err` (here: the problem response
+/// itself could not be built, which the runtime's `Headers` and `Response` constructors never cause): the
+/// error on the console as `worker::Error` shows it, and a bare `500` whose body is the bytes
+/// `INTERNAL SERVER ERROR` (a byte body: no `content-type`). A failure to build even that ends the
+/// isolate, as the glue's `unwrap` did.
+#[cold]
+fn glue_error(error: JsValue) -> Response {
+    web_sys::console::error_1(&JsValue::from_str(&worker::Error::from(error).to_string()));
+    let init = ResponseInit::new();
+    init.set_status(500);
+    let body = js_sys::Uint8Array::from(&b"INTERNAL SERVER ERROR"[..]);
+    match Response::new_with_opt_buffer_source_and_init(Some(&body), &init) {
+        Ok(response) => response,
+        Err(_) => std::process::abort(),
     }
 }
 
