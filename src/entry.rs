@@ -119,18 +119,50 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
 
 /// What the `#[event(fetch)]` glue answered when the handler returned `Err` (here: the problem response
 /// itself could not be built, which the runtime's `Headers` and `Response` constructors never cause): the
-/// error on the console as `worker::Error` shows it, and a bare `500` whose body is the bytes
-/// `INTERNAL SERVER ERROR` (a byte body: no `content-type`). A failure to build even that ends the
-/// isolate, as the glue's `unwrap` did.
+/// error on the console as `worker::Error` shows it ([`glue_message`]), and a bare `500` whose body is
+/// the bytes `INTERNAL SERVER ERROR` (a byte body: no `content-type`). A failure to build even that
+/// ends the isolate, as the glue's `unwrap` did.
 #[cold]
 fn glue_error(error: JsValue) -> Response {
-    web_sys::console::error_1(&JsValue::from_str(&worker::Error::from(error).to_string()));
+    web_sys::console::error_1(&JsValue::from_str(&glue_message(&error)));
     let init = ResponseInit::new();
     init.set_status(500);
     let body = js_sys::Uint8Array::from(&b"INTERNAL SERVER ERROR"[..]);
     match Response::new_with_opt_buffer_source_and_init(Some(&body), &init) {
         Ok(response) => response,
         Err(_) => std::process::abort(),
+    }
+}
+
+/// A thrown value as `worker::Error::from(value)` displays it (worker 0.8.7 `error.rs`:
+/// `from_js_value_with_depth`, then `Display`), without linking that type's conversions and formatting.
+fn glue_message(error: &JsValue) -> String {
+    let Some(thrown) = error.dyn_ref::<js_sys::Error>() else {
+        return match error.as_string() {
+            Some(message) => message,
+            None => format!("unrecognized JavaScript value: {error:?}"),
+        };
+    };
+    let message = String::from(thrown.message());
+    let code = js_sys::Reflect::get(thrown, &JsValue::from_str("code"))
+        .ok()
+        .and_then(|code| code.as_string());
+    let coded = match code.as_deref() {
+        Some("E_RECIPIENT_SUPPRESSED") => Some("EmailRecipientSuppressed"),
+        Some("RCPT_NOT_ALLOWED") => Some("EmailRecipientNotAllowed"),
+        Some("E_RATE_LIMIT_EXCEEDED") => Some("RateLimitExceeded"),
+        Some("E_DAILY_LIMIT_EXCEEDED") => Some("DailyLimitExceeded"),
+        Some("E_INTERNAL_SERVER_ERROR") => Some("InternalError"),
+        _ => None,
+    };
+    if let Some(variant) = coded {
+        return format!("{variant}: {message}");
+    }
+    let name = thrown.name().as_string();
+    let prefix = name.as_deref().unwrap_or("Error");
+    match code {
+        Some(code) => format!("{prefix} [{code}]: {message}"),
+        None => format!("{prefix}: {message}"),
     }
 }
 
