@@ -118,8 +118,23 @@ struct EnvSecrets<'a>(&'a Env);
 
 impl SecretSource for EnvSecrets<'_> {
     fn secret(&self, name: &str) -> Option<String> {
-        self.0.secret(name).ok().map(|s| s.to_string())
+        string_binding(self.0, name)
     }
+}
+
+/// A string binding (a secret or a text variable) as `Env::secret` and `Env::var` read it (worker 0.8.7
+/// `env.rs`: `Reflect.get`, `undefined` is none, the value's constructor must be named `String`, then
+/// its text), without the error values and messages they build for a missing one.
+fn string_binding(env: &Env, name: &str) -> Option<String> {
+    let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
+    if value.is_undefined() {
+        return None;
+    }
+    let object = js_sys::Object::from(value);
+    if object.constructor().name() != "String" {
+        return None;
+    }
+    Some(object.as_string().unwrap_or_default())
 }
 
 fn load_config(env: &Env) -> Result<GateConfig, ConfigErrors> {
@@ -147,11 +162,11 @@ fn load_config(env: &Env) -> Result<GateConfig, ConfigErrors> {
 }
 
 fn load_upstream(env: &Env) -> Result<Option<Upstream>, String> {
-    match env.var("ORIGIN") {
-        Ok(origin) => Upstream::parse(&origin.to_string())
+    match string_binding(env, "ORIGIN") {
+        Some(origin) => Upstream::parse(&origin)
             .map(Some)
             .map_err(|why| format!("ORIGIN: {why}")),
-        Err(_) => Ok(None),
+        None => Ok(None),
     }
 }
 
