@@ -3,7 +3,6 @@
 //! the remote key sets. The bottom layer of the Worker: every other module uses it; it uses none.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use edge_auth_core::{
@@ -35,6 +34,41 @@ pub(crate) struct IssuerRevocations {
     pub(crate) last_ok: bool,
 }
 
+/// Per-issuer state by issuer index: a short list (an isolate serves a few issuers), not a `HashMap`,
+/// whose code is about 1.5 KB per value type.
+pub(crate) struct ByIssuer<T>(Vec<(usize, T)>);
+
+impl<T: Default> ByIssuer<T> {
+    fn new() -> ByIssuer<T> {
+        ByIssuer(Vec::new())
+    }
+
+    /// The issuer's state (made on first use).
+    pub(crate) fn entry(&mut self, index: usize) -> &mut T {
+        let list = &mut self.0;
+        let at = match list.iter().position(|(i, _)| *i == index) {
+            Some(at) => at,
+            None => {
+                list.push((index, T::default()));
+                list.len() - 1
+            }
+        };
+        #[allow(
+            clippy::indexing_slicing,
+            reason = "`at` was found in the list or pushed onto it just above"
+        )]
+        &mut list[at].1
+    }
+
+    /// The issuer's state, if it has one.
+    pub(crate) fn get(&self, index: usize) -> Option<&T> {
+        self.0
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, state)| state)
+    }
+}
+
 pub(crate) struct Isolate {
     pub(crate) config: Result<Rc<GateConfig>, ()>,
     /// `ORIGIN`, compiled (`None`: forward to the request's own URL).
@@ -43,11 +77,11 @@ pub(crate) struct Isolate {
     /// Shared with requests in flight (it is used across awaits; the isolate's cell never is).
     pub(crate) crypto: Rc<WebCrypto>,
     /// Remote key sets, per issuer index.
-    pub(crate) remote: HashMap<usize, RemoteIssuer>,
+    pub(crate) remote: ByIssuer<RemoteIssuer>,
     /// The revocation objects' namespace (`revocation.binding`); `None`: not configured or not bound.
     pub(crate) objects: Option<JsValue>,
-    /// Revocation state, per issuer index (a few issuers at most: a list, not one more `HashMap` type).
-    pub(crate) revocations: Vec<(usize, IssuerRevocations)>,
+    /// Revocation state, per issuer index.
+    pub(crate) revocations: ByIssuer<IssuerRevocations>,
 }
 
 impl Isolate {
@@ -72,35 +106,10 @@ impl Isolate {
             upstream,
             cache,
             crypto: Rc::new(crypto),
-            remote: HashMap::new(),
+            remote: ByIssuer::new(),
             objects: None,
-            revocations: Vec::new(),
+            revocations: ByIssuer::new(),
         }
-    }
-
-    /// The issuer's revocation state (made on first use).
-    pub(crate) fn revocation_state(&mut self, index: usize) -> &mut IssuerRevocations {
-        let list = &mut self.revocations;
-        let at = match list.iter().position(|(i, _)| *i == index) {
-            Some(at) => at,
-            None => {
-                list.push((index, IssuerRevocations::default()));
-                list.len() - 1
-            }
-        };
-        #[allow(
-            clippy::indexing_slicing,
-            reason = "`at` was found in the list or pushed onto it just above"
-        )]
-        &mut list[at].1
-    }
-
-    /// The issuer's revocation state, if it has one.
-    pub(crate) fn revocation_state_of(&self, index: usize) -> Option<&IssuerRevocations> {
-        self.revocations
-            .iter()
-            .find(|(i, _)| *i == index)
-            .map(|(_, state)| state)
     }
 
     /// An issuer's fetched keys changed: verified tokens and imported keys of the old set go.

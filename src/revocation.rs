@@ -45,7 +45,7 @@ const WAIT_STEP_MS: u64 = 5;
 
 /// The issuer's state, borrowed (one function, not a generic per call site: smaller code).
 fn issuer_state(isolate: &RefCell<Isolate>, index: usize) -> RefMut<'_, IssuerRevocations> {
-    RefMut::map(isolate.borrow_mut(), |state| state.revocation_state(index))
+    RefMut::map(isolate.borrow_mut(), |state| state.revocations.entry(index))
 }
 
 /// One call to the issuer's object: `(status, body)`. `Err`: not bound, threw, or no answer in time.
@@ -192,7 +192,7 @@ pub(crate) async fn check(
     };
     let current = current(isolate, config, issuer, now).await;
     let state = isolate.borrow();
-    let view = state.revocation_state_of(issuer.index).map(|s| &s.view);
+    let view = state.revocations.get(issuer.index).map(|s| &s.view);
     let read = match view {
         Some(view) if current => RevocationRead::Current(view),
         _ => RevocationRead::Unavailable(view.filter(|v| v.synced_at().is_some())),
