@@ -182,7 +182,7 @@ pub fn bench_revocation_setup(records: u32) -> Result<(), JsValue> {
         }
         let body = serde_json::json!({"epoch": "bench", "seq": seq, "full": true, "records": list});
         let mut state = isolate.borrow_mut();
-        let entry = state.revocations.entry(issuer.index).or_default();
+        let entry = state.revocations.entry(issuer.index);
         entry
             .view
             .apply_sync(&body.to_string(), now)

@@ -9,10 +9,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use edge_auth_core::{GateConfig, RevocationRecord, VerifiedToken};
+use edge_auth_core::{GateConfig, JsonObject, RevocationRecord, VerifiedToken};
 use edge_auth_gate::{self as gate, LogoutRefusal, Refusal};
 use web_sys::{Request, Response};
-use worker::{console_log, Context};
+use worker::Context;
 
 use crate::http::{problem_with_retry, respond, JsResult};
 use crate::isolate::{now, Isolate};
@@ -63,18 +63,16 @@ fn audit(config: &GateConfig, via: &str, record: &RevocationRecord, admin: Optio
     let admin_sub_hash = admin
         .and_then(|v| v.registered().sub.as_deref())
         .map(|sub| hash(&[sub.as_bytes()]));
-    console_log!(
-        "{}",
-        serde_json::json!({
-            "event": "revoke",
-            "via": via,
-            "kind": kind,
-            "issuer": record.iss,
-            "value_hash": value_hash,
-            "at": record.at,
-            "until": record.until,
-            "admin_sub_hash": admin_sub_hash,
-        })
+    crate::log::info(
+        JsonObject::new()
+            .opt_str("admin_sub_hash", admin_sub_hash.as_deref())
+            .uint("at", record.at)
+            .str("event", "revoke")
+            .str("issuer", &record.iss)
+            .str("kind", kind)
+            .uint("until", record.until)
+            .str("value_hash", &value_hash)
+            .str("via", via),
     );
 }
 

@@ -20,12 +20,13 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Headers, Request, RequestInit, RequestRedirect, Response, ResponseInit, WorkerGlobalScope,
 };
-use worker::{console_error, console_log, event, Context, Date, Env};
+use worker::{console_log, event, Context, Date, Env};
 
 use crate::endpoints;
 use crate::http::{problem, problem_with_retry, respond, JsResult};
 use crate::isolate::{self, now, Isolate};
 use crate::keys;
+use crate::log;
 use crate::revocation;
 use crate::verify::{sign_assertion, verify, Sources};
 
@@ -98,18 +99,70 @@ fn log_decision(
     );
 }
 
+/// Never returns `Err`: the `#[event(fetch)]` glue's own error path (its `worker::Response` builder,
+/// about 6.6 KiB of the gzip) is then not linked. [`glue_error`] does what that path did.
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    match handle(req, &env, &ctx).await {
-        Ok(response) => Ok(response),
+    let response = match handle(req, &env, &ctx).await {
+        Ok(response) => response,
         Err(error) => {
             // A runtime failure never escapes as an exception page: a generic problem, details logged.
-            console_error!(
-                "{}",
-                serde_json::json!({"event": "internal_error", "error": edge_auth_webcrypto::describe(&error)})
-            );
-            Ok(problem(&Refusal::Internal, "edge-auth")?)
+            log::error_event("internal_error", &edge_auth_webcrypto::describe(&error));
+            match problem(&Refusal::Internal, "edge-auth") {
+                Ok(response) => response,
+                Err(error) => glue_error(error),
+            }
         }
+    };
+    Ok(response)
+}
+
+/// What the `#[event(fetch)]` glue answered when the handler returned `Err` (here: the problem response
+/// itself could not be built, which the runtime's `Headers` and `Response` constructors never cause): the
+/// error on the console as `worker::Error` shows it ([`glue_message`]), and a bare `500` whose body is
+/// the bytes `INTERNAL SERVER ERROR` (a byte body: no `content-type`). A failure to build even that
+/// ends the isolate, as the glue's `unwrap` did.
+#[cold]
+fn glue_error(error: JsValue) -> Response {
+    web_sys::console::error_1(&JsValue::from_str(&glue_message(&error)));
+    let init = ResponseInit::new();
+    init.set_status(500);
+    let body = js_sys::Uint8Array::from(&b"INTERNAL SERVER ERROR"[..]);
+    match Response::new_with_opt_buffer_source_and_init(Some(&body), &init) {
+        Ok(response) => response,
+        Err(_) => std::process::abort(),
+    }
+}
+
+/// A thrown value as `worker::Error::from(value)` displays it (worker 0.8.7 `error.rs`:
+/// `from_js_value_with_depth`, then `Display`), without linking that type's conversions and formatting.
+fn glue_message(error: &JsValue) -> String {
+    let Some(thrown) = error.dyn_ref::<js_sys::Error>() else {
+        return match error.as_string() {
+            Some(message) => message,
+            None => format!("unrecognized JavaScript value: {error:?}"),
+        };
+    };
+    let message = String::from(thrown.message());
+    let code = js_sys::Reflect::get(thrown, &JsValue::from_str("code"))
+        .ok()
+        .and_then(|code| code.as_string());
+    let coded = match code.as_deref() {
+        Some("E_RECIPIENT_SUPPRESSED") => Some("EmailRecipientSuppressed"),
+        Some("RCPT_NOT_ALLOWED") => Some("EmailRecipientNotAllowed"),
+        Some("E_RATE_LIMIT_EXCEEDED") => Some("RateLimitExceeded"),
+        Some("E_DAILY_LIMIT_EXCEEDED") => Some("DailyLimitExceeded"),
+        Some("E_INTERNAL_SERVER_ERROR") => Some("InternalError"),
+        _ => None,
+    };
+    if let Some(variant) = coded {
+        return format!("{variant}: {message}");
+    }
+    let name = thrown.name().as_string();
+    let prefix = name.as_deref().unwrap_or("Error");
+    match code {
+        Some(code) => format!("{prefix} [{code}]: {message}"),
+        None => format!("{prefix}: {message}"),
     }
 }
 
@@ -118,10 +171,7 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> JsResult<Response> {
     let isolate = match isolate::isolate(env) {
         Ok(isolate) => isolate,
         Err(error) => {
-            console_error!(
-                "{}",
-                serde_json::json!({"event": "internal_error", "error": error})
-            );
+            log::error_event("internal_error", &error);
             log_decision(
                 None,
                 started,
@@ -335,10 +385,7 @@ async fn decide(
             let assertion = match assertion {
                 Ok(assertion) => assertion,
                 Err(error) => {
-                    console_error!(
-                        "{}",
-                        serde_json::json!({"event": "assertion_sign_error", "error": error})
-                    );
+                    log::error_event("assertion_sign_error", &error);
                     log_decision(
                         Some(config),
                         started,
@@ -405,10 +452,7 @@ async fn forward(
     match JsFuture::from(global.fetch_with_request(&outbound)).await {
         Ok(response) => response.dyn_into(),
         Err(error) => {
-            console_error!(
-                "{}",
-                serde_json::json!({"event": "origin_error", "error": edge_auth_webcrypto::describe(&error)})
-            );
+            log::error_event("origin_error", &edge_auth_webcrypto::describe(&error));
             problem(&Refusal::OriginUnreachable, &config.realm)
         }
     }

@@ -3,7 +3,6 @@
 //! the remote key sets. The bottom layer of the Worker: every other module uses it; it uses none.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use edge_auth_core::{
@@ -12,7 +11,7 @@ use edge_auth_core::{
 use edge_auth_gate::Upstream;
 use edge_auth_webcrypto::WebCrypto;
 use wasm_bindgen::JsValue;
-use worker::{console_error, Date, Env};
+use worker::{Date, Env};
 
 /// One remote issuer's keys in this isolate.
 #[derive(Default)]
@@ -38,6 +37,41 @@ pub(crate) struct IssuerRevocations {
     pub(crate) failed_until: f64,
 }
 
+/// Per-issuer state by issuer index: a short list (an isolate serves a few issuers), not a `HashMap`,
+/// whose code is about 1.5 KB per value type.
+pub(crate) struct ByIssuer<T>(Vec<(usize, T)>);
+
+impl<T: Default> ByIssuer<T> {
+    fn new() -> ByIssuer<T> {
+        ByIssuer(Vec::new())
+    }
+
+    /// The issuer's state (made on first use).
+    pub(crate) fn entry(&mut self, index: usize) -> &mut T {
+        let list = &mut self.0;
+        let at = match list.iter().position(|(i, _)| *i == index) {
+            Some(at) => at,
+            None => {
+                list.push((index, T::default()));
+                list.len() - 1
+            }
+        };
+        #[allow(
+            clippy::indexing_slicing,
+            reason = "`at` was found in the list or pushed onto it just above"
+        )]
+        &mut list[at].1
+    }
+
+    /// The issuer's state, if it has one.
+    pub(crate) fn get(&self, index: usize) -> Option<&T> {
+        self.0
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, state)| state)
+    }
+}
+
 pub(crate) struct Isolate {
     pub(crate) config: Result<Rc<GateConfig>, ()>,
     /// `ORIGIN`, compiled (`None`: forward to the request's own URL).
@@ -46,11 +80,11 @@ pub(crate) struct Isolate {
     /// Shared with requests in flight (it is used across awaits; the isolate's cell never is).
     pub(crate) crypto: Rc<WebCrypto>,
     /// Remote key sets, per issuer index.
-    pub(crate) remote: HashMap<usize, RemoteIssuer>,
+    pub(crate) remote: ByIssuer<RemoteIssuer>,
     /// The revocation objects' namespace (`revocation.binding`); `None`: not configured or not bound.
     pub(crate) objects: Option<JsValue>,
     /// Revocation state, per issuer index.
-    pub(crate) revocations: HashMap<usize, IssuerRevocations>,
+    pub(crate) revocations: ByIssuer<IssuerRevocations>,
 }
 
 impl Isolate {
@@ -75,9 +109,9 @@ impl Isolate {
             upstream,
             cache,
             crypto: Rc::new(crypto),
-            remote: HashMap::new(),
+            remote: ByIssuer::new(),
             objects: None,
-            revocations: HashMap::new(),
+            revocations: ByIssuer::new(),
         }
     }
 
@@ -96,8 +130,23 @@ struct EnvSecrets<'a>(&'a Env);
 
 impl SecretSource for EnvSecrets<'_> {
     fn secret(&self, name: &str) -> Option<String> {
-        self.0.secret(name).ok().map(|s| s.to_string())
+        string_binding(self.0, name)
     }
+}
+
+/// A string binding (a secret or a text variable) as `Env::secret` and `Env::var` read it (worker 0.8.7
+/// `env.rs`: `Reflect.get`, `undefined` is none, the value's constructor must be named `String`, then
+/// its text), without the error values and messages they build for a missing one.
+fn string_binding(env: &Env, name: &str) -> Option<String> {
+    let value = js_sys::Reflect::get(env, &JsValue::from_str(name)).ok()?;
+    if value.is_undefined() {
+        return None;
+    }
+    let object = js_sys::Object::from(value);
+    if object.constructor().name() != "String" {
+        return None;
+    }
+    Some(object.as_string().unwrap_or_default())
 }
 
 fn load_config(env: &Env) -> Result<GateConfig, ConfigErrors> {
@@ -125,11 +174,11 @@ fn load_config(env: &Env) -> Result<GateConfig, ConfigErrors> {
 }
 
 fn load_upstream(env: &Env) -> Result<Option<Upstream>, String> {
-    match env.var("ORIGIN") {
-        Ok(origin) => Upstream::parse(&origin.to_string())
+    match string_binding(env, "ORIGIN") {
+        Some(origin) => Upstream::parse(&origin)
             .map(Some)
             .map_err(|why| format!("ORIGIN: {why}")),
-        Err(_) => Ok(None),
+        None => Ok(None),
     }
 }
 
@@ -156,10 +205,7 @@ fn create(env: &Env) -> Result<Isolate, String> {
     let crypto = WebCrypto::new().map_err(|e| format!("crypto.subtle: {e:?}"))?;
     // Logged once per isolate, with field paths; never the config itself.
     let log = |error: String| {
-        console_error!(
-            "{}",
-            serde_json::json!({"event": "config_error", "error": error})
-        );
+        crate::log::error_event("config_error", &error);
     };
     let config = load_config(env).map_err(|errors| {
         for error in &errors.0 {
@@ -180,9 +226,10 @@ fn create(env: &Env) -> Result<Isolate, String> {
                 .ok()
                 .filter(JsValue::is_object);
             if binding.is_none() {
-                console_error!(
-                    "{}",
-                    serde_json::json!({"event": "revocation_binding_missing", "binding": revocation.binding})
+                crate::log::error(
+                    edge_auth_core::JsonObject::new()
+                        .str("binding", &revocation.binding)
+                        .str("event", "revocation_binding_missing"),
                 );
             }
             isolate.objects = binding;

@@ -68,7 +68,7 @@ fn with_issuer<R>(
     f: impl FnOnce(&mut RemoteIssuer) -> R,
 ) -> R {
     let mut isolate = isolate.borrow_mut();
-    f(isolate.remote.entry(index).or_default())
+    f(isolate.remote.entry(index))
 }
 
 /// Waits until no fetch is running for the issuer, or for at most twice the fetch timeout (discovery
@@ -144,7 +144,7 @@ pub(crate) async fn keys_for(
 pub(crate) fn usable_until(isolate: &Isolate, config: &GateConfig, index: usize) -> Option<u64> {
     isolate
         .remote
-        .get(&index)?
+        .get(index)?
         .state
         .usable_until(&config.remote)
 }
@@ -216,7 +216,7 @@ async fn fetch_and_store(
     {
         let mut guard = isolate.borrow_mut();
         let isolate_ref = &mut *guard;
-        let issuer = isolate_ref.remote.entry(index).or_default();
+        let issuer = isolate_ref.remote.entry(index);
         let changed = match outcome {
             Ok((keys, freshness, uri)) => {
                 if uri.is_some() {
@@ -377,9 +377,11 @@ fn js_message(error: &JsValue) -> String {
 }
 
 fn log_fetch_error(index: usize, why: &str) {
-    worker::console_error!(
-        "{}",
-        serde_json::json!({"event": "keys_fetch_error", "issuer_index": index, "error": why})
+    crate::log::error(
+        edge_auth_core::JsonObject::new()
+            .str("error", why)
+            .str("event", "keys_fetch_error")
+            .uint("issuer_index", index as u64),
     );
 }
 
@@ -560,7 +562,7 @@ pub(crate) fn status(isolate: &Rc<RefCell<Isolate>>, config: &GateConfig) -> ser
                     .filter_map(|k| k.kid())
                     .collect();
                 entry.insert("kids".into(), kids.into());
-            } else if let Some(state) = isolate.remote.get(&i) {
+            } else if let Some(state) = isolate.remote.get(i) {
                 if let serde_json::Value::Object(fields) = state.state.status(now) {
                     entry.extend(fields);
                 }

@@ -17,6 +17,8 @@ mod isolate;
 #[cfg(target_arch = "wasm32")]
 mod keys;
 #[cfg(target_arch = "wasm32")]
+mod log;
+#[cfg(target_arch = "wasm32")]
 mod revocation;
 #[cfg(target_arch = "wasm32")]
 mod revocations;

@@ -18,7 +18,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
-use worker::{console_error, Delay};
+use worker::Delay;
 
 use crate::isolate::{now, Isolate, IssuerRevocations};
 
@@ -49,9 +49,7 @@ const WAIT_STEP_MS: u64 = 5;
 
 /// The issuer's state, borrowed (one function, not a generic per call site: smaller code).
 fn issuer_state(isolate: &RefCell<Isolate>, index: usize) -> RefMut<'_, IssuerRevocations> {
-    RefMut::map(isolate.borrow_mut(), |state| {
-        state.revocations.entry(index).or_default()
-    })
+    RefMut::map(isolate.borrow_mut(), |state| state.revocations.entry(index))
 }
 
 /// One call to the issuer's object: `(status, body)`. `Err`: not bound, threw, or no answer in time.
@@ -96,9 +94,12 @@ async fn call_object(
 }
 
 fn log_error(issuer: &str, what: &str, error: &str) {
-    console_error!(
-        "{}",
-        serde_json::json!({"event": "revocation_error", "issuer": issuer, "call": what, "error": error})
+    crate::log::error(
+        edge_auth_core::JsonObject::new()
+            .str("call", what)
+            .str("error", error)
+            .str("event", "revocation_error")
+            .str("issuer", issuer),
     );
 }
 
@@ -202,7 +203,7 @@ pub(crate) async fn check(
     };
     let current = current(isolate, config, issuer, now).await;
     let state = isolate.borrow();
-    let view = state.revocations.get(&issuer.index).map(|s| &s.view);
+    let view = state.revocations.get(issuer.index).map(|s| &s.view);
     let read = match view {
         Some(view) if current => RevocationRead::Current(view),
         _ => RevocationRead::Unavailable(view.filter(|v| v.synced_at().is_some())),

@@ -24,8 +24,7 @@ use js_sys::{Array, Map, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{Headers, Request, Response, ResponseInit};
-use worker::console_error;
+use web_sys::{Request, Response};
 
 use crate::isolate::now;
 use crate::keys::hex;
@@ -101,10 +100,7 @@ impl Revocations {
 }
 
 fn log_error(event: &str, error: &JsValue) {
-    console_error!(
-        "{}",
-        serde_json::json!({"event": event, "error": edge_auth_webcrypto::describe(error)})
-    );
+    crate::log::error_event(event, &edge_auth_webcrypto::describe(error));
 }
 
 /// Reads every stored entry into a [`RevocationLog`] (unless one is loaded already). The epoch for a new
@@ -188,10 +184,5 @@ async fn persist(storage: &ObjectStorage, answer: &LogAnswer) -> Result<(), JsVa
 }
 
 fn respond(status: u16, body: &str) -> Result<Response, JsValue> {
-    let headers = Headers::new()?;
-    headers.set("content-type", "application/json")?;
-    let init = ResponseInit::new();
-    init.set_status(status);
-    init.set_headers(&headers);
-    Response::new_with_opt_str_and_init(Some(body), &init)
+    crate::http::respond(status, [("content-type", "application/json")], Some(body))
 }

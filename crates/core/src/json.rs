@@ -143,6 +143,92 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
     }
 }
 
+/// Appends `value` as a JSON string, escaped byte for byte as serde_json escapes it: `"`, `\` and the
+/// control characters (`\b \f \n \r \t`, the others as `\u00xx`); everything else as it is.
+pub fn push_json_str(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c < ' ' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let byte = c as usize;
+                out.push_str("\\u00");
+                for digit in [byte >> 4, byte & 0xf] {
+                    out.push(char::from(HEX.get(digit).copied().unwrap_or(b'0')));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A JSON object written member by member, byte for byte as serde_json writes the same members as a
+/// `Value` (its `Map` is sorted: the caller adds members in key order). Cheaper in code than building a
+/// `Value` for a message with a fixed shape (the revocation wire, storage and log lines).
+#[derive(Debug)]
+pub struct JsonObject(String);
+
+impl Default for JsonObject {
+    fn default() -> JsonObject {
+        JsonObject::new()
+    }
+}
+
+impl JsonObject {
+    pub fn new() -> JsonObject {
+        JsonObject(String::from("{"))
+    }
+
+    /// `name` is a literal of the caller's: written as it is (no escaping needed).
+    fn member(&mut self, name: &str) -> &mut String {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        self.0.push('"');
+        self.0.push_str(name);
+        self.0.push_str("\":");
+        &mut self.0
+    }
+
+    pub fn str(mut self, name: &str, value: &str) -> JsonObject {
+        push_json_str(self.member(name), value);
+        self
+    }
+
+    /// `null` when `None`.
+    pub fn opt_str(self, name: &str, value: Option<&str>) -> JsonObject {
+        match value {
+            Some(value) => self.str(name, value),
+            None => self.raw(name, "null"),
+        }
+    }
+
+    pub fn uint(mut self, name: &str, value: u64) -> JsonObject {
+        use fmt::Write as _;
+        let _ = write!(self.member(name), "{value}");
+        self
+    }
+
+    /// `json` is JSON text already (a nested object, array, `true`, `null`).
+    pub fn raw(mut self, name: &str, json: &str) -> JsonObject {
+        self.member(name).push_str(json);
+        self
+    }
+
+    pub fn finish(mut self) -> String {
+        self.0.push('}');
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +276,25 @@ mod tests {
             parse_object(deep.as_bytes()),
             Err(JsonError::Syntax { .. })
         ));
+    }
+
+    #[test]
+    fn written_objects_are_serde_jsons_bytes() {
+        let mut every_char: String = (0u8..=0x7f).map(char::from).collect();
+        every_char.push_str("é€😀\u{2028}\u{fffd}");
+        for value in ["", "plain", "a\"b\\c/d", &every_char] {
+            let written = JsonObject::new()
+                .opt_str("a", None)
+                .str("b", value)
+                .uint("c", u64::MAX)
+                .raw("d", "[true]")
+                .opt_str("e", Some(value))
+                .finish();
+            let expected = serde_json::json!({
+                "a": null, "b": value, "c": u64::MAX, "d": [true], "e": value,
+            });
+            assert_eq!(written, expected.to_string());
+        }
+        assert_eq!(JsonObject::new().finish(), "{}");
     }
 }

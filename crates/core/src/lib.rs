@@ -76,7 +76,7 @@ pub use error::{
 };
 pub use fields::{Members, ReadField, Walk};
 pub use inspect::{inspect, Inspection, Warning, WarningCode, MAX_INSPECT_BYTES};
-pub use json::{parse_object as parse_json_object, JsonError};
+pub use json::{parse_object as parse_json_object, push_json_str, JsonError, JsonObject};
 pub use jwk::{Key, Pairing, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
 pub use keyset::{KeySet, Selection, SkippedKey, MAX_KEYS};
 pub use logout::{LogoutError, LogoutToken, BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TYP};

@@ -14,10 +14,10 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::claims::RegisteredClaims;
-use crate::json::parse_object;
+use crate::json::{parse_object, push_json_str, JsonObject};
 
 /// The longest `iss`, `value` or logout `jti` a record holds (bytes). Keeps storage keys bounded.
 pub const MAX_RECORD_VALUE: usize = 512;
@@ -64,15 +64,26 @@ pub struct RevocationRecord {
 }
 
 impl RevocationRecord {
-    /// The record as a JSON object (the wire and the storage form).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "kind": self.kind.as_str(),
-            "iss": self.iss,
-            "value": self.value,
-            "at": self.at,
-            "until": self.until,
-        })
+    /// The record as JSON object text (the wire and the storage form).
+    pub fn to_json(&self) -> String {
+        self.write_json(None)
+    }
+
+    /// The record's JSON object, with its sequence number on the sync wire. Members in serde_json's
+    /// (sorted) order: the bytes a `Value` of the same members gives.
+    fn write_json(&self, seq: Option<u64>) -> String {
+        let object = JsonObject::new()
+            .uint("at", self.at)
+            .str("iss", &self.iss)
+            .str("kind", self.kind.as_str());
+        let object = match seq {
+            Some(seq) => object.uint("seq", seq),
+            None => object,
+        };
+        object
+            .uint("until", self.until)
+            .str("value", &self.value)
+            .finish()
     }
 
     fn from_json(value: &Value) -> Result<RevocationRecord, WireError> {
@@ -115,6 +126,17 @@ pub struct SeenLogout {
     pub until: u64,
 }
 
+impl SeenLogout {
+    /// The wire and the storage form.
+    fn to_json(&self) -> String {
+        JsonObject::new()
+            .str("iss", &self.iss)
+            .str("jti", &self.jti)
+            .uint("until", self.until)
+            .finish()
+    }
+}
+
 /// A malformed message between the Worker and its object (or a damaged storage entry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WireError;
@@ -142,13 +164,28 @@ pub fn revoke_body(
     logout: Option<&SeenLogout>,
     max_entries: usize,
 ) -> String {
-    let logout = logout.map(|l| json!({"iss": l.iss, "jti": l.jti, "until": l.until}));
-    json!({
-        "max_entries": max_entries,
-        "records": records.iter().map(RevocationRecord::to_json).collect::<Vec<_>>(),
-        "logout": logout,
-    })
-    .to_string()
+    let logout = logout.map(SeenLogout::to_json);
+    JsonObject::new()
+        .raw("logout", logout.as_deref().unwrap_or("null"))
+        .uint("max_entries", max_entries as u64)
+        .raw(
+            "records",
+            &json_array(records.iter().map(RevocationRecord::to_json)),
+        )
+        .finish()
+}
+
+/// `[a,b,…]` of JSON texts.
+fn json_array(items: impl Iterator<Item = String>) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&item);
+    }
+    out.push(']');
+    out
 }
 
 /// What the object answered to `POST /revoke`.
@@ -197,7 +234,14 @@ fn record_key(seq: u64) -> String {
 }
 
 fn logout_key(iss: &str, jti: &str) -> String {
-    format!("{LOGOUT_PREFIX}{}", json!([iss, jti]))
+    // `l:["iss","jti"]`.
+    let mut key = String::from(LOGOUT_PREFIX);
+    key.push('[');
+    push_json_str(&mut key, iss);
+    key.push(',');
+    push_json_str(&mut key, jti);
+    key.push(']');
+    key
 }
 
 /// The Durable Object's state for one issuer: the live records by sequence number, the seen logout
@@ -335,7 +379,7 @@ impl RevocationLog {
         let mut answer = match (method, path) {
             ("GET", "/sync") => self.sync(query),
             ("POST", "/revoke") => self.revoke(body, now),
-            _ => answer(404, json!({"error": "not_found"})),
+            _ => answer(404, r#"{"error":"not_found"}"#.to_owned()),
         };
         answer.delete.extend(delete);
         answer
@@ -354,35 +398,32 @@ impl RevocationLog {
         let full = epoch != Some(self.epoch.as_str()) || since.is_none_or(|s| s > self.seq);
         let after = if full { 0 } else { since.unwrap_or(0) };
         let from = self.records.partition_point(|(seq, _)| *seq <= after);
-        let records: Vec<Value> = self
-            .records
-            .get(from..)
-            .unwrap_or_default()
-            .iter()
-            .map(|(seq, record)| {
-                let mut value = record.to_json();
-                if let Some(object) = value.as_object_mut() {
-                    object.insert("seq".into(), (*seq).into());
-                }
-                value
-            })
-            .collect();
-        answer(
-            200,
-            json!({"epoch": self.epoch, "seq": self.seq, "full": full, "records": records}),
-        )
+        let records = json_array(
+            self.records
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .map(|(seq, record)| record.write_json(Some(*seq))),
+        );
+        let body = JsonObject::new()
+            .str("epoch", &self.epoch)
+            .raw("full", if full { "true" } else { "false" })
+            .raw("records", &records)
+            .uint("seq", self.seq)
+            .finish();
+        answer(200, body)
     }
 
     fn revoke(&mut self, body: &str, now: u64) -> LogAnswer {
         let Ok(request) = read_revoke_request(body) else {
-            return answer(400, json!({"error": "revoke_request_invalid"}));
+            return answer(400, r#"{"error":"revoke_request_invalid"}"#.to_owned());
         };
         if let Some(logout) = &request.logout {
             if self
                 .logouts
                 .contains_key(&logout_key(&logout.iss, &logout.jti))
             {
-                return answer(409, json!({"error": "logout_token_replayed"}));
+                return answer(409, r#"{"error":"logout_token_replayed"}"#.to_owned());
             }
         }
         // Records already expired are not stored; repeats replace their old entry.
@@ -395,7 +436,7 @@ impl RevocationLog {
         if self.records.len() + new > request.max_entries
             || (request.logout.is_some() && self.logouts.len() >= request.max_entries)
         {
-            return answer(507, json!({"error": "revocation_store_full"}));
+            return answer(507, r#"{"error":"revocation_store_full"}"#.to_owned());
         }
         let mut put = Vec::new();
         let mut delete = Vec::new();
@@ -410,33 +451,31 @@ impl RevocationLog {
                 delete.push(record_key(old));
             }
             self.seq += 1;
-            put.push((record_key(self.seq), record.to_json().to_string()));
+            put.push((record_key(self.seq), record.to_json()));
             self.insert(self.seq, record);
         }
         if let Some(logout) = request.logout {
-            put.push((
-                logout_key(&logout.iss, &logout.jti),
-                json!({"iss": logout.iss, "jti": logout.jti, "until": logout.until}).to_string(),
-            ));
+            put.push((logout_key(&logout.iss, &logout.jti), logout.to_json()));
             self.logouts
                 .insert(logout_key(&logout.iss, &logout.jti), logout.until);
         }
-        put.push((
-            META_KEY.to_owned(),
-            json!({"epoch": self.epoch, "seq": self.seq}).to_string(),
-        ));
+        let meta = JsonObject::new()
+            .str("epoch", &self.epoch)
+            .uint("seq", self.seq)
+            .finish();
+        put.push((META_KEY.to_owned(), meta.clone()));
         LogAnswer {
             delete,
             put,
-            ..answer(200, json!({"epoch": self.epoch, "seq": self.seq}))
+            ..answer(200, meta)
         }
     }
 }
 
-fn answer(status: u16, body: Value) -> LogAnswer {
+fn answer(status: u16, body: String) -> LogAnswer {
     LogAnswer {
         status,
-        body: body.to_string(),
+        body,
         put: Vec::new(),
         delete: Vec::new(),
     }

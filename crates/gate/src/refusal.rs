@@ -131,18 +131,22 @@ impl Refusal {
             502 => "Bad Gateway",
             _ => "Service Unavailable",
         };
-        let mut body = serde_json::json!({
-            "type": format!("urn:edge-auth:problem:{code}"),
-            "title": title,
-            "status": status,
-            "code": code,
-            "detail": self.detail(),
-        });
+        // Members in serde_json's sorted order (the bytes a `json!` of them gave).
+        let body = edge_auth_core::JsonObject::new()
+            .str("code", code)
+            .str("detail", self.detail());
         // The unmet requirement, as configured (never the token's contents).
-        if let (Refusal::Forbidden(unmet), Some(object)) = (self, body.as_object_mut()) {
-            object.insert("missing".into(), unmet.to_string().into());
-        }
-        let body = body.to_string();
+        let body = match self {
+            Refusal::Forbidden(unmet) => body.str("missing", &unmet.to_string()),
+            _ => body,
+        };
+        let mut problem_type = String::from("urn:edge-auth:problem:");
+        problem_type.push_str(code);
+        let body = body
+            .uint("status", status.into())
+            .str("title", title)
+            .str("type", &problem_type)
+            .finish();
         HttpRefusal {
             status,
             www_authenticate,

@@ -166,7 +166,9 @@ pub fn revoke_request<'c>(
 
 /// The admin endpoint's answer for a stored record.
 pub fn revoked_body(record: &RevocationRecord) -> String {
-    serde_json::json!({ "revoked": record.to_json() }).to_string()
+    edge_auth_core::JsonObject::new()
+        .raw("revoked", &record.to_json())
+        .finish()
 }
 
 /// The object's answer to a revoke as the admin endpoint's outcome.
@@ -214,11 +216,11 @@ impl LogoutRefusal {
 
     /// `(status, body)`: `400` with `{"error":"invalid_request","error_description":<code>}`.
     pub fn to_http(&self) -> (u16, String) {
-        let body = serde_json::json!({
-            "error": "invalid_request",
-            "error_description": self.code(),
-        });
-        (400, body.to_string())
+        let body = edge_auth_core::JsonObject::new()
+            .str("error", "invalid_request")
+            .str("error_description", self.code())
+            .finish();
+        (400, body)
     }
 }
 

@@ -1,0 +1,21 @@
+//! The Worker's own log lines (one JSON object each, on the console), written member by member with the
+//! core's [`JsonObject`]: the bytes `serde_json::json!` gave (members in its sorted order), with less
+//! code per line. The decision line (`entry.rs`, a float among its members) stays a `json!`.
+
+use edge_auth_core::JsonObject;
+use wasm_bindgen::JsValue;
+
+/// A line on `console.error`.
+pub(crate) fn error(line: JsonObject) {
+    web_sys::console::error_1(&JsValue::from_str(&line.finish()));
+}
+
+/// A line on `console.log`.
+pub(crate) fn info(line: JsonObject) {
+    web_sys::console::log_1(&JsValue::from_str(&line.finish()));
+}
+
+/// `{"error":…,"event":…}` on `console.error`.
+pub(crate) fn error_event(event: &str, error: &str) {
+    self::error(JsonObject::new().str("error", error).str("event", event));
+}
