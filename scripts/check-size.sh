@@ -6,12 +6,15 @@
 #   bash scripts/check-size.sh
 #
 # The budgets are ratchets at what the builds measure today plus a little room, lowered as cuts land.
-# The Worker's is issue 11's target itself: 200 KB = 195.3 KiB (192.48 KiB measured when it was set);
-# the package's target was 250 KB (issue 10), its budget is what it measures plus room.
+# The Worker's was issue 11's target itself, 200 KB = 195.3 KiB (192.48 KiB measured when it was set),
+# until issue 14's revocation (the Durable Object class, the isolate's synced copy, the logout and
+# admin endpoints: ~21 KiB gzip, ~8 KiB of it won back by a size pass) took it to 209.19 KiB. It is a
+# ratchet there now; issue 11 stays open until the Worker is under 195.3 KiB again.
+# The package's target was 250 KB (issue 10), its budget is what it measures plus room.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-WORKER_GZIP_BUDGET_KIB=${WORKER_GZIP_BUDGET_KIB:-195.3}
+WORKER_GZIP_BUDGET_KIB=${WORKER_GZIP_BUDGET_KIB:-209.7}
 PACKAGE_WASM_GZIP_BUDGET_KIB=${PACKAGE_WASM_GZIP_BUDGET_KIB:-210}
 
 fail=0
@@ -26,7 +29,7 @@ if [ -z "$worker" ]; then
   echo "$report" >&2
   exit 1
 fi
-echo "check-size: the Worker: $line (budget: gzip ≤ $WORKER_GZIP_BUDGET_KIB KiB = 200 KB, issue 11's target)"
+echo "check-size: the Worker: $line (budget: gzip ≤ $WORKER_GZIP_BUDGET_KIB KiB; issue 11's target: 195.3 KiB = 200 KB)"
 if awk -v a="$worker" -v b="$WORKER_GZIP_BUDGET_KIB" 'BEGIN { exit !(a > b) }'; then
   echo "check-size: FAILED: the Worker is $worker KiB gzip, over its $WORKER_GZIP_BUDGET_KIB KiB budget" >&2
   fail=1
