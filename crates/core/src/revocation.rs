@@ -154,6 +154,17 @@ fn bounded_str(object: &Map<String, Value>, name: &str) -> Result<String, WireEr
     }
 }
 
+/// The `records` array of a `/revoke` request or a `/sync` answer, every record read.
+fn records(object: &Map<String, Value>) -> Result<Vec<RevocationRecord>, WireError> {
+    object
+        .get("records")
+        .and_then(Value::as_array)
+        .ok_or(WireError)?
+        .iter()
+        .map(RevocationRecord::from_json)
+        .collect()
+}
+
 fn uint(object: &Map<String, Value>, name: &str) -> Result<u64, WireError> {
     object.get(name).and_then(Value::as_u64).ok_or(WireError)
 }
@@ -490,13 +501,7 @@ struct RevokeRequest {
 fn read_revoke_request(body: &str) -> Result<RevokeRequest, WireError> {
     let object = parse_object(body.as_bytes()).map_err(|_| WireError)?;
     let max_entries = usize::try_from(uint(&object, "max_entries")?).map_err(|_| WireError)?;
-    let records = object
-        .get("records")
-        .and_then(Value::as_array)
-        .ok_or(WireError)?
-        .iter()
-        .map(RevocationRecord::from_json)
-        .collect::<Result<Vec<_>, _>>()?;
+    let records = records(&object)?;
     let logout = match object.get("logout") {
         None | Some(Value::Null) => None,
         Some(Value::Object(logout)) => Some(SeenLogout {
@@ -569,13 +574,7 @@ impl RevocationView {
             .get("full")
             .and_then(Value::as_bool)
             .ok_or(WireError)?;
-        let records = object
-            .get("records")
-            .and_then(Value::as_array)
-            .ok_or(WireError)?
-            .iter()
-            .map(RevocationRecord::from_json)
-            .collect::<Result<Vec<_>, _>>()?;
+        let records = records(&object)?;
         if !full && epoch != self.epoch {
             return Err(WireError);
         }
