@@ -374,6 +374,25 @@ for (const [what, revocation, { broken }] of UNAVAILABLE) {
   }
 }
 
+/// The edge bound to a stand-in object class `className` (from `script`, which answers `/count` with its
+/// `{ syncs }`), with `cache_seconds`; `syncs()` asks the issuer's object for its count.
+async function withStandIn(className, script, cacheSeconds) {
+  const name = className.toLowerCase();
+  const binding = className.toUpperCase();
+  const mf = await builtWorkers([
+    { name: "edge", bindings: bindings(config({ revocation: { cache_seconds: cacheSeconds } })),
+      durableObjects: { EDGE_AUTH_REVOCATIONS: { className, scriptName: name } } },
+    { name, modules: true, script, durableObjects: { [binding]: className } },
+  ]);
+  live.push(mf);
+  const edge = await mf.getWorker("edge");
+  const syncs = async () => {
+    const ns = await mf.getDurableObjectNamespace(binding, name);
+    return (await (await ns.get(ns.idFromName(ISS)).fetch("https://revocations/count")).json()).syncs;
+  };
+  return { mf, edge, syncs };
+}
+
 /// A stand-in object that fails every sync and counts them.
 const FAILING_OBJECT = `
 export class Failing {
@@ -387,17 +406,7 @@ export class Failing {
 export default { fetch() { return new Response("unused"); } };`;
 
 test("after a failed sync, requests fail fast for a second without calling the object again", async () => {
-  const mf = await builtWorkers([
-    { name: "edge", bindings: bindings(config({ revocation: { cache_seconds: 0 } })),
-      durableObjects: { EDGE_AUTH_REVOCATIONS: { className: "Failing", scriptName: "failing" } } },
-    { name: "failing", modules: true, script: FAILING_OBJECT, durableObjects: { FAILING: "Failing" } },
-  ]);
-  live.push(mf);
-  const edge = await mf.getWorker("edge");
-  const syncs = async () => {
-    const ns = await mf.getDurableObjectNamespace("FAILING", "failing");
-    return (await (await ns.get(ns.idFromName(ISS)).fetch("https://revocations/count")).json()).syncs;
-  };
+  const { mf, edge, syncs } = await withStandIn("Failing", FAILING_OBJECT, 0);
   const t = await token();
   assertRefused(await get(edge, t), 503, "revocation_unavailable", "the first request");
   // The backoff began before that answer was sent: it has at most a second left from here.
@@ -435,17 +444,7 @@ export class Counting {
 export default { fetch() { return new Response("unused"); } };`;
 
 test("concurrent requests of a fresh isolate share one sync; the copy is then trusted for cache_seconds", async () => {
-  const mf = await builtWorkers([
-    { name: "edge", bindings: bindings(config({ revocation: { cache_seconds: 60 } })),
-      durableObjects: { EDGE_AUTH_REVOCATIONS: { className: "Counting", scriptName: "counting" } } },
-    { name: "counting", modules: true, script: COUNTING_OBJECT, durableObjects: { COUNTING: "Counting" } },
-  ]);
-  live.push(mf);
-  const edge = await mf.getWorker("edge");
-  const syncs = async () => {
-    const ns = await mf.getDurableObjectNamespace("COUNTING", "counting");
-    return (await (await ns.get(ns.idFromName(ISS)).fetch("https://revocations/count")).json()).syncs;
-  };
+  const { mf, edge, syncs } = await withStandIn("Counting", COUNTING_OBJECT, 60);
   const tokens = await Promise.all(Array.from({ length: 8 }, (_, i) => token({ sub: `user-${i}` })));
   const before = origin.received.length;
   const answers = await Promise.all(tokens.map((t) => get(edge, t)));
