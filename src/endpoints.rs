@@ -12,12 +12,12 @@ use std::sync::Arc;
 use edge_auth_core::{GateConfig, JsonObject, RevocationRecord, VerifiedToken};
 use edge_auth_gate::{self as gate, LogoutRefusal, Refusal};
 use web_sys::{Request, Response};
-use worker::Context;
 
 use crate::http::{problem_with_retry, respond, JsResult};
 use crate::isolate::{now, Isolate};
 use crate::keys::hex;
 use crate::revocation;
+use crate::runtime::ExecutionContext;
 use crate::verify::{verify, verify_logout, Sources};
 
 /// The largest body either endpoint reads (a logout token or a revocation is well under 1 KiB).
@@ -82,7 +82,7 @@ pub(crate) async fn logout(
     req: &Request,
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
-    ctx: &Context,
+    ctx: &ExecutionContext,
 ) -> JsResult<Handled> {
     let content_type = req.headers().get("content-type")?;
     let body = body_text(req).await?;
@@ -123,7 +123,7 @@ pub(crate) async fn admin(
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
     token: &str,
-    ctx: &Context,
+    ctx: &ExecutionContext,
 ) -> JsResult<Handled> {
     let now = now();
     let (result, mut sources) = verify(isolate, config, token, now, Some(ctx)).await;

@@ -15,12 +15,13 @@ use std::rc::Rc;
 
 use edge_auth_core::{AbsoluteUrl, GateConfig, VerifiedToken};
 use edge_auth_gate::{self as gate, Forward, Plan, Refusal, RequestHead};
+use js_sys::Promise;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{
     Headers, Request, RequestInit, RequestRedirect, Response, ResponseInit, WorkerGlobalScope,
 };
-use worker::{console_log, event, Context, Date, Env};
 
 use crate::endpoints;
 use crate::http::{problem, problem_with_retry, respond, JsResult};
@@ -28,6 +29,7 @@ use crate::isolate::{self, now, Isolate};
 use crate::keys;
 use crate::log;
 use crate::revocation;
+use crate::runtime::{now_ms, Env, ExecutionContext};
 use crate::verify::{sign_assertion, verify, Sources};
 
 /// `future`, boxed behind `dyn Future`: its state machine stays its own wasm function instead of being
@@ -82,9 +84,8 @@ fn log_decision(
             let tag = config.decision_log_key.mac(&[sub.as_bytes()]);
             keys::hex(tag.get(..8).unwrap_or_default())
         });
-    console_log!(
-        "{}",
-        serde_json::json!({
+    web_sys::console::log_1(&JsValue::from_str(
+        &serde_json::json!({
             "event": "decision",
             "route": route,
             "decision": decision,
@@ -94,37 +95,40 @@ fn log_decision(
             "cache": sources.map(|s| s.cache.as_str()),
             "keys": sources.and_then(|s| s.keys).map(|k| k.as_str()),
             "revocation": sources.and_then(|s| s.revocation),
-            "io_wait_ms": Date::now().as_millis() as f64 - started,
+            "io_wait_ms": now_ms() - started,
         })
-    );
+        .to_string(),
+    ));
 }
 
-/// Never returns `Err`: the `#[event(fetch)]` glue's own error path (its `worker::Response` builder,
-/// about 6.6 KiB of the gzip) is then not linked. [`glue_error`] does what that path did.
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let response = match handle(req, &env, &ctx).await {
-        Ok(response) => response,
-        Err(error) => {
-            // A runtime failure never escapes as an exception page: a generic problem, details logged.
-            log::error_event("internal_error", &edge_auth_webcrypto::describe(&error));
-            match problem(&Refusal::Internal, "edge-auth") {
-                Ok(response) => response,
-                Err(error) => glue_error(error),
+/// The module's `fetch` handler: worker-build's shim calls it with the request, `this.env` and
+/// `this.ctx`. The promise always resolves to a response: a failure inside is logged and answered with
+/// the generic problem, and [`glue_error`] covers the one case where even that cannot be built.
+#[wasm_bindgen]
+pub fn fetch(req: Request, env: Env, ctx: ExecutionContext) -> Promise {
+    future_to_promise(async move {
+        let response = match handle(req, &env, &ctx).await {
+            Ok(response) => response,
+            Err(error) => {
+                // A runtime failure never escapes as an exception page: a generic problem, details logged.
+                log::error_event("internal_error", &edge_auth_webcrypto::describe(&error));
+                match problem(&Refusal::Internal, "edge-auth") {
+                    Ok(response) => response,
+                    Err(error) => glue_error(error),
+                }
             }
-        }
-    };
-    Ok(response)
+        };
+        Ok(response.into())
+    })
 }
 
-/// What the `#[event(fetch)]` glue answered when the handler returned `Err` (here: the problem response
-/// itself could not be built, which the runtime's `Headers` and `Response` constructors never cause): the
-/// error on the console as `worker::Error` shows it ([`glue_message`]), and a bare `500` whose body is
-/// the bytes `INTERNAL SERVER ERROR` (a byte body: no `content-type`). A failure to build even that
-/// ends the isolate, as the glue's `unwrap` did.
+/// The answer when even the problem response could not be built (the runtime's `Headers` and `Response`
+/// constructors never fail so; never seen): the error on the console and a bare `500` whose body is the
+/// bytes `INTERNAL SERVER ERROR`, as the `worker` crate's `#[event(fetch)]` glue answered. A failure to
+/// build even that ends the isolate, as that glue's `unwrap` did.
 #[cold]
 fn glue_error(error: JsValue) -> Response {
-    web_sys::console::error_1(&JsValue::from_str(&glue_message(&error)));
+    log::error_event("internal_error", &edge_auth_webcrypto::describe(&error));
     let init = ResponseInit::new();
     init.set_status(500);
     let body = js_sys::Uint8Array::from(&b"INTERNAL SERVER ERROR"[..]);
@@ -134,40 +138,8 @@ fn glue_error(error: JsValue) -> Response {
     }
 }
 
-/// A thrown value as `worker::Error::from(value)` displays it (worker 0.8.7 `error.rs`:
-/// `from_js_value_with_depth`, then `Display`), without linking that type's conversions and formatting.
-fn glue_message(error: &JsValue) -> String {
-    let Some(thrown) = error.dyn_ref::<js_sys::Error>() else {
-        return match error.as_string() {
-            Some(message) => message,
-            None => format!("unrecognized JavaScript value: {error:?}"),
-        };
-    };
-    let message = String::from(thrown.message());
-    let code = js_sys::Reflect::get(thrown, &JsValue::from_str("code"))
-        .ok()
-        .and_then(|code| code.as_string());
-    let coded = match code.as_deref() {
-        Some("E_RECIPIENT_SUPPRESSED") => Some("EmailRecipientSuppressed"),
-        Some("RCPT_NOT_ALLOWED") => Some("EmailRecipientNotAllowed"),
-        Some("E_RATE_LIMIT_EXCEEDED") => Some("RateLimitExceeded"),
-        Some("E_DAILY_LIMIT_EXCEEDED") => Some("DailyLimitExceeded"),
-        Some("E_INTERNAL_SERVER_ERROR") => Some("InternalError"),
-        _ => None,
-    };
-    if let Some(variant) = coded {
-        return format!("{variant}: {message}");
-    }
-    let name = thrown.name().as_string();
-    let prefix = name.as_deref().unwrap_or("Error");
-    match code {
-        Some(code) => format!("{prefix} [{code}]: {message}"),
-        None => format!("{prefix}: {message}"),
-    }
-}
-
-async fn handle(req: Request, env: &Env, ctx: &Context) -> JsResult<Response> {
-    let started = Date::now().as_millis() as f64;
+async fn handle(req: Request, env: &Env, ctx: &ExecutionContext) -> JsResult<Response> {
+    let started = now_ms();
     let isolate = match isolate::isolate(env) {
         Ok(isolate) => isolate,
         Err(error) => {
@@ -261,7 +233,7 @@ async fn handle(req: Request, env: &Env, ctx: &Context) -> JsResult<Response> {
 
 async fn decide(
     req: &Request,
-    ctx: &Context,
+    ctx: &ExecutionContext,
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
     url: &AbsoluteUrl,

@@ -1,6 +1,7 @@
 //! What one isolate keeps between requests, made on its first request: the compiled configuration (or
 //! the fact that it is broken), where requests go, the verified-token cache, the WebCrypto backend and
-//! the remote key sets. The bottom layer of the Worker: every other module uses it; it uses none.
+//! the remote key sets. The bottom layer of the Worker with `runtime` (the runtime's `env`, `ctx`, timers and clock, which
+//! uses no other module): every other module uses it; it uses only `runtime`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -11,7 +12,8 @@ use edge_auth_core::{
 use edge_auth_gate::Upstream;
 use edge_auth_webcrypto::WebCrypto;
 use wasm_bindgen::JsValue;
-use worker::{Date, Env};
+
+use crate::runtime::Env;
 
 /// One remote issuer's keys in this isolate.
 #[derive(Default)]
@@ -240,5 +242,13 @@ fn create(env: &Env) -> Result<Isolate, String> {
 
 /// The clock, in whole seconds (the core is given `now`; it never reads a clock).
 pub(crate) fn now() -> UnixTime {
-    UnixTime(Date::now().as_millis() / 1000)
+    // `Date.now()` is a whole, non-negative number of milliseconds below 2^53: the cast is exact
+    // (and `as` saturates on anything else rather than wrapping).
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "Date.now() is a whole number of milliseconds in 0..2^53"
+    )]
+    let ms = crate::runtime::now_ms() as u64;
+    UnixTime(ms / 1000)
 }

@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use edge_auth_core::{
     discovery_jwks_uri, load_jwks, FetchTicket, GateConfig, KeySet, KidRefetch, Lookup,
@@ -23,9 +22,9 @@ use web_sys::{
     AbortController, AbortSignal, Cache, Headers, ReadableStreamDefaultReader, Request,
     RequestInit, RequestRedirect, Response, ResponseInit, WorkerGlobalScope,
 };
-use worker::{Context, Delay};
 
 use crate::isolate::{now, Isolate, RemoteIssuer};
+use crate::runtime::{Delay, ExecutionContext};
 
 /// Where the keys for a request came from, for the decision log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +84,7 @@ async fn wait_for_fetch(isolate: &Rc<RefCell<Isolate>>, config: &GateConfig, ind
         }) {
             return;
         }
-        Delay::from(Duration::from_millis(STEP_MS)).await;
+        Delay::ms(STEP_MS).await;
     }
 }
 
@@ -95,7 +94,7 @@ pub(crate) async fn keys_for(
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
     index: usize,
-    ctx: Option<&Context>,
+    ctx: Option<&ExecutionContext>,
 ) -> Result<(Arc<KeySet>, KeysFrom), Unavailable> {
     let mut from = KeysFrom::Memory;
     // At most: wait for a running fetch, then run one; a third look sees its outcome.
@@ -392,7 +391,7 @@ async fn get(config: &GateConfig, url: &str) -> Result<(Vec<u8>, Option<String>)
     let controller = AbortController::new().map_err(|e| js_message(&e))?;
     let limit = config.remote.timeout_ms;
     let answer = Box::pin(get_answer(config, url, controller.signal()));
-    let deadline = Box::pin(Delay::from(Duration::from_millis(limit)));
+    let deadline = Box::pin(Delay::ms(limit));
     let outcome = match select(answer, deadline).await {
         Either::Left((outcome, _)) => outcome,
         Either::Right(((), _)) => Err(format!(

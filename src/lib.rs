@@ -23,6 +23,8 @@ mod revocation;
 #[cfg(target_arch = "wasm32")]
 mod revocations;
 #[cfg(target_arch = "wasm32")]
+mod runtime;
+#[cfg(target_arch = "wasm32")]
 mod verify;
 
 #[cfg(all(target_arch = "wasm32", feature = "bench"))]

@@ -6,7 +6,6 @@
 
 use std::cell::{RefCell, RefMut};
 use std::rc::Rc;
-use std::time::Duration;
 
 use edge_auth_core::{
     read_revoke_answer, revoke_body, GateConfig, RevocationIssuer, RevocationRecord, RevokeOutcome,
@@ -18,9 +17,9 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
-use worker::Delay;
 
 use crate::isolate::{now, Isolate, IssuerRevocations};
+use crate::runtime::Delay;
 
 #[wasm_bindgen]
 extern "C" {
@@ -85,7 +84,7 @@ async fn call_object(
         let text = JsFuture::from(response.text()?).await?;
         Ok::<_, JsValue>((response.status(), text.as_string().unwrap_or_default()))
     };
-    let deadline = Delay::from(Duration::from_millis(OBJECT_TIMEOUT_MS));
+    let deadline = Delay::ms(OBJECT_TIMEOUT_MS);
     let answer = match select(Box::pin(call), deadline).await {
         Either::Left((answer, _)) => answer.map_err(js),
         Either::Right(_) => Err("the revocation object did not answer in time".into()),
@@ -132,7 +131,7 @@ async fn current(
     if running {
         // Another request's sync: its outcome is this request's (bounded by that sync's deadline).
         loop {
-            Delay::from(Duration::from_millis(WAIT_STEP_MS)).await;
+            Delay::ms(WAIT_STEP_MS).await;
             let at = js_sys::Date::now();
             let (done, running, ok) = {
                 let state = issuer_state(isolate, index);

@@ -12,10 +12,10 @@ use edge_auth_core::{
 };
 use edge_auth_gate::{self as gate, sign_in_rust, LogoutRefusal};
 use edge_auth_webcrypto::uses_webcrypto;
-use worker::Context;
 
 use crate::isolate::Isolate;
 use crate::keys::{self, KeysFrom};
+use crate::runtime::ExecutionContext;
 
 /// The verified-token cache's part in a verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,7 @@ pub(crate) async fn verify(
     config: &Rc<GateConfig>,
     token: &str,
     now: UnixTime,
-    ctx: Option<&Context>,
+    ctx: Option<&ExecutionContext>,
 ) -> (Result<Arc<VerifiedToken>, VerifyError>, Sources) {
     let mut sources = Sources {
         cache: CacheUse::Hit,
@@ -88,7 +88,7 @@ async fn verify_uncached(
     config: &Rc<GateConfig>,
     token: &str,
     now: UnixTime,
-    ctx: Option<&Context>,
+    ctx: Option<&ExecutionContext>,
     sources: &mut Sources,
 ) -> Result<(VerifiedToken, KeysUsed), VerifyError> {
     let routed = config.verifier.route(token)?;
@@ -102,7 +102,7 @@ async fn verify_signature<'c>(
     isolate: &Rc<RefCell<Isolate>>,
     config: &'c Rc<GateConfig>,
     routed: Routed<'c, '_>,
-    ctx: Option<&Context>,
+    ctx: Option<&ExecutionContext>,
     sources: &mut Sources,
 ) -> Result<(SignedToken<'c>, KeysUsed), VerifyError> {
     let remote = routed.policy().is_remote().then(|| routed.issuer_index());
@@ -149,7 +149,7 @@ pub(crate) async fn verify_logout(
     config: &Rc<GateConfig>,
     token: &str,
     now: UnixTime,
-    ctx: Option<&Context>,
+    ctx: Option<&ExecutionContext>,
 ) -> Result<LogoutToken, LogoutRefusal> {
     let routed = config.verifier.route(token).map_err(LogoutRefusal::Token)?;
     let client_id = gate::logout_client(config, routed.issuer_index())?;

@@ -1,0 +1,123 @@
+//! What the Worker takes from the Workers runtime besides `web-sys`: the `fetch` handler's `env` and
+//! `ctx`, timers, and the module start that worker-build's shim expects. Written here rather than taken
+//! from the `worker` crate, which exports classes of its own (`wasm-streams`' stream adapters,
+//! `ContainerStartupOptions`, `MinifyConfig`, `R2Range`) that wasm-bindgen keeps whether or not they
+//! are used: about 7 KiB of the Worker's gzip for the four things below.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::WorkerGlobalScope;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The `fetch` handler's `env`: the bindings (variables, secrets, Durable Object namespaces), read
+    /// by name with `Reflect.get`.
+    #[wasm_bindgen(extends = js_sys::Object)]
+    pub(crate) type Env;
+
+    /// The `fetch` handler's `ctx` (`ExecutionContext`).
+    pub(crate) type ExecutionContext;
+    #[wasm_bindgen(method, js_name = waitUntil)]
+    fn wait_until_promise(this: &ExecutionContext, promise: &Promise);
+}
+
+impl ExecutionContext {
+    /// Keeps the request's context alive until `task` ends (a background refresh after the response).
+    pub(crate) fn wait_until(&self, task: impl Future<Output = ()> + 'static) {
+        self.wait_until_promise(&future_to_promise(async move {
+            task.await;
+            Ok(JsValue::UNDEFINED)
+        }));
+    }
+}
+
+// worker-build 0.8.7's shim (`shim.js`) calls `__worker_init_state()` once at load and reads and writes
+// `criticalError` and `instanceId` on what it returns: after a trap (a `WebAssembly.RuntimeError`) it
+// resets the instance and bumps `instanceId`, so that Durable Object instances are made anew. The same
+// object and the same start-up step as the `worker` crate's `init.rs`; no panic hook, since panics
+// abort without running one (`panic = "immediate-abort"`, scripts/wasm-toolchain.sh).
+#[wasm_bindgen(inline_js = "
+export const state = globalThis.__worker_init_state = { criticalError: false, instanceId: 0 };
+")]
+extern "C" {
+    type InitState;
+    #[wasm_bindgen(thread_local_v2, js_name = state)]
+    static INIT_STATE: InitState;
+    #[wasm_bindgen(method, getter, js_name = instanceId)]
+    fn instance_id(this: &InitState) -> u32;
+    #[wasm_bindgen(method, setter, js_name = instanceId)]
+    fn set_instance_id(this: &InitState, value: u32);
+}
+
+#[wasm_bindgen(start, private)]
+fn start() {
+    INIT_STATE.with(|state| state.set_instance_id(state.instance_id().wrapping_add(1)));
+}
+
+/// The shim's entry into the state above.
+#[wasm_bindgen(js_name = "__worker_init_state")]
+pub fn worker_init_state() -> JsValue {
+    INIT_STATE.with(|state| state.into())
+}
+
+/// `Date.now()`, in milliseconds. The runtime advances it only while the isolate waits for I/O.
+pub(crate) fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A timer: ready once `ms` milliseconds have passed. Dropped earlier (a deadline that lost its race),
+/// it clears its `setTimeout`.
+pub(crate) struct Delay {
+    timeout: Option<i32>,
+    done: JsFuture,
+}
+
+impl Delay {
+    pub(crate) fn ms(ms: u64) -> Self {
+        let ms = i32::try_from(ms).unwrap_or(i32::MAX);
+        let mut timeout = None;
+        let promise = Promise::new(&mut |resolve: Function, _reject| {
+            let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+            match global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms) {
+                Ok(id) => timeout = Some(id),
+                // No timer: ready at once, so that a deadline never waits forever (it fails closed).
+                Err(_) => {
+                    let _ = resolve.call0(&JsValue::UNDEFINED);
+                }
+            }
+        });
+        Self {
+            timeout,
+            done: JsFuture::from(promise),
+        }
+    }
+}
+
+impl Future for Delay {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match Pin::new(&mut self.done).poll(cx) {
+            Poll::Ready(_) => {
+                self.timeout = None;
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Delay {
+    fn drop(&mut self) {
+        if let Some(id) = self.timeout {
+            let global: WorkerGlobalScope = js_sys::global().unchecked_into();
+            global.clear_timeout_with_handle(id);
+        }
+    }
+}
