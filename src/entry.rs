@@ -84,21 +84,29 @@ fn log_decision(
             let tag = config.decision_log_key.mac(&[sub.as_bytes()]);
             keys::hex(tag.get(..8).unwrap_or_default())
         });
-    web_sys::console::log_1(&JsValue::from_str(
-        &serde_json::json!({
-            "event": "decision",
-            "route": route,
-            "decision": decision,
-            "code": code,
-            "issuer": verified.and_then(|v| v.registered().iss.as_deref()),
-            "sub_hash": sub_hash,
-            "cache": sources.map(|s| s.cache.as_str()),
-            "keys": sources.and_then(|s| s.keys).map(|k| k.as_str()),
-            "revocation": sources.and_then(|s| s.revocation),
-            "io_wait_ms": now_ms() - started,
-        })
-        .to_string(),
-    ));
+    // Members in key order, as serde_json's `json!` wrote them before (its map is sorted); absent
+    // values are `null`. `io_wait_ms` is a whole number: `Date.now()` counts whole milliseconds.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a difference of two Date.now() values: whole milliseconds, saturated at 0"
+    )]
+    let io_wait_ms = (now_ms() - started).max(0.0) as u64;
+    let line = edge_auth_core::JsonObject::new()
+        .opt_str("cache", sources.map(|s| s.cache.as_str()))
+        .opt_str("code", code)
+        .str("decision", decision)
+        .str("event", "decision")
+        .uint("io_wait_ms", io_wait_ms)
+        .opt_str(
+            "issuer",
+            verified.and_then(|v| v.registered().iss.as_deref()),
+        )
+        .opt_str("keys", sources.and_then(|s| s.keys).map(|k| k.as_str()))
+        .opt_str("revocation", sources.and_then(|s| s.revocation))
+        .opt_uint("route", route.and_then(|route| u64::try_from(route).ok()))
+        .opt_str("sub_hash", sub_hash.as_deref());
+    log::info(line);
 }
 
 /// The module's `fetch` handler: worker-build's shim calls it with the request, `this.env` and

@@ -1,6 +1,7 @@
 //! The Worker's own log lines (one JSON object each, on the console), written member by member with the
 //! core's [`JsonObject`]: the bytes `serde_json::json!` gave (members in its sorted order), with less
-//! code per line. The decision line (`entry.rs`, a float among its members) stays a `json!`.
+//! code and time per line. The decision line (`entry.rs`) too: its `io_wait_ms` is written as a whole
+//! number (`json!` wrote the same `f64` as `12.0`).
 
 use edge_auth_core::JsonObject;
 use wasm_bindgen::JsValue;

@@ -217,6 +217,14 @@ impl JsonObject {
         self
     }
 
+    /// `null` when `None`.
+    pub fn opt_uint(self, name: &str, value: Option<u64>) -> JsonObject {
+        match value {
+            Some(value) => self.uint(name, value),
+            None => self.raw(name, "null"),
+        }
+    }
+
     /// `json` is JSON text already (a nested object, array, `true`, `null`).
     pub fn raw(mut self, name: &str, json: &str) -> JsonObject {
         self.member(name).push_str(json);
@@ -289,9 +297,11 @@ mod tests {
                 .uint("c", u64::MAX)
                 .raw("d", "[true]")
                 .opt_str("e", Some(value))
+                .opt_uint("f", None)
+                .opt_uint("g", Some(7))
                 .finish();
             let expected = serde_json::json!({
-                "a": null, "b": value, "c": u64::MAX, "d": [true], "e": value,
+                "a": null, "b": value, "c": u64::MAX, "d": [true], "e": value, "f": null, "g": 7,
             });
             assert_eq!(written, expected.to_string());
         }
