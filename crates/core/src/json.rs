@@ -225,6 +225,20 @@ impl JsonObject {
         }
     }
 
+    /// An array of strings.
+    pub fn str_array(mut self, name: &str, values: &[String]) -> JsonObject {
+        let out = self.member(name);
+        out.push('[');
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_str(out, value);
+        }
+        out.push(']');
+        self
+    }
+
     /// `json` is JSON text already (a nested object, array, `true`, `null`).
     pub fn raw(mut self, name: &str, json: &str) -> JsonObject {
         self.member(name).push_str(json);
@@ -299,9 +313,12 @@ mod tests {
                 .opt_str("e", Some(value))
                 .opt_uint("f", None)
                 .opt_uint("g", Some(7))
+                .str_array("h", &[])
+                .str_array("i", &[value.to_owned(), "x".to_owned()])
                 .finish();
             let expected = serde_json::json!({
                 "a": null, "b": value, "c": u64::MAX, "d": [true], "e": value, "f": null, "g": 7,
+                "h": [], "i": [value, "x"],
             });
             assert_eq!(written, expected.to_string());
         }

@@ -11,8 +11,9 @@ mod common;
 
 use common::*;
 use edge_auth_core::{
-    htu, mint_assertion, verify_assertion, Algorithm, AssertionRequest, AssertionSettings,
-    AssertionVerifier, Binding, KeySet, SigningKey, UnixTime, VerifiedToken,
+    assertion_signing_input, htu, mint_assertion, signing_input, verify_assertion, Algorithm,
+    AssertionRequest, AssertionSettings, AssertionVerifier, Binding, KeySet, MintOptions,
+    SigningKey, UnixTime, VerifiedToken,
 };
 use serde_json::json;
 
@@ -74,6 +75,91 @@ fn assertion_carries_identity_and_binding() {
         serde_json::Value::Object(verified.claims().clone()),
         expected
     );
+}
+
+/// The assertion's signing input as the core wrote it before it wrote JSON member by member: the
+/// claims as a serde_json `Map` (sorted), through the general `signing_input`. The bytes must not move.
+fn signing_input_through_a_map(
+    signer: &SigningKey,
+    caller: &VerifiedToken,
+    request: &AssertionRequest<'_>,
+) -> String {
+    let settings = settings();
+    let registered = caller.registered();
+    let mut claims = serde_json::Map::new();
+    let mut put = |name: &str, value: serde_json::Value| {
+        claims.insert(name.to_owned(), value);
+    };
+    put("iss", settings.issuer.into());
+    put("aud", settings.audience.into());
+    if let Some(sub) = &registered.sub {
+        put("sub", sub.clone().into());
+    }
+    if let Some(src_iss) = &registered.iss {
+        put("src_iss", src_iss.clone().into());
+    }
+    if let Some(sid) = caller.sid() {
+        put("sid", sid.into());
+    }
+    put("iat", request.now.0.into());
+    put("exp", (request.now.0 + settings.ttl_seconds).into());
+    put("jti", json!(base64_url(&request.jti)));
+    if !caller.scopes().is_empty() {
+        put("scope", caller.scopes().join(" ").into());
+    }
+    if !caller.roles().is_empty() {
+        put("roles", caller.roles().to_vec().into());
+    }
+    put("htm", request.method.into());
+    put("htu", htu(request.url).unwrap().into());
+    put("ath", edge_auth_core::ath(request.access_token).into());
+    let options = MintOptions {
+        kid: None,
+        typ: Some("edge-auth+jwt"),
+    };
+    signing_input(signer, &claims, &options)
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    Base64UrlUnpadded::encode_string(bytes)
+}
+
+#[test]
+fn the_signing_input_is_byte_for_byte_the_maps() {
+    let claim_sets = [
+        json!({"iss": ISS, "aud": AUD, "sub": "alice", "exp": NOW + 300,
+            "scope": "orders:read orders:write orders:read", "scp": ["admin"], "roles": ["customer", "beta"]}),
+        // No sub, no scopes, no roles; a session; characters that JSON escapes.
+        json!({"iss": ISS, "aud": AUD, "exp": NOW + 300, "sid": "s\"1\\\u{1}é"}),
+        json!({"iss": ISS, "aud": AUD, "sub": "\u{2028}<\">", "exp": NOW + 300, "roles": ["a\"b"], "sid": ""}),
+    ];
+    for claims in &claim_sets {
+        let token = token(key(Algorithm::Es256), claims);
+        let caller = verifier_for(&[key(Algorithm::Es256)], &[Algorithm::Es256])
+            .verify(&token, UnixTime(NOW))
+            .unwrap();
+        for signer in [
+            key(Algorithm::EdDsa),
+            key(Algorithm::Es256),
+            key(Algorithm::Hs256),
+        ] {
+            for (method, url) in [("GET", URL), ("pAtCh", "http://[::1]:8080/a/../b?q#f")] {
+                let request = AssertionRequest {
+                    method,
+                    url,
+                    access_token: &token,
+                    now: UnixTime(NOW),
+                    jti: [0xfb; 16],
+                };
+                assert_eq!(
+                    assertion_signing_input(signer, &settings(), &caller, &request).unwrap(),
+                    signing_input_through_a_map(signer, &caller, &request),
+                    "{claims} {method} {url}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@ import Edge from "./index.js";
 
 // worker-build attaches exported Rust functions to the entrypoint class (for RPC); they ignore `this`.
 const { bench_setup, bench_verify, bench_verify_each, bench_request, bench_begin, bench_async_noop, bench_await_resolved, bench_await_light,
-  bench_revocation_setup, bench_revocation_check, bench_cache_hit } = Edge.prototype;
+  bench_revocation_setup, bench_revocation_check, bench_cache_hit, bench_request_phases } = Edge.prototype;
 
 async function time(n, fn) {
   const t0 = Date.now();
@@ -79,6 +79,14 @@ export default {
           if ((await bench_cache_hit(c.repeated, revocationChecks)) !== revocationChecks) throw new Error(`${c.alg}: cache hit refused`);
         }, 1],
       ];
+      // The repeated token's request path inside one Rust task, stopped after each phase (0..=5; see
+      // bench_request_phases): timed as one call of n requests.
+      for (let upto = 0; upto <= 5; upto++) {
+        r[`phase${upto}`] = [];
+        paths.push([`phase${upto}`, () => async () => {
+          if ((await bench_request_phases(`Bearer ${c.repeated}`, n, upto)) !== n) throw new Error(`${c.alg}: phase ${upto} refused`);
+        }, 1]);
+      }
       if (sub) paths.push(["subtle", (round) => (i) => sub(c.rounds[round][i])]);
       for (let round = 0; round < rounds; round++) {
         for (let k = 0; k < paths.length; k++) {
