@@ -1,4 +1,4 @@
-//! The `#[event(fetch)]` handler: it translates. Request → [`edge_auth_gate::plan`] → verification
+//! The module's `fetch` handler: it translates. Request → [`edge_auth_gate::plan`] → verification
 //! ([`crate::verify`]) → [`edge_auth_gate::authorize`] → forward or refuse, with one log line per
 //! decision. Every decision is the gate's or the core's; the one refusal → HTTP mapping is the gate's
 //! [`Refusal::to_http`].
