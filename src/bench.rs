@@ -213,6 +213,47 @@ pub async fn bench_request_phases(
     Ok(done)
 }
 
+/// Probe: the parts of phase 3 of [`bench_request_phases`], `n` times in one call: 0 `getrandom` of a
+/// `jti`, 1 `ath` of `token`, 2 `htu` of the bench URL, 3 the whole assertion input (fixed `jti`).
+#[wasm_bindgen]
+pub fn bench_assertion_parts(token: String, n: u32, part: u32) -> Result<u32, JsValue> {
+    let (isolate, config) = state()?;
+    let head = RequestHead::simple(
+        "GET",
+        "https://api.example.com/orders/42?page=1",
+        "/orders/42",
+        "api.example.com",
+    );
+    let verified = isolate
+        .borrow_mut()
+        .cache
+        .get(&token, now())
+        .ok_or_else(|| JsValue::from_str("not cached"))?;
+    let mut done = 0;
+    for _ in 0..n {
+        let ok = match part {
+            0 => {
+                let mut jti = [0u8; 16];
+                getrandom::getrandom(&mut jti).is_ok()
+            }
+            1 => !edge_auth_core::ath(&token).is_empty(),
+            2 => edge_auth_core::htu(head.url).is_some(),
+            _ => gate::assertion_input(
+                &config,
+                &head,
+                "/orders/42",
+                &verified,
+                &token,
+                now(),
+                [1; 16],
+            )
+            .is_some(),
+        };
+        done += u32::from(ok);
+    }
+    Ok(done)
+}
+
 /// Probe: the synchronous part of a first sight (parse, issuer and key selection), no crypto.
 #[wasm_bindgen]
 pub fn bench_begin(token: String) -> Result<bool, JsValue> {

@@ -54,7 +54,7 @@ pub fn htu(url: &str) -> Option<String> {
 
 /// `ath` (RFC 9449 §4.2): base64url SHA-256 of the access token's ASCII bytes.
 pub fn ath(access_token: &str) -> String {
-    b64::encode(&Sha256::digest(access_token.as_bytes()))
+    b64::encode_public(&Sha256::digest(access_token.as_bytes()))
 }
 
 /// Mints the assertion for a verified caller. `None` when the request URL is not an absolute http(s) URL.
@@ -87,14 +87,14 @@ pub fn assertion_signing_input(
     }
     let header = header.str("typ", ASSERTION_TYP).finish();
     let mut claims = JsonObject::new()
-        .str("ath", &ath(request.access_token))
+        .str("ath", &caller.ath(request.access_token))
         .str("aud", &settings.audience)
         .uint("exp", request.now.0.saturating_add(settings.ttl_seconds))
         .str("htm", request.method)
         .str("htu", &htu)
         .uint("iat", request.now.0)
         .str("iss", &settings.issuer)
-        .str("jti", &b64::encode(&request.jti));
+        .str("jti", &b64::encode_public(&request.jti));
     let roles = caller.roles();
     if !roles.is_empty() {
         claims = claims.str_array("roles", roles);
@@ -114,9 +114,9 @@ pub fn assertion_signing_input(
         claims = claims.str("sub", sub);
     }
     let claims = claims.finish();
-    let mut input = b64::encode(header.as_bytes());
+    let mut input = b64::encode_public(header.as_bytes());
     input.push('.');
-    input.push_str(&b64::encode(claims.as_bytes()));
+    input.push_str(&b64::encode_public(claims.as_bytes()));
     Some(input)
 }
 

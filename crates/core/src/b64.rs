@@ -15,13 +15,16 @@ pub(crate) fn decode_secret(input: &str) -> Option<Vec<u8>> {
     Base64UrlUnpadded::decode_vec(input).ok()
 }
 
+/// The base64url alphabet (RFC 4648 §5).
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /// Not in the alphabet.
 const BAD: u8 = 0xff;
 
 /// The base64url alphabet's values, `BAD` elsewhere.
 const TABLE: [u8; 256] = {
     let mut table = [BAD; 256];
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let alphabet = ALPHABET;
     let mut i = 0;
     while i < 64 {
         #[allow(
@@ -135,8 +138,7 @@ pub(crate) fn decode_lenient(input: &str) -> Option<(Vec<u8>, Deviations)> {
         _ => return None,
     };
     let cleared = value & mask;
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let replacement = alphabet.get(usize::try_from(cleared).ok()?)?;
+    let replacement = ALPHABET.get(usize::try_from(cleared).ok()?)?;
     canonical.push(char::from(*replacement));
     deviations.trailing_bits = true;
     decode(&canonical).map(|bytes| (bytes, deviations))
@@ -145,6 +147,37 @@ pub(crate) fn decode_lenient(input: &str) -> Option<(Vec<u8>, Deviations)> {
 /// Encodes as unpadded base64url.
 pub(crate) fn encode(bytes: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(bytes)
+}
+
+/// Encodes public data (the assertion's parts and signature, on every forwarded request): a table
+/// encoder, several times faster than the constant-time [`encode`], which key material keeps. The same
+/// output as [`encode`] for every input (the property test below).
+pub(crate) fn encode_public(bytes: &[u8]) -> String {
+    let char_at = |n: u32, shift: u32| {
+        let index = usize::try_from((n >> shift) & 63).unwrap_or(0);
+        char::from(ALPHABET.get(index).copied().unwrap_or(b'A'))
+    };
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    let mut chunks = bytes.chunks_exact(3);
+    for chunk in &mut chunks {
+        let [a, b, c] = *chunk else { continue };
+        let n = u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c);
+        for shift in [18, 12, 6, 0] {
+            out.push(char_at(n, shift));
+        }
+    }
+    match *chunks.remainder() {
+        [a] => {
+            let n = u32::from(a) << 16;
+            out.extend([char_at(n, 18), char_at(n, 12)]);
+        }
+        [a, b] => {
+            let n = u32::from(a) << 16 | u32::from(b) << 8;
+            out.extend([char_at(n, 18), char_at(n, 12), char_at(n, 6)]);
+        }
+        _ => {}
+    }
+    out
 }
 
 #[cfg(test)]
@@ -160,6 +193,12 @@ mod tests {
         #[test]
         fn agrees_with_base64ct(input in "[A-Za-z0-9_=+/. -]{0,40}") {
             prop_assert_eq!(decode(&input), decode_secret(&input));
+        }
+
+        /// Both encoders write the same text for any bytes.
+        #[test]
+        fn encoders_agree(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            prop_assert_eq!(encode_public(&bytes), encode(&bytes));
         }
 
         /// Any bytes round-trip.

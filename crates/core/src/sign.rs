@@ -108,6 +108,6 @@ pub fn signing_input(
 /// Appends the JWS signature (raw bytes: R‖S for ECDSA) to a signing input.
 pub fn attach_signature(mut signing_input: String, signature: &[u8]) -> String {
     signing_input.push('.');
-    signing_input.push_str(&b64::encode(signature));
+    signing_input.push_str(&b64::encode_public(signature));
     signing_input
 }

@@ -2,7 +2,8 @@
 
 use core::fmt;
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -612,6 +613,7 @@ impl SignedToken<'_> {
             registered,
             alg: self.alg,
             key_id: self.kid,
+            ath: OnceLock::new(),
         })
     }
 }
@@ -626,9 +628,42 @@ pub struct VerifiedToken {
     key_id: Option<String>,
     scopes: Vec<String>,
     roles: Vec<String>,
+    /// `ath` of the token, kept after the first assertion minted for it (see [`VerifiedToken::ath`]).
+    ath: OnceLock<AthMemo>,
+}
+
+/// A token's `ath` with what identifies the token it was computed from.
+#[derive(Debug, Clone)]
+struct AthMemo {
+    len: usize,
+    /// The token's last (at most 16) bytes: the end of its signature.
+    tail: Vec<u8>,
+    ath: String,
+}
+
+fn token_tail(token: &str) -> &[u8] {
+    let bytes = token.as_bytes();
+    bytes.get(bytes.len().saturating_sub(16)..).unwrap_or(bytes)
 }
 
 impl VerifiedToken {
+    /// `ath` (RFC 9449 §4.2: base64url SHA-256) of `access_token`, the token this was verified from.
+    /// Computed on the first call and kept, so that a token served from the verified-token cache is
+    /// hashed once rather than on every request. A token that is not the one kept (another length or
+    /// other last bytes) gets its own hash, never the kept one.
+    pub fn ath(&self, access_token: &str) -> Cow<'_, str> {
+        let memo = self.ath.get_or_init(|| AthMemo {
+            len: access_token.len(),
+            tail: token_tail(access_token).to_vec(),
+            ath: crate::assertion::ath(access_token),
+        });
+        if memo.len == access_token.len() && memo.tail == token_tail(access_token) {
+            Cow::Borrowed(&memo.ath)
+        } else {
+            Cow::Owned(crate::assertion::ath(access_token))
+        }
+    }
+
     /// The caller's scopes, from the issuer's `scope_claims`, without duplicates.
     pub fn scopes(&self) -> &[String] {
         &self.scopes

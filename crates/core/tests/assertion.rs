@@ -163,6 +163,37 @@ fn the_signing_input_is_byte_for_byte_the_maps() {
 }
 
 #[test]
+fn a_verified_tokens_ath_is_kept_and_never_lent_to_another_token() {
+    let (caller, token) = caller();
+    let (_, other) = caller_with_sub("bob");
+    let expected = edge_auth_core::ath(&token);
+    // The first call may be with another token: it is kept, and the verified token's own hash still
+    // comes out right afterwards (and the other way round).
+    assert_eq!(caller.ath(&other), edge_auth_core::ath(&other));
+    assert_eq!(caller.ath(&token), expected);
+    let (fresh, _) = caller_with_sub("alice");
+    assert_eq!(fresh.ath(&token), expected);
+    assert_eq!(fresh.ath(&token), expected, "from the memo");
+    assert_eq!(fresh.ath(&other), edge_auth_core::ath(&other));
+    // The same length and a different last byte: not the kept hash.
+    let mut twin = token.clone();
+    let last = if twin.ends_with('A') { "B" } else { "A" };
+    twin.replace_range(twin.len() - 1.., last);
+    assert_eq!(fresh.ath(&twin), edge_auth_core::ath(&twin));
+    assert_ne!(fresh.ath(&twin), expected);
+}
+
+fn caller_with_sub(sub: &str) -> (VerifiedToken, String) {
+    let key = key(Algorithm::Es256);
+    let claims = json!({"iss": ISS, "aud": AUD, "sub": sub, "exp": NOW + 300});
+    let token = token(key, &claims);
+    let verified = verifier_for(&[key], &[Algorithm::Es256])
+        .verify(&token, UnixTime(NOW))
+        .unwrap();
+    (verified, token)
+}
+
+#[test]
 fn binding_is_checked_when_given() {
     let signer = key(Algorithm::EdDsa);
     let assertion = mint(signer, "POST", URL);

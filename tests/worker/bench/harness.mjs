@@ -5,7 +5,7 @@ import Edge from "./index.js";
 
 // worker-build attaches exported Rust functions to the entrypoint class (for RPC); they ignore `this`.
 const { bench_setup, bench_verify, bench_verify_each, bench_request, bench_begin, bench_async_noop, bench_await_resolved, bench_await_light,
-  bench_revocation_setup, bench_revocation_check, bench_cache_hit, bench_request_phases } = Edge.prototype;
+  bench_revocation_setup, bench_revocation_check, bench_cache_hit, bench_request_phases, bench_assertion_parts } = Edge.prototype;
 
 async function time(n, fn) {
   const t0 = Date.now();
@@ -85,6 +85,12 @@ export default {
         r[`phase${upto}`] = [];
         paths.push([`phase${upto}`, () => async () => {
           if ((await bench_request_phases(`Bearer ${c.repeated}`, n, upto)) !== n) throw new Error(`${c.alg}: phase ${upto} refused`);
+        }, 1]);
+      }
+      for (let part = 0; part <= 3; part++) {
+        r[`part${part}`] = [];
+        paths.push([`part${part}`, () => async () => {
+          if (bench_assertion_parts(c.repeated, n, part) !== n) throw new Error(`${c.alg}: part ${part}`);
         }, 1]);
       }
       if (sub) paths.push(["subtle", (round) => (i) => sub(c.rounds[round][i])]);
