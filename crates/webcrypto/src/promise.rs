@@ -7,7 +7,6 @@
 //! settles, the one callback stores the outcome in the slot and wakes the waiting task.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -35,7 +34,25 @@ struct Slots {
     /// Slot numbers are never reused (an f64 counts exactly to 2^53), so a promise that settles after
     /// its future was dropped can never fill another future's slot.
     next: f64,
-    pending: HashMap<u64, Slot>,
+    /// The slots of the futures alive now, by number: a few per request in flight, so a list searched
+    /// from the end (the newest first) rather than a hash map (whose code is ~0.6 KiB of the gzip).
+    pending: Vec<(u64, Slot)>,
+}
+
+impl Slots {
+    fn get_mut(&mut self, number: u64) -> Option<&mut Slot> {
+        self.pending
+            .iter_mut()
+            .rev()
+            .find(|(n, _)| *n == number)
+            .map(|(_, slot)| slot)
+    }
+
+    fn remove(&mut self, number: u64) {
+        if let Some(index) = self.pending.iter().rposition(|(n, _)| *n == number) {
+            self.pending.swap_remove(index);
+        }
+    }
 }
 
 thread_local! {
@@ -60,7 +77,7 @@ fn on_settled(slot: f64, fulfilled: bool, value: JsValue) {
     let waker = SLOTS.with(|slots| {
         let mut slots = slots.borrow_mut();
         // A slot whose future was dropped is gone: the outcome is discarded.
-        let entry = slots.pending.get_mut(&key(slot))?;
+        let entry = slots.get_mut(key(slot))?;
         entry.outcome = Some(if fulfilled { Ok(value) } else { Err(value) });
         entry.waker.take()
     });
@@ -81,7 +98,7 @@ impl Settled {
             let mut slots = slots.borrow_mut();
             let number = slots.next;
             slots.next += 1.0;
-            slots.pending.insert(key(number), Slot::default());
+            slots.pending.push((key(number), Slot::default()));
             number
         });
         CALLBACK.with(|callback| settle(promise, number, callback));
@@ -95,13 +112,13 @@ impl Future for Settled {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         SLOTS.with(|slots| {
             let mut slots = slots.borrow_mut();
-            let Some(entry) = slots.pending.get_mut(&self.slot) else {
+            let Some(entry) = slots.get_mut(self.slot) else {
                 // Polled after completion: cannot happen through `.await`; answer an error, not a panic.
                 return Poll::Ready(Err(JsValue::from_str("promise slot already consumed")));
             };
             match entry.outcome.take() {
                 Some(outcome) => {
-                    slots.pending.remove(&self.slot);
+                    slots.remove(self.slot);
                     Poll::Ready(outcome)
                 }
                 None => {
@@ -115,6 +132,6 @@ impl Future for Settled {
 
 impl Drop for Settled {
     fn drop(&mut self) {
-        SLOTS.with(|slots| slots.borrow_mut().pending.remove(&self.slot));
+        SLOTS.with(|slots| slots.borrow_mut().remove(self.slot));
     }
 }
