@@ -14,6 +14,7 @@
 //! same on arbitrary input.
 
 use core::fmt;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// An absolute `http(s)` URL with a host, kept as its WHATWG serialization and the offsets of its parts.
@@ -79,12 +80,19 @@ impl AbsoluteUrl {
         if !ascii_authority(text) {
             return Err(UrlError::NonAsciiHost);
         }
-        // Leading and trailing C0 controls and spaces go; tabs and newlines go from anywhere.
-        let input: String = text
-            .trim_matches(|c: char| c <= ' ')
-            .chars()
-            .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-            .collect();
+        // Leading and trailing C0 controls and spaces go; tabs and newlines go from anywhere (a copy
+        // only when there is one: a URL from the runtime has none).
+        let trimmed = text.trim_matches(|c: char| c <= ' ');
+        let input: Cow<'_, str> = if trimmed.contains(['\t', '\n', '\r']) {
+            Cow::Owned(
+                trimmed
+                    .chars()
+                    .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+                    .collect(),
+            )
+        } else {
+            Cow::Borrowed(trimmed)
+        };
         let (scheme, rest) = split_scheme(&input)?;
         let https = if scheme.eq_ignore_ascii_case("https") {
             true
@@ -629,15 +637,33 @@ const USERINFO: EncodeSet = |b| {
 };
 
 fn percent_encode(text: &str, set: EncodeSet, out: &mut String) {
-    for c in text.chars() {
-        if c.is_ascii() && !set(c as u8) {
-            out.push(c);
-        } else {
-            let mut buffer = [0_u8; 4];
-            for byte in c.encode_utf8(&mut buffer).bytes() {
-                let _ = write!(out, "%{byte:02X}");
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut rest = text;
+    loop {
+        // The run of bytes written as they are, copied at once (a URL is mostly such runs).
+        let run = rest
+            .bytes()
+            .position(|b| !b.is_ascii() || set(b))
+            .unwrap_or(rest.len());
+        // `run` is at an ASCII byte or at the first byte of a character: a character boundary.
+        let Some((plain, tail)) = rest.split_at_checked(run) else {
+            return;
+        };
+        out.push_str(plain);
+        let mut chars = tail.chars();
+        let Some(c) = chars.next() else {
+            return;
+        };
+        let mut buffer = [0_u8; 4];
+        for &byte in c.encode_utf8(&mut buffer).as_bytes() {
+            out.push('%');
+            for digit in [byte >> 4, byte & 0xf] {
+                out.push(char::from(
+                    HEX.get(usize::from(digit)).copied().unwrap_or(b'0'),
+                ));
             }
         }
+        rest = chars.as_str();
     }
 }
 

@@ -153,31 +153,30 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
 /// encoder, several times faster than the constant-time [`encode`], which key material keeps. The same
 /// output as [`encode`] for every input (the property test below).
 pub(crate) fn encode_public(bytes: &[u8]) -> String {
-    let char_at = |n: u32, shift: u32| {
+    let sextet = |n: u32, shift: u32| {
         let index = usize::try_from((n >> shift) & 63).unwrap_or(0);
-        char::from(ALPHABET.get(index).copied().unwrap_or(b'A'))
+        ALPHABET.get(index).copied().unwrap_or(b'A')
     };
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
     let mut chunks = bytes.chunks_exact(3);
     for chunk in &mut chunks {
         let [a, b, c] = *chunk else { continue };
         let n = u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c);
-        for shift in [18, 12, 6, 0] {
-            out.push(char_at(n, shift));
-        }
+        out.extend_from_slice(&[sextet(n, 18), sextet(n, 12), sextet(n, 6), sextet(n, 0)]);
     }
     match *chunks.remainder() {
         [a] => {
             let n = u32::from(a) << 16;
-            out.extend([char_at(n, 18), char_at(n, 12)]);
+            out.extend_from_slice(&[sextet(n, 18), sextet(n, 12)]);
         }
         [a, b] => {
             let n = u32::from(a) << 16 | u32::from(b) << 8;
-            out.extend([char_at(n, 18), char_at(n, 12), char_at(n, 6)]);
+            out.extend_from_slice(&[sextet(n, 18), sextet(n, 12), sextet(n, 6)]);
         }
         _ => {}
     }
-    out
+    // Every byte is from the alphabet: ASCII.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]

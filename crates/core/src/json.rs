@@ -147,25 +147,41 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
 /// control characters (`\b \f \n \r \t`, the others as `\u00xx`); everything else as it is.
 pub fn push_json_str(out: &mut String, value: &str) {
     out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c < ' ' => {
+    let mut rest = value;
+    loop {
+        // The run that needs no escape, copied at once (most strings are one such run).
+        let run = rest
+            .bytes()
+            .position(|b| b < b' ' || b == b'"' || b == b'\\')
+            .unwrap_or(rest.len());
+        // `run` is at an ASCII byte (or the end): a character boundary.
+        let Some((plain, tail)) = rest.split_at_checked(run) else {
+            break;
+        };
+        out.push_str(plain);
+        let Some(&byte) = tail.as_bytes().first() else {
+            break;
+        };
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            byte => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                let byte = c as usize;
                 out.push_str("\\u00");
                 for digit in [byte >> 4, byte & 0xf] {
-                    out.push(char::from(HEX.get(digit).copied().unwrap_or(b'0')));
+                    out.push(char::from(
+                        HEX.get(usize::from(digit)).copied().unwrap_or(b'0'),
+                    ));
                 }
             }
-            c => out.push(c),
         }
+        // One ASCII byte consumed: still a character boundary.
+        rest = tail.get(1..).unwrap_or_default();
     }
     out.push('"');
 }
