@@ -1,7 +1,7 @@
 //! What one isolate keeps between requests, made on its first request: the compiled configuration (or
 //! the fact that it is broken), where requests go, the verified-token cache, the WebCrypto backend and
 //! the remote key sets. The bottom layer of the Worker with `runtime` (the runtime's `env`, `ctx`, timers and clock, which
-//! uses no other module): every other module uses it; it uses only `runtime`.
+//! uses only `log`): every other module uses it; it uses only `runtime` and `log`.
 
 use std::cell::RefCell;
 use std::rc::Rc;

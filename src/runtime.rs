@@ -23,25 +23,37 @@ extern "C" {
 
     /// The `fetch` handler's `ctx` (`ExecutionContext`).
     pub(crate) type ExecutionContext;
-    #[wasm_bindgen(method, js_name = waitUntil)]
-    fn wait_until_promise(this: &ExecutionContext, promise: &Promise);
+    #[wasm_bindgen(method, catch, js_name = waitUntil)]
+    fn wait_until_promise(this: &ExecutionContext, promise: &Promise) -> Result<(), JsValue>;
 }
 
 impl ExecutionContext {
     /// Keeps the request's context alive until `task` ends (a background refresh after the response).
+    /// The task runs either way (`future_to_promise` starts it); should the runtime refuse to wait
+    /// (it throws once the request's context is gone), the refusal is caught rather than unwinding
+    /// through Rust frames.
     pub(crate) fn wait_until(&self, task: impl Future<Output = ()> + 'static) {
-        self.wait_until_promise(&future_to_promise(async move {
+        let promise = future_to_promise(async move {
             task.await;
             Ok(JsValue::UNDEFINED)
-        }));
+        });
+        if let Err(error) = self.wait_until_promise(&promise) {
+            crate::log::error_event("wait_until", &edge_auth_webcrypto::describe(&error));
+        }
     }
 }
 
-// worker-build 0.8.7's shim (`shim.js`) calls `__worker_init_state()` once at load and reads and writes
-// `criticalError` and `instanceId` on what it returns: after a trap (a `WebAssembly.RuntimeError`) it
-// resets the instance and bumps `instanceId`, so that Durable Object instances are made anew. The same
-// object and the same start-up step as the `worker` crate's `init.rs`; no panic hook, since panics
-// abort without running one (`panic = "immediate-abort"`, scripts/wasm-toolchain.sh).
+// After a trap (a panic, which aborts: `panic = "immediate-abort"`, scripts/wasm-toolchain.sh; out of
+// memory; stack overflow) the instance is dead. Two mechanisms bring up a fresh one, as with the
+// `worker` crate's `init.rs`:
+// - wasm-bindgen's abort handler (worker-build runs wasm-bindgen with `--force-enable-abort-handler`):
+//   `start` registers `schedule_reinit`, so the next call into the module instantiates it anew;
+// - worker-build 0.8.7's shim (`shim.js`) calls `__worker_init_state()` once at load and reads and
+//   writes `criticalError` and `instanceId` on what it returns: after a `WebAssembly.RuntimeError`
+//   through an exported class it resets the instance and bumps `instanceId`, so that Durable Object
+//   instances are made anew.
+// No panic hook: under immediate-abort none runs (a stable-toolchain build, for comparisons only,
+// unwinds and so has no trap to recover from).
 #[wasm_bindgen(inline_js = "
 export const state = globalThis.__worker_init_state = { criticalError: false, instanceId: 0 };
 ")]
@@ -58,6 +70,7 @@ extern "C" {
 #[wasm_bindgen(start, private)]
 fn start() {
     INIT_STATE.with(|state| state.set_instance_id(state.instance_id().wrapping_add(1)));
+    wasm_bindgen::handler::set_on_abort(wasm_bindgen::handler::schedule_reinit);
 }
 
 /// The shim's entry into the state above.
@@ -72,20 +85,22 @@ pub(crate) fn now_ms() -> f64 {
 }
 
 /// A timer: ready once `ms` milliseconds have passed. Dropped earlier (a deadline that lost its race),
-/// it clears its `setTimeout`.
+/// it clears its `setTimeout` and settles its promise itself: a `JsFuture` frees its callbacks only
+/// when its promise settles, so a promise left pending for ever would keep them for the isolate's life.
 pub(crate) struct Delay {
-    timeout: Option<i32>,
+    /// The timer and the promise's `resolve`, while the timer has not fired.
+    pending: Option<(i32, Function)>,
     done: JsFuture,
 }
 
 impl Delay {
     pub(crate) fn ms(ms: u64) -> Self {
         let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-        let mut timeout = None;
+        let mut pending = None;
         let promise = Promise::new(&mut |resolve: Function, _reject| {
             let global: WorkerGlobalScope = js_sys::global().unchecked_into();
             match global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms) {
-                Ok(id) => timeout = Some(id),
+                Ok(id) => pending = Some((id, resolve)),
                 // No timer: ready at once, so that a deadline never waits forever (it fails closed).
                 Err(_) => {
                     let _ = resolve.call0(&JsValue::UNDEFINED);
@@ -93,7 +108,7 @@ impl Delay {
             }
         });
         Self {
-            timeout,
+            pending,
             done: JsFuture::from(promise),
         }
     }
@@ -105,7 +120,7 @@ impl Future for Delay {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match Pin::new(&mut self.done).poll(cx) {
             Poll::Ready(_) => {
-                self.timeout = None;
+                self.pending = None;
                 Poll::Ready(())
             }
             Poll::Pending => Poll::Pending,
@@ -115,9 +130,10 @@ impl Future for Delay {
 
 impl Drop for Delay {
     fn drop(&mut self) {
-        if let Some(id) = self.timeout {
+        if let Some((id, resolve)) = self.pending.take() {
             let global: WorkerGlobalScope = js_sys::global().unchecked_into();
             global.clear_timeout_with_handle(id);
+            let _ = resolve.call0(&JsValue::UNDEFINED);
         }
     }
 }

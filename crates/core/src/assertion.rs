@@ -3,11 +3,11 @@
 //! [`AssertionVerifier`] (Rust) or any JWT library against the Worker's JWKS.
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::absolute_url::AbsoluteUrl;
 use crate::alg::Algorithm;
 use crate::b64;
+pub use crate::claims::ath;
 use crate::claims::UnixTime;
 use crate::error::{ClaimsError, VerifyError};
 use crate::json::JsonObject;
@@ -50,11 +50,6 @@ pub struct AssertionRequest<'a> {
 pub fn htu(url: &str) -> Option<String> {
     let url = AbsoluteUrl::parse(url).ok()?;
     (!url.has_userinfo()).then(|| url.htu())
-}
-
-/// `ath` (RFC 9449 §4.2): base64url SHA-256 of the access token's ASCII bytes.
-pub fn ath(access_token: &str) -> String {
-    b64::encode_public(&Sha256::digest(access_token.as_bytes()))
 }
 
 /// Mints the assertion for a verified caller. `None` when the request URL is not an absolute http(s) URL.

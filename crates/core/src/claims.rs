@@ -1,7 +1,9 @@
 //! Registered claims (RFC 7519 §4.1), typed strictly, and the time/audience/typ rules (RFC 8725).
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
+use crate::b64;
 use crate::error::ClaimsError;
 use crate::token::media_type_eq;
 
@@ -213,4 +215,10 @@ impl ClaimRules {
         }
         Ok(registered)
     }
+}
+
+/// `ath` (RFC 9449 §4.2): base64url SHA-256 of the access token's ASCII bytes. (Here, below both the
+/// verifier, which keeps a verified token's `ath`, and the assertion, which carries it.)
+pub fn ath(access_token: &str) -> String {
+    b64::encode_public(&Sha256::digest(access_token.as_bytes()))
 }

@@ -632,35 +632,35 @@ pub struct VerifiedToken {
     ath: OnceLock<AthMemo>,
 }
 
-/// A token's `ath` with what identifies the token it was computed from.
-#[derive(Debug, Clone)]
+/// A token's `ath` and the token it was computed from.
+#[derive(Clone)]
 struct AthMemo {
-    len: usize,
-    /// The token's last (at most 16) bytes: the end of its signature.
-    tail: Vec<u8>,
+    token: Box<str>,
     ath: String,
 }
 
-fn token_tail(token: &str) -> &[u8] {
-    let bytes = token.as_bytes();
-    bytes.get(bytes.len().saturating_sub(16)..).unwrap_or(bytes)
+impl fmt::Debug for AthMemo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the token (it is a bearer credential), not even in debug output.
+        f.write_str("AthMemo(..)")
+    }
 }
 
 impl VerifiedToken {
     /// `ath` (RFC 9449 §4.2: base64url SHA-256) of `access_token`, the token this was verified from.
-    /// Computed on the first call and kept, so that a token served from the verified-token cache is
-    /// hashed once rather than on every request. A token that is not the one kept (another length or
-    /// other last bytes) gets its own hash, never the kept one.
+    /// Computed on the first call and kept with a copy of the token, so that a token served from the
+    /// verified-token cache is hashed once rather than on every request (the copy costs a token's
+    /// length per cache entry that minted an assertion). Any other token gets its own hash: the kept
+    /// one is given back only for a byte-for-byte equal token.
     pub fn ath(&self, access_token: &str) -> Cow<'_, str> {
         let memo = self.ath.get_or_init(|| AthMemo {
-            len: access_token.len(),
-            tail: token_tail(access_token).to_vec(),
-            ath: crate::assertion::ath(access_token),
+            token: access_token.into(),
+            ath: crate::claims::ath(access_token),
         });
-        if memo.len == access_token.len() && memo.tail == token_tail(access_token) {
+        if *memo.token == *access_token {
             Cow::Borrowed(&memo.ath)
         } else {
-            Cow::Owned(crate::assertion::ath(access_token))
+            Cow::Owned(crate::claims::ath(access_token))
         }
     }
 

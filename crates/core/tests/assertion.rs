@@ -163,7 +163,7 @@ fn the_signing_input_is_byte_for_byte_the_maps() {
 }
 
 #[test]
-fn a_verified_tokens_ath_is_kept_and_never_lent_to_another_token() {
+fn a_verified_tokens_ath_is_kept_and_never_given_for_another_token() {
     let (caller, token) = caller();
     let (_, other) = caller_with_sub("bob");
     let expected = edge_auth_core::ath(&token);
@@ -175,12 +175,15 @@ fn a_verified_tokens_ath_is_kept_and_never_lent_to_another_token() {
     assert_eq!(fresh.ath(&token), expected);
     assert_eq!(fresh.ath(&token), expected, "from the memo");
     assert_eq!(fresh.ath(&other), edge_auth_core::ath(&other));
-    // The same length and a different last byte: not the kept hash.
-    let mut twin = token.clone();
-    let last = if twin.ends_with('A') { "B" } else { "A" };
-    twin.replace_range(twin.len() - 1.., last);
-    assert_eq!(fresh.ath(&twin), edge_auth_core::ath(&twin));
-    assert_ne!(fresh.ath(&twin), expected);
+    // The same length with one byte changed, at the end (the signature) or in the middle (the
+    // payload, the signature kept): not the kept hash.
+    for at in [token.len() - 1, token.len() / 2] {
+        let mut twin = token.clone();
+        let other = if &twin[at..=at] == "A" { "B" } else { "A" };
+        twin.replace_range(at..=at, other);
+        assert_eq!(fresh.ath(&twin), edge_auth_core::ath(&twin), "byte {at}");
+        assert_ne!(fresh.ath(&twin), expected, "byte {at}");
+    }
 }
 
 fn caller_with_sub(sub: &str) -> (VerifiedToken, String) {
