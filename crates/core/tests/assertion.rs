@@ -139,10 +139,13 @@ fn the_signing_input_is_byte_for_byte_the_maps() {
         let caller = verifier_for(&[key(Algorithm::Es256)], &[Algorithm::Es256])
             .verify(&token, UnixTime(NOW))
             .unwrap();
+        // A signer without a `kid` too (the header then has no `kid` member).
+        let unnamed = SigningKey::generate(Algorithm::EdDsa, None, &mut rand_core::OsRng).unwrap();
         for signer in [
             key(Algorithm::EdDsa),
             key(Algorithm::Es256),
             key(Algorithm::Hs256),
+            &unnamed,
         ] {
             for (method, url) in [("GET", URL), ("pAtCh", "http://[::1]:8080/a/../b?q#f")] {
                 let request = AssertionRequest {
