@@ -77,61 +77,16 @@ pub async fn bench_verify_each(tokens: Vec<String>) -> Result<u32, JsValue> {
 }
 
 /// The whole request path short of the network: plan, extract, verify, mint the assertion. True when the
-/// request would be forwarded with an assertion.
+/// request would be forwarded with an assertion (one request of [`bench_request_phases`], every phase).
 #[wasm_bindgen]
 pub async fn bench_request(authorization: String) -> Result<bool, JsValue> {
-    let (isolate, config) = state()?;
-    let head = RequestHead {
-        authorization: Some(&authorization),
-        ..RequestHead::simple(
-            "GET",
-            "https://api.example.com/orders/42?page=1",
-            "/orders/42",
-            "api.example.com",
-        )
-    };
-    let Plan::Verify {
-        token,
-        route,
-        params,
-        path,
-    } = gate::plan(&config, &head)
-    else {
-        return Ok(false);
-    };
-    let now = now();
-    let Ok(verified) = verify(&isolate, &config, &token, now, None).await.0 else {
-        return Ok(false);
-    };
-    // As the fetch handler: every verified token against its issuer's revocation state.
-    if config.revocation.is_some()
-        && revocation::check(&isolate, &config, &verified, now)
-            .await
-            .is_err()
-    {
-        return Ok(false);
-    }
-    if gate::authorize(&config, route, &params, &verified).is_err() {
-        return Ok(false);
-    }
-    let mut jti = [0u8; 16];
-    getrandom::getrandom(&mut jti).map_err(|e| JsValue::from_str(&e.to_string()))?;
-    let Some(input) = gate::assertion_input(&config, &head, &path, &verified, &token, now, jti)
-    else {
-        return Ok(false);
-    };
-    let assertion = sign_assertion(&isolate, &config, input)
-        .await
-        .map_err(|e| JsValue::from_str(&e))?;
-    Ok(gate::forward_verified(&config, &head, path, assertion)
-        .assertion
-        .is_some())
+    Ok(bench_request_phases(authorization, 1, 5).await? == 1)
 }
 
-/// The request path of [`bench_request`] for a repeated token, `n` times inside one Rust task (no JS →
-/// Rust call per request), stopped after phase `upto`: 0 plan, 1 + verification (a cache hit after the
-/// first), 2 + revocation check and authorization, 3 + `jti` and the assertion's signing input,
-/// 4 + the signature, 5 + the forward instructions. The harness times each `upto` and prints the
+/// The request path, `n` times inside one Rust task (no JS → Rust call per request), stopped after
+/// phase `upto`: 0 plan, 1 + verification (a cache hit after the first), 2 + revocation check and
+/// authorization, 3 + `jti` and the assertion's signing input, 4 + the signature, 5 + the forward
+/// instructions. The harness times each `upto` and prints the
 /// differences: where a cached token's request path spends its time. Answers how many went through.
 #[wasm_bindgen]
 pub async fn bench_request_phases(
