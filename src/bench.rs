@@ -76,6 +76,19 @@ pub async fn bench_verify_each(tokens: Vec<String>) -> Result<u32, JsValue> {
     Ok(accepted)
 }
 
+/// The request every request-path bench runs: `GET https://api.example.com/orders/42?page=1`.
+fn bench_head(authorization: Option<&str>) -> RequestHead<'_> {
+    RequestHead {
+        authorization,
+        ..RequestHead::simple(
+            "GET",
+            "https://api.example.com/orders/42?page=1",
+            "/orders/42",
+            "api.example.com",
+        )
+    }
+}
+
 /// The whole request path short of the network: plan, extract, verify, mint the assertion. True when the
 /// request would be forwarded with an assertion (one request of [`bench_request_phases`], every phase).
 #[wasm_bindgen]
@@ -95,15 +108,7 @@ pub async fn bench_request_phases(
     upto: u32,
 ) -> Result<u32, JsValue> {
     let (isolate, config) = state()?;
-    let head = RequestHead {
-        authorization: Some(&authorization),
-        ..RequestHead::simple(
-            "GET",
-            "https://api.example.com/orders/42?page=1",
-            "/orders/42",
-            "api.example.com",
-        )
-    };
+    let head = bench_head(Some(&authorization));
     let mut done = 0;
     for _ in 0..n {
         let Plan::Verify {
@@ -173,12 +178,7 @@ pub async fn bench_request_phases(
 #[wasm_bindgen]
 pub fn bench_assertion_parts(token: String, n: u32, part: u32) -> Result<u32, JsValue> {
     let (isolate, config) = state()?;
-    let head = RequestHead::simple(
-        "GET",
-        "https://api.example.com/orders/42?page=1",
-        "/orders/42",
-        "api.example.com",
-    );
+    let head = bench_head(None);
     let verified = isolate
         .borrow_mut()
         .cache
@@ -193,16 +193,10 @@ pub fn bench_assertion_parts(token: String, n: u32, part: u32) -> Result<u32, Js
             }
             1 => !edge_auth_core::ath(&token).is_empty(),
             2 => edge_auth_core::htu(head.url).is_some(),
-            _ => gate::assertion_input(
-                &config,
-                &head,
-                "/orders/42",
-                &verified,
-                &token,
-                now(),
-                [1; 16],
-            )
-            .is_some(),
+            _ => {
+                gate::assertion_input(&config, &head, head.path, &verified, &token, now(), [1; 16])
+                    .is_some()
+            }
         };
         done += u32::from(ok);
     }
