@@ -19,7 +19,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
 use crate::isolate::{now, Isolate, IssuerRevocations};
-use crate::runtime::Delay;
+use crate::runtime::{now_ms, Delay};
 
 #[wasm_bindgen]
 extern "C" {
@@ -119,7 +119,7 @@ async fn current(
     {
         return true;
     }
-    let started = js_sys::Date::now();
+    let started = now_ms();
     let (running, backing_off, syncs) = {
         let state = issuer_state(isolate, index);
         let running = state.syncing_until.is_some_and(|until| started < until);
@@ -132,7 +132,7 @@ async fn current(
         // Another request's sync: its outcome is this request's (bounded by that sync's deadline).
         loop {
             Delay::ms(WAIT_STEP_MS).await;
-            let at = js_sys::Date::now();
+            let at = now_ms();
             let (done, running, ok) = {
                 let state = issuer_state(isolate, index);
                 (
@@ -183,7 +183,7 @@ async fn sync(isolate: &Rc<RefCell<Isolate>>, issuer: &RevocationIssuer, started
         state.last_ok = outcome.is_ok();
         state.failed_until = match outcome {
             Ok(()) => 0.0,
-            Err(_) => js_sys::Date::now() + FAILURE_BACKOFF_MS,
+            Err(_) => now_ms() + FAILURE_BACKOFF_MS,
         };
     }
     outcome.is_ok()
