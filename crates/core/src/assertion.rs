@@ -35,8 +35,9 @@ pub struct AssertionSettings {
 pub struct AssertionRequest<'a> {
     /// The HTTP method, as received (methods are case-sensitive, RFC 9110 §9.1).
     pub method: &'a str,
-    /// The absolute request URL; query and fragment are dropped for `htu`.
-    pub url: &'a str,
+    /// The public request URL, parsed; its query and fragment are not part of `htu`. An assertion is
+    /// never minted for a URL with userinfo.
+    pub url: &'a AbsoluteUrl,
     /// The caller's original access token, for `ath`.
     pub access_token: &'a str,
     pub now: UnixTime,
@@ -52,7 +53,7 @@ pub fn htu(url: &str) -> Option<String> {
     (!url.has_userinfo()).then(|| url.htu())
 }
 
-/// Mints the assertion for a verified caller. `None` when the request URL is not an absolute http(s) URL.
+/// Mints the assertion for a verified caller. `None` when the request URL has userinfo.
 pub fn mint_assertion(
     key: &SigningKey,
     settings: &AssertionSettings,
@@ -72,7 +73,10 @@ pub fn assertion_signing_input(
     caller: &VerifiedToken,
     request: &AssertionRequest<'_>,
 ) -> Option<String> {
-    let htu = htu(request.url)?;
+    if request.url.has_userinfo() {
+        return None;
+    }
+    let htu = request.url.htu();
     let registered = caller.registered();
     // Written member by member in key order: the bytes serde_json gave for the same claims as a sorted
     // `Map` (tests/assertion.rs checks it against that), without building a map of values per request.

@@ -11,9 +11,9 @@ mod common;
 
 use common::*;
 use edge_auth_core::{
-    assertion_signing_input, htu, mint_assertion, signing_input, verify_assertion, Algorithm,
-    AssertionRequest, AssertionSettings, AssertionVerifier, Binding, KeySet, MintOptions,
-    SigningKey, UnixTime, VerifiedToken,
+    assertion_signing_input, htu, mint_assertion, signing_input, verify_assertion, AbsoluteUrl,
+    Algorithm, AssertionRequest, AssertionSettings, AssertionVerifier, Binding, KeySet,
+    MintOptions, SigningKey, UnixTime, VerifiedToken,
 };
 use serde_json::json;
 
@@ -42,9 +42,10 @@ fn settings() -> AssertionSettings {
 
 fn mint(signer: &SigningKey, method: &str, url: &str) -> String {
     let (caller, access_token) = caller();
+    let url = AbsoluteUrl::parse(url).unwrap();
     let request = AssertionRequest {
         method,
-        url,
+        url: &url,
         access_token: &access_token,
         now: UnixTime(NOW),
         jti: [7; 16],
@@ -111,7 +112,7 @@ fn signing_input_through_a_map(
         put("roles", caller.roles().to_vec().into());
     }
     put("htm", request.method.into());
-    put("htu", htu(request.url).unwrap().into());
+    put("htu", htu(request.url.as_str()).unwrap().into());
     put("ath", edge_auth_core::ath(request.access_token).into());
     let options = MintOptions {
         kid: None,
@@ -148,9 +149,10 @@ fn the_signing_input_is_byte_for_byte_the_maps() {
             &unnamed,
         ] {
             for (method, url) in [("GET", URL), ("pAtCh", "http://[::1]:8080/a/../b?q#f")] {
+                let parsed = AbsoluteUrl::parse(url).unwrap();
                 let request = AssertionRequest {
                     method,
-                    url,
+                    url: &parsed,
                     access_token: &token,
                     now: UnixTime(NOW),
                     jti: [0xfb; 16],

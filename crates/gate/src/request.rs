@@ -335,9 +335,9 @@ fn without_credentials(config: &GateConfig, request: &RequestHead<'_>) -> Forwar
 
 /// The assertion's signing input for a verified caller whose request is forwarded to `path` (the
 /// normalized path). Its `htu` names the public URL the origin is asked for: the request's scheme and
-/// host with that path — not the path as received, which the origin never sees. `None` when the
-/// request URL has no origin (not an absolute http(s) URL), which the caller treats as an internal
-/// error.
+/// host with that path, read as [`forward_url`] reads it — not the path as received, which the origin
+/// never sees. The request URL is parsed once. `None` when it is not an absolute http(s) URL or has
+/// userinfo, which the caller treats as an internal error.
 pub fn assertion_input(
     config: &GateConfig,
     request: &RequestHead<'_>,
@@ -347,7 +347,9 @@ pub fn assertion_input(
     now: UnixTime,
     jti: [u8; 16],
 ) -> Option<String> {
-    let public = format!("{}{path}", origin_of(request.url)?);
+    let public = AbsoluteUrl::parse(request.url)
+        .ok()?
+        .with_path_and_query(path, None);
     assertion_signing_input(
         &config.assertion.signing_key,
         &config.assertion.settings,
@@ -666,6 +668,36 @@ mod tests {
         // A non-default port stays; the query never enters htu.
         let (_, claims) = forwarded(&f, "http://127.0.0.1:8787//a?b=1", "//a");
         assert_eq!(claims["htu"], "http://127.0.0.1:8787/a");
+        // Whatever the path holds, htu is the URL the origin is sent ([`forward_url`]) less its query.
+        for raw in ["/caf%c3%a9/%7e", "/a%20b/%3f/%23", "/%E2%82%AC/x/"] {
+            let url = format!("https://api.example{raw}?q=%41");
+            let (path, claims) = forwarded(&f, &url, raw);
+            let sent = forward_url(None, &AbsoluteUrl::parse(&url).unwrap(), &path);
+            assert_eq!(claims["htu"], sent.htu(), "{raw}");
+            assert_eq!(sent.query(), Some("q=%41"), "{raw}");
+        }
+    }
+
+    #[test]
+    fn no_assertion_for_a_url_with_userinfo_or_not_http() {
+        let f = fixture(json!({}));
+        let claims =
+            json!({"iss": "https://idp.example/", "aud": "api", "sub": "alice", "exp": NOW + 60});
+        let token = mint(&f.idp, claims.as_object().unwrap(), &MintOptions::default());
+        let verified = f.config.verifier.verify(&token, UnixTime(NOW)).unwrap();
+        for url in ["https://user:pw@api.example/a", "ftp://api.example/a", "/a"] {
+            let request = RequestHead::simple("GET", url, "/a", "api.example");
+            let input = assertion_input(
+                &f.config,
+                &request,
+                "/a",
+                &verified,
+                &token,
+                UnixTime(NOW),
+                [3; 16],
+            );
+            assert_eq!(input, None, "{url}");
+        }
     }
 
     #[test]

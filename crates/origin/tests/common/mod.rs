@@ -21,8 +21,8 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use edge_auth_core::{
-    mint, mint_assertion, Algorithm, AssertionRequest, AssertionSettings, IssuerPolicy, KeySet,
-    Limits, MintOptions, SigningKey, UnixTime, VerifiedToken, Verifier,
+    mint, mint_assertion, AbsoluteUrl, Algorithm, AssertionRequest, AssertionSettings,
+    IssuerPolicy, KeySet, Limits, MintOptions, SigningKey, UnixTime, VerifiedToken, Verifier,
 };
 use edge_auth_origin::{Clock, EdgeAuth, Identity, RemoteSettings};
 use serde_json::{json, Map, Value};
@@ -188,7 +188,7 @@ pub fn assertion(
         audience: AUDIENCE.into(),
         ttl_seconds: 60,
     };
-    let url = format!("{PUBLIC}{path}");
+    let url = AbsoluteUrl::parse(&format!("{PUBLIC}{path}")).unwrap();
     mint_assertion(
         edge_key,
         &settings,
