@@ -15,10 +15,11 @@ use std::rc::Rc;
 
 use edge_auth_core::{AbsoluteUrl, GateConfig, VerifiedToken};
 use edge_auth_gate::{self as gate, Forward, Plan, Refusal, RequestHead};
+use edge_auth_webcrypto::Settled;
 use js_sys::Promise;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::future_to_promise;
 use web_sys::{
     Headers, Request, RequestInit, RequestRedirect, Response, ResponseInit, WorkerGlobalScope,
 };
@@ -315,7 +316,7 @@ async fn decide(
                 None,
             );
             let how = gate::forward_anonymous(config, head, path);
-            boxed(forward(req, isolate, config, url, how)).await
+            boxed(forward(req, head.method, isolate, config, url, how)).await
         }
         Plan::Verify {
             token,
@@ -388,7 +389,15 @@ async fn decide(
                 Some(&verified),
                 Some(&sources),
             );
-            boxed(forward(req, isolate, config, url, instructions)).await
+            boxed(forward(
+                req,
+                head.method,
+                isolate,
+                config,
+                url,
+                instructions,
+            ))
+            .await
         }
     }
 }
@@ -397,6 +406,7 @@ async fn decide(
 /// assertion headers removed, the instructed header changes, the method and the streamed body.
 async fn forward(
     req: &Request,
+    method: &str,
     isolate: &Rc<RefCell<Isolate>>,
     config: &GateConfig,
     url: &AbsoluteUrl,
@@ -420,7 +430,7 @@ async fn forward(
         headers.set(&config.assertion.header, assertion)?;
     }
     let init = RequestInit::new();
-    init.set_method(&req.method());
+    init.set_method(method);
     init.set_headers(&headers);
     init.set_redirect(RequestRedirect::Manual);
     if let Some(body) = req.body() {
@@ -429,7 +439,8 @@ async fn forward(
     let outbound = Request::new_with_str_and_init(target.as_str(), &init)?;
     let global: WorkerGlobalScope = js_sys::global().unchecked_into();
     // The origin's response goes back as the runtime delivered it: status, headers and body stream.
-    match JsFuture::from(global.fetch_with_request(&outbound)).await {
+    // Awaited through a promise slot, not a `JsFuture`: no two closures made and registered per request.
+    match Settled::new(&global.fetch_with_request(&outbound)).await {
         Ok(response) => response.dyn_into(),
         Err(error) => {
             log::error_event("origin_error", &edge_auth_webcrypto::describe(&error));
