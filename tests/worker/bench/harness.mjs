@@ -13,6 +13,56 @@ async function time(n, fn) {
   return ((Date.now() - t0) * 1000) / n; // µs per call
 }
 
+// The whole fetch handler as the runtime calls it (`Edge.prototype.fetch` with `env` and `ctx`), with
+// the outbound fetch answered here at once: what the Worker's own request handling costs in this
+// isolate, without the runtime's HTTP. Beside it, the pass-through Worker's handler under the same stub.
+// The stub builds the outbound `Request` as the runtime's fetch does, so that both pay for it.
+const stubbedFetch = async (input, init) => {
+  if (!(new Request(input, init).url)) throw new Error("no URL");
+  return new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
+};
+const handlerCtx = { waitUntil() {}, passThroughOnException() {} };
+function edgeHandler(env) {
+  const that = { env, ctx: handlerCtx };
+  return async (request) => {
+    const fetch = globalThis.fetch;
+    globalThis.fetch = stubbedFetch;
+    try {
+      const response = await Edge.prototype.fetch.call(that, request);
+      if (response.status !== 200) throw new Error(`handler answered ${response.status}: ${await response.text()}`);
+    } finally {
+      globalThis.fetch = fetch;
+    }
+  };
+}
+async function passThroughHandler(request, env) {
+  const fetch = globalThis.fetch;
+  globalThis.fetch = stubbedFetch;
+  try {
+    const url = new URL(request.url);
+    const response = await globalThis.fetch(env.ORIGIN + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body, redirect: "manual" });
+    if (response.status !== 200) throw new Error("pass-through");
+  } finally {
+    globalThis.fetch = fetch;
+  }
+}
+// The pass-through written the way edge-auth forwards: a Headers copy, two deletes, a Request, a fetch.
+async function shapedHandler(request, env) {
+  const fetch = globalThis.fetch;
+  globalThis.fetch = stubbedFetch;
+  try {
+    const url = new URL(request.url);
+    const headers = new Headers(request.headers);
+    headers.delete("edge-auth-assertion");
+    headers.delete("authorization");
+    const outbound = new Request(env.ORIGIN + url.pathname + url.search, { method: request.method, headers, redirect: "manual" });
+    const response = await globalThis.fetch(outbound);
+    if (response.status !== 200) throw new Error("shaped");
+  } finally {
+    globalThis.fetch = fetch;
+  }
+}
+
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 
 // The floor: WebCrypto verify alone, called from JS on the token's signing input.
@@ -35,7 +85,9 @@ async function subtleCase(c) {
 
 export default {
   async fetch(request) {
-    const { config, secrets, issuer, audience, cases, rounds, revocationRecords, revocationChecks } = await request.json();
+    const { config, secrets, issuer, audience, cases, rounds, revocationRecords, revocationChecks, handlerConfig } = await request.json();
+    const handlerEnv = { ...secrets, EDGE_AUTH: JSON.stringify(handlerConfig), ORIGIN: "https://origin.example" };
+    const handler = edgeHandler(handlerEnv);
     bench_setup(JSON.stringify(config), JSON.stringify(secrets));
     // The revocation state cached in the isolate: `revocationRecords` records of each kind per issuer.
     bench_revocation_setup(revocationRecords);
@@ -47,7 +99,9 @@ export default {
       // Warm-up: one token each, so that key import and JIT are not in the figures.
       await jose.jwtVerify(c.warmup, key, opts);
       if (!(await bench_verify(c.warmup))) throw new Error(`${c.alg}: edge-auth refused the warm-up token`);
-      const r = { revocation: [], cache_hit_loop: [], in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
+      // The handler's first request compiles its configuration: not timed.
+      await handler(new Request("https://api.example.com/orders/42", { headers: { authorization: `Bearer ${c.warmup}` } }));
+      const r = { shaped: [], handler_none: [], handler_repeated: [], pass_through: [], revocation: [], cache_hit_loop: [], in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
       const sub = c.alg.startsWith("HS") ? null : await subtleCase(c);
       // Each round times every path once, in an order rotated per round, so that drift on this shared
       // machine (GC, frequency) does not favour whichever path runs first.
@@ -67,6 +121,10 @@ export default {
         }],
         ["request_repeated", () => () => bench_request(`Bearer ${c.repeated}`)],
         ["begin", (round) => (i) => bench_begin(c.rounds[round][i])],
+        ["handler_none", () => () => handler(new Request("https://api.example.com/public/1"))],
+        ["handler_repeated", () => () => handler(new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } }))],
+        ["shaped", () => () => shapedHandler(new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } }), handlerEnv)],
+        ["pass_through", () => () => passThroughHandler(new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } }), handlerEnv)],
         ["noop", () => () => bench_async_noop()],
         ["awaited", () => () => bench_await_resolved()],
         ["light", () => () => bench_await_light()],
