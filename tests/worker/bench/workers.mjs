@@ -2,14 +2,34 @@
 // and an EdDSA assertion key, and the miniflare options of the three Workers compared — a pass-through
 // Worker (the floor), the jose Worker (jose-worker.mjs, bundled by scripts/build-jose-worker.sh) and
 // edge-auth (ROOT/build/) with the same issuer, keys and origin.
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as jose from "jose";
+import workerdPackage from "workerd";
 
 export const ISS = "https://idp.example.com/";
 export const AUD = "https://api.example.com";
 
+/// Every workerd these benchmarks start writes its standard output (the Workers' log lines) to
+/// /dev/null: miniflare would pipe it to this Node process, which also runs the load generator and
+/// the origin on the same two cores, so that reading edge-auth's decision lines took Node 50–75 µs per
+/// request (`bash scripts/bench-cpu.sh`: Node's column) — a cost of this harness, not of the Worker,
+/// whose own `console.log` (formatting the line and writing it) stays in workerd's time.
+/// Standard error (errors) still reaches `handleRuntimeStdio`.
+function discardWorkerdStdout() {
+  // The package is CommonJS with `exports.default` = the binary's path.
+  const workerd = workerdPackage.default ?? workerdPackage;
+  if (typeof workerd !== "string") throw new Error("the workerd package gave no binary path");
+  const wrapper = join(mkdtempSync(join(tmpdir(), "edge-auth-bench-")), "workerd");
+  writeFileSync(wrapper, `#!/bin/sh\nexec '${workerd}' "$@" >/dev/null\n`, { mode: 0o755 });
+  process.env.MINIFLARE_WORKERD_PATH = wrapper;
+}
+
 /// Starts the origin on 127.0.0.1 (it answers `{"ok":true}` to anything) and makes the keys.
 export async function setup() {
+  discardWorkerdStdout();
   const origin = createServer((req, res) => {
     req.resume();
     req.on("end", () => { res.setHeader("content-type", "application/json"); res.end('{"ok":true}'); });
@@ -29,8 +49,8 @@ export async function setup() {
     // edge-auth's own floor (throughput.mjs): a request the gate plans and forwards, no token involved.
     routes: [{ path: "/public/*", auth: "none" }],
   };
-  // Worker log lines are drained, not printed: local logging through miniflare's pipe is not what
-  // production logging costs, and it would swamp the tables.
+  // Worker log lines are discarded (discardWorkerdStdout); whatever still arrives is drained, not
+  // printed: it would swamp the tables.
   const drain = (stdout, stderr) => { stdout.resume(); stderr.resume(); };
   const common = { handleRuntimeStdio: drain, host: "127.0.0.1", port: 0, compatibilityDate: "2026-04-26" };
   return {
