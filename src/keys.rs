@@ -276,7 +276,14 @@ fn entry_parts<'a>(key: &'a str, fresh_until: &'a str, body: &'a [u8]) -> [&'a [
 
 /// Lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    // Each nibble is below 16, so `from_digit` always answers (lower-case).
+    let digit = |nibble: u8| char::from_digit(u32::from(nibble), 16).unwrap_or('0');
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(digit(b >> 4));
+        out.push(digit(b & 15));
+    }
+    out
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

@@ -216,12 +216,19 @@ impl AbsoluteUrl {
 
     /// `scheme://host[:port]`, lower-case, the default port left out: how browsers write `Origin`.
     pub fn origin(&self) -> String {
-        format!("{}://{}", self.scheme(), self.authority())
+        let (scheme, authority) = (self.scheme(), self.authority());
+        let mut out = String::with_capacity(scheme.len() + 3 + authority.len());
+        out.push_str(scheme);
+        out.push_str("://");
+        out.push_str(authority);
+        out
     }
 
     /// RFC 9449 §4.2 `htu`: the origin and the path, without query or fragment.
     pub fn htu(&self) -> String {
-        format!("{}{}", self.origin(), self.path())
+        let mut out = self.origin();
+        out.push_str(self.path());
+        out
     }
 
     /// Whether the host is loopback: `localhost`, `127.0.0.0/8` or `::1`.

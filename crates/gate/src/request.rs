@@ -418,7 +418,7 @@ pub fn forward_url(upstream: Option<&Upstream>, request: &AbsoluteUrl, path: &st
     match upstream {
         Some(upstream) => upstream
             .base
-            .with_path_and_query(&format!("{}{path}", upstream.prefix), request.query()),
+            .with_path_and_query(&[upstream.prefix.as_str(), path].concat(), request.query()),
         None => request.with_path_and_query(path, request.query()),
     }
 }

@@ -35,6 +35,20 @@ function edgeHandler(env) {
     }
   };
 }
+// The same call as the runtime makes it on worker-build's entrypoint: a new instance of the exported
+// class (through the shim's proxies) per request, then its `fetch`.
+function shimHandler(env) {
+  return async (request) => {
+    const fetch = globalThis.fetch;
+    globalThis.fetch = stubbedFetch;
+    try {
+      const response = await new Edge(handlerCtx, env).fetch(request);
+      if (response.status !== 200) throw new Error(`shim answered ${response.status}`);
+    } finally {
+      globalThis.fetch = fetch;
+    }
+  };
+}
 async function passThroughHandler(request, env) {
   const fetch = globalThis.fetch;
   globalThis.fetch = stubbedFetch;
@@ -88,6 +102,7 @@ export default {
     const { config, secrets, issuer, audience, cases, rounds, revocationRecords, revocationChecks, handlerConfig } = await request.json();
     const handlerEnv = { ...secrets, EDGE_AUTH: JSON.stringify(handlerConfig), ORIGIN: "https://origin.example" };
     const handler = edgeHandler(handlerEnv);
+    const viaShim = shimHandler(handlerEnv);
     bench_setup(JSON.stringify(config), JSON.stringify(secrets));
     // The revocation state cached in the isolate: `revocationRecords` records of each kind per issuer.
     bench_revocation_setup(revocationRecords);
@@ -101,7 +116,7 @@ export default {
       if (!(await bench_verify(c.warmup))) throw new Error(`${c.alg}: edge-auth refused the warm-up token`);
       // The handler's first request compiles its configuration: not timed.
       await handler(new Request("https://api.example.com/orders/42", { headers: { authorization: `Bearer ${c.warmup}` } }));
-      const r = { shaped: [], handler_none: [], handler_repeated: [], pass_through: [], revocation: [], cache_hit_loop: [], in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
+      const r = { shim_none: [], shaped: [], handler_none: [], handler_repeated: [], pass_through: [], revocation: [], cache_hit_loop: [], in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
       const sub = c.alg.startsWith("HS") ? null : await subtleCase(c);
       // Each round times every path once, in an order rotated per round, so that drift on this shared
       // machine (GC, frequency) does not favour whichever path runs first.
@@ -122,6 +137,7 @@ export default {
         ["request_repeated", () => () => bench_request(`Bearer ${c.repeated}`)],
         ["begin", (round) => (i) => bench_begin(c.rounds[round][i])],
         ["handler_none", () => () => handler(new Request("https://api.example.com/public/1"))],
+        ["shim_none", () => () => viaShim(new Request("https://api.example.com/public/1"))],
         ["handler_repeated", () => () => handler(new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } }))],
         ["shaped", () => () => shapedHandler(new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } }), handlerEnv)],
         ["pass_through", () => () => passThroughHandler(new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } }), handlerEnv)],
