@@ -22,60 +22,36 @@ const stubbedFetch = async (input, init) => {
   return new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
 };
 const handlerCtx = { waitUntil() {}, passThroughOnException() {} };
-function edgeHandler(env) {
-  const that = { env, ctx: handlerCtx };
-  return async (request) => {
+/// A handler: `respond(request, env)` answers with the runtime's `fetch` stubbed, and must answer 200.
+function stubbed(name, respond) {
+  return async (request, env) => {
     const fetch = globalThis.fetch;
     globalThis.fetch = stubbedFetch;
     try {
-      const response = await Edge.prototype.fetch.call(that, request);
-      if (response.status !== 200) throw new Error(`handler answered ${response.status}: ${await response.text()}`);
+      const response = await respond(request, env);
+      if (response.status !== 200) throw new Error(`${name} answered ${response.status}: ${await response.text()}`);
     } finally {
       globalThis.fetch = fetch;
     }
   };
 }
+// edge-auth's handler called as the shim calls it on an instance, without the instance.
+const edgeHandler = stubbed("edge-auth", (request, env) => Edge.prototype.fetch.call({ env, ctx: handlerCtx }, request));
 // The same call as the runtime makes it on worker-build's entrypoint: a new instance of the exported
 // class (through the shim's proxies) per request, then its `fetch`.
-function shimHandler(env) {
-  return async (request) => {
-    const fetch = globalThis.fetch;
-    globalThis.fetch = stubbedFetch;
-    try {
-      const response = await new Edge(handlerCtx, env).fetch(request);
-      if (response.status !== 200) throw new Error(`shim answered ${response.status}`);
-    } finally {
-      globalThis.fetch = fetch;
-    }
-  };
-}
-async function passThroughHandler(request, env) {
-  const fetch = globalThis.fetch;
-  globalThis.fetch = stubbedFetch;
-  try {
-    const url = new URL(request.url);
-    const response = await globalThis.fetch(env.ORIGIN + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body, redirect: "manual" });
-    if (response.status !== 200) throw new Error("pass-through");
-  } finally {
-    globalThis.fetch = fetch;
-  }
-}
+const shimHandler = stubbed("edge-auth via the shim", (request, env) => new Edge(handlerCtx, env).fetch(request));
+const passThroughHandler = stubbed("pass-through", (request, env) => {
+  const url = new URL(request.url);
+  return globalThis.fetch(env.ORIGIN + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body, redirect: "manual" });
+});
 // The pass-through written the way edge-auth forwards: a Headers copy, two deletes, a Request, a fetch.
-async function shapedHandler(request, env) {
-  const fetch = globalThis.fetch;
-  globalThis.fetch = stubbedFetch;
-  try {
-    const url = new URL(request.url);
-    const headers = new Headers(request.headers);
-    headers.delete("edge-auth-assertion");
-    headers.delete("authorization");
-    const outbound = new Request(env.ORIGIN + url.pathname + url.search, { method: request.method, headers, redirect: "manual" });
-    const response = await globalThis.fetch(outbound);
-    if (response.status !== 200) throw new Error("shaped");
-  } finally {
-    globalThis.fetch = fetch;
-  }
-}
+const shapedHandler = stubbed("shaped", (request, env) => {
+  const url = new URL(request.url);
+  const headers = new Headers(request.headers);
+  headers.delete("edge-auth-assertion");
+  headers.delete("authorization");
+  return globalThis.fetch(new Request(env.ORIGIN + url.pathname + url.search, { method: request.method, headers, redirect: "manual" }));
+});
 
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 
@@ -101,8 +77,8 @@ export default {
   async fetch(request) {
     const { config, secrets, issuer, audience, cases, rounds, revocationRecords, revocationChecks, handlerConfig } = await request.json();
     const handlerEnv = { ...secrets, EDGE_AUTH: JSON.stringify(handlerConfig), ORIGIN: "https://origin.example" };
-    const handler = edgeHandler(handlerEnv);
-    const viaShim = shimHandler(handlerEnv);
+    const handler = (request) => edgeHandler(request, handlerEnv);
+    const viaShim = (request) => shimHandler(request, handlerEnv);
     bench_setup(JSON.stringify(config), JSON.stringify(secrets));
     // The revocation state cached in the isolate: `revocationRecords` records of each kind per issuer.
     bench_revocation_setup(revocationRecords);
