@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use edge_auth_core::GateConfig;
+use edge_auth_core::{AbsoluteUrl, GateConfig};
 use wasm_bindgen::prelude::*;
 
 use edge_auth_gate::{self as gate, Plan, RequestHead};
@@ -89,6 +89,12 @@ fn bench_head(authorization: Option<&str>) -> RequestHead<'_> {
     }
 }
 
+/// The bench request's URL, parsed as the fetch handler parses the runtime's (once per request there;
+/// once per bench call here).
+fn bench_url() -> Result<AbsoluteUrl, JsValue> {
+    AbsoluteUrl::parse(bench_head(None).url).map_err(|e| JsValue::from_str(&e.to_string()))
+}
+
 /// The whole request path short of the network: plan, extract, verify, mint the assertion. True when the
 /// request would be forwarded with an assertion (one request of [`bench_request_phases`], every phase).
 #[wasm_bindgen]
@@ -109,6 +115,7 @@ pub async fn bench_request_phases(
 ) -> Result<u32, JsValue> {
     let (isolate, config) = state()?;
     let head = bench_head(Some(&authorization));
+    let url = bench_url()?;
     let mut done = 0;
     for _ in 0..n {
         let Plan::Verify {
@@ -148,8 +155,16 @@ pub async fn bench_request_phases(
         }
         let mut jti = [0u8; 16];
         getrandom::getrandom(&mut jti).map_err(|e| JsValue::from_str(&e.to_string()))?;
-        let Some(input) = gate::assertion_input(&config, &head, &path, &verified, &token, now, jti)
-        else {
+        let Some(input) = gate::assertion_input(
+            &config,
+            head.method,
+            &url,
+            &path,
+            &verified,
+            &token,
+            now,
+            jti,
+        ) else {
             return Ok(done);
         };
         if upto == 3 {
@@ -179,6 +194,7 @@ pub async fn bench_request_phases(
 pub fn bench_assertion_parts(token: String, n: u32, part: u32) -> Result<u32, JsValue> {
     let (isolate, config) = state()?;
     let head = bench_head(None);
+    let url = bench_url()?;
     let verified = isolate
         .borrow_mut()
         .cache
@@ -192,11 +208,19 @@ pub fn bench_assertion_parts(token: String, n: u32, part: u32) -> Result<u32, Js
                 getrandom::getrandom(&mut jti).is_ok()
             }
             1 => !edge_auth_core::ath(&token).is_empty(),
-            2 => edge_auth_core::htu(head.url).is_some(),
-            _ => {
-                gate::assertion_input(&config, &head, head.path, &verified, &token, now(), [1; 16])
-                    .is_some()
-            }
+            // What the request path does for `htu`: the URL the Worker parsed, with the normalized path.
+            2 => !url.with_path_and_query(head.path, None).htu().is_empty(),
+            _ => gate::assertion_input(
+                &config,
+                head.method,
+                &url,
+                head.path,
+                &verified,
+                &token,
+                now(),
+                [1; 16],
+            )
+            .is_some(),
         };
         done += u32::from(ok);
     }

@@ -357,7 +357,7 @@ async fn decide(
             // not the configuration's.
             let mut jti = [0u8; 16];
             let input = getrandom::getrandom(&mut jti).ok().and_then(|()| {
-                gate::assertion_input(config, head, &path, &verified, &token, now, jti)
+                gate::assertion_input(config, head.method, url, &path, &verified, &token, now, jti)
             });
             let assertion = match input {
                 Some(input) => boxed(sign_assertion(isolate, config, input)).await,

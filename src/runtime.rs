@@ -78,21 +78,40 @@ fn start() {
 /// schedules with the global `queueMicrotask` when there is one, else with `then` on a resolved
 /// promise; it chooses once, when the queue is first used. In workerd `queueMicrotask` is a runtime
 /// API (it wraps each callback for async context and error reporting), called at every wake-up of
-/// the request's task: about 5 % of a proxied request's samples in `tests/worker/bench/profile.mjs`.
-/// So the queue is first used here, with `queueMicrotask` hidden for that moment: it settles on the
-/// promise, a V8-native microtask. Nothing in the queue can throw (a panic aborts). Should the global
-/// not be writable, the queue keeps `queueMicrotask`: slower, the same behaviour.
+/// the request's task: about 5 % of a proxied request's samples in `tests/worker/bench/profile.mjs`,
+/// and 3–6 µs per exported async call in `bash scripts/bench-worker.sh`'s "async noop" probe. So the
+/// queue is first used here, with `queueMicrotask` shadowed for that moment: it settles on the
+/// promise, a V8-native microtask. (A trap inside a task then surfaces as an unhandled rejection
+/// rather than a reported error; either way the abort handler gives the next call a fresh instance,
+/// whose `start` runs this again.) If the global cannot be shadowed, the queue keeps
+/// `queueMicrotask`: slower, the same behaviour. The global is left as it was, or the failure logged.
 fn settle_futures_queue_on_promises() {
-    let global = js_sys::global();
+    let global: js_sys::Object = js_sys::global();
     let name = JsValue::from_str("queueMicrotask");
     let Ok(saved) = js_sys::Reflect::get(&global, &name) else {
         return;
     };
-    let hidden = js_sys::Reflect::set(&global, &name, &JsValue::UNDEFINED).unwrap_or(false);
+    if !saved.is_function() {
+        // No `queueMicrotask` (or not a function): the queue takes the promise path by itself.
+        return;
+    }
+    // In workerd the method lives on the global scope's prototype: an own property shadows it and
+    // deleting that own property restores it; were it an own property, it is set back.
+    let own = js_sys::Object::has_own(&global, &name);
+    let shadowed = js_sys::Reflect::set(&global, &name, &JsValue::UNDEFINED).unwrap_or(false);
     // The queue is made on its first task; this one does nothing.
     wasm_bindgen_futures::spawn_local(async {});
-    if hidden {
-        let _ = js_sys::Reflect::set(&global, &name, &saved);
+    if shadowed {
+        let _ = if own {
+            js_sys::Reflect::set(&global, &name, &saved)
+        } else {
+            js_sys::Reflect::delete_property(&global, &name)
+        };
+        let restored =
+            js_sys::Reflect::get(&global, &name).is_ok_and(|now| js_sys::Object::is(&now, &saved));
+        if !restored {
+            crate::log::error_event("start", "queueMicrotask could not be restored");
+        }
     }
 }
 

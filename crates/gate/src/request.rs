@@ -333,29 +333,32 @@ fn without_credentials(config: &GateConfig, request: &RequestHead<'_>) -> Forwar
     }
 }
 
-/// The assertion's signing input for a verified caller whose request is forwarded to `path` (the
-/// normalized path). Its `htu` names the public URL the origin is asked for: the request's scheme and
-/// host with that path, read as [`forward_url`] reads it — not the path as received, which the origin
-/// never sees. The request URL is parsed once. `None` when it is not an absolute http(s) URL or has
-/// userinfo, which the caller treats as an internal error.
+/// The assertion's signing input for a verified caller whose request (`method`, `url` as the adapter
+/// parsed it) is forwarded to `path` (the normalized path). Its `htu` names the public URL the origin
+/// is asked for: the request's scheme and host with that path, read as [`forward_url`] reads it — not
+/// the path as received, which the origin never sees. `None` when the URL has userinfo, which the
+/// caller treats as an internal error.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the assertion, from a different step of the request"
+)]
 pub fn assertion_input(
     config: &GateConfig,
-    request: &RequestHead<'_>,
+    method: &str,
+    url: &AbsoluteUrl,
     path: &str,
     verified: &VerifiedToken,
     token: &str,
     now: UnixTime,
     jti: [u8; 16],
 ) -> Option<String> {
-    let public = AbsoluteUrl::parse(request.url)
-        .ok()?
-        .with_path_and_query(path, None);
+    let public = url.with_path_and_query(path, None);
     assertion_signing_input(
         &config.assertion.signing_key,
         &config.assertion.settings,
         verified,
         &AssertionRequest {
-            method: request.method,
+            method,
             url: &public,
             access_token: token,
             now,
@@ -567,7 +570,8 @@ mod tests {
             let verified = f.config.verifier.verify(&token, UnixTime(NOW)).unwrap();
             let input = assertion_input(
                 &f.config,
-                &request,
+                request.method,
+                &AbsoluteUrl::parse(request.url).unwrap(),
                 "/orders/7",
                 &verified,
                 &token,
@@ -633,7 +637,8 @@ mod tests {
         let verified = f.config.verifier.verify(&token, UnixTime(NOW)).unwrap();
         let input = assertion_input(
             &f.config,
-            &request,
+            request.method,
+            &AbsoluteUrl::parse(request.url).unwrap(),
             &path,
             &verified,
             &token,
@@ -685,18 +690,21 @@ mod tests {
             json!({"iss": "https://idp.example/", "aud": "api", "sub": "alice", "exp": NOW + 60});
         let token = mint(&f.idp, claims.as_object().unwrap(), &MintOptions::default());
         let verified = f.config.verifier.verify(&token, UnixTime(NOW)).unwrap();
-        for url in ["https://user:pw@api.example/a", "ftp://api.example/a", "/a"] {
-            let request = RequestHead::simple("GET", url, "/a", "api.example");
-            let input = assertion_input(
-                &f.config,
-                &request,
-                "/a",
-                &verified,
-                &token,
-                UnixTime(NOW),
-                [3; 16],
-            );
-            assert_eq!(input, None, "{url}");
+        let with_userinfo = AbsoluteUrl::parse("https://user:pw@api.example/a").unwrap();
+        let input = assertion_input(
+            &f.config,
+            "GET",
+            &with_userinfo,
+            "/a",
+            &verified,
+            &token,
+            UnixTime(NOW),
+            [3; 16],
+        );
+        assert_eq!(input, None);
+        // Anything but an absolute http(s) URL never becomes an `AbsoluteUrl` to ask with.
+        for url in ["ftp://api.example/a", "/a", "api.example/a"] {
+            assert!(AbsoluteUrl::parse(url).is_err(), "{url}");
         }
     }
 

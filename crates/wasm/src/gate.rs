@@ -298,7 +298,16 @@ async fn decide(
             }
             // Neither can fail for a request the runtime parsed; if one does, it is ours (500).
             let input = random16().ok().and_then(|jti| {
-                gate::assertion_input(config, &head, &path, &verified, &token, now, jti)
+                gate::assertion_input(
+                    config,
+                    head.method,
+                    &incoming.url,
+                    &path,
+                    &verified,
+                    &token,
+                    now,
+                    jti,
+                )
             });
             let assertion = match input {
                 Some(input) => sign_assertion(engine, input).await,

@@ -92,7 +92,7 @@ export default {
       if (!(await bench_verify(c.warmup))) throw new Error(`${c.alg}: edge-auth refused the warm-up token`);
       // The handler's first request compiles its configuration: not timed.
       await handler(new Request("https://api.example.com/orders/42", { headers: { authorization: `Bearer ${c.warmup}` } }));
-      const r = { shim_none: [], shaped: [], handler_none: [], handler_repeated: [], pass_through: [], revocation: [], cache_hit_loop: [], in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
+      const r = { handler_repeated_unlogged: [], shim_none: [], shaped: [], handler_none: [], handler_repeated: [], pass_through: [], revocation: [], cache_hit_loop: [], in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
       const sub = c.alg.startsWith("HS") ? null : await subtleCase(c);
       // Each round times every path once, in an order rotated per round, so that drift on this shared
       // machine (GC, frequency) does not favour whichever path runs first.
@@ -114,6 +114,17 @@ export default {
         ["begin", (round) => (i) => bench_begin(c.rounds[round][i])],
         ["handler_none", () => () => handler(new Request("https://api.example.com/public/1"))],
         ["shim_none", () => () => viaShim(new Request("https://api.example.com/public/1"))],
+        // The same with `console.log` stubbed out: what the decision line costs (its writing and the
+        // runtime's console; not the HMAC of `sub_hash` nor the line's JSON, which stay).
+        ["handler_repeated_unlogged", () => async () => {
+          const log = console.log;
+          console.log = () => {};
+          try {
+            await handler(new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } }));
+          } finally {
+            console.log = log;
+          }
+        }],
         ["handler_repeated", () => () => handler(new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } }))],
         ["shaped", () => () => shapedHandler(new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } }), handlerEnv)],
         ["pass_through", () => () => passThroughHandler(new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } }), handlerEnv)],

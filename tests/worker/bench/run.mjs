@@ -48,7 +48,12 @@ const REVOCATION_RECORDS = Number(process.env.REVOCATION_RECORDS ?? 1000), REVOC
 // The fetch handler's own configuration (timed whole, with the origin stubbed): the same issuers, no
 // revocation (its state would need a Durable Object), an `auth = "none"` route, the default decision log.
 const handlerConfig = { issuers: config.issuers, assertion: config.assertion, cache: config.cache, routes: [{ path: "/public/*", auth: "none" }] };
-const secrets = { SIGNING: JSON.stringify(await jose.exportJWK(edge.privateKey)), HMAC: SECRET };
+// ASSERTION_ALG=HS256: the assertion signed with a shared secret (HMAC-SHA256 in Rust, no await) instead of
+// the default EdDSA key: the request path's other floor.
+const signingJwk = process.env.ASSERTION_ALG === "HS256"
+  ? { kty: "oct", k: Buffer.alloc(32, 9).toString("base64url"), alg: "HS256" }
+  : await jose.exportJWK(edge.privateKey);
+const secrets = { SIGNING: JSON.stringify(signingJwk), HMAC: SECRET };
 
 const mf = new Miniflare({
   rootPath: dir,
@@ -72,7 +77,7 @@ try {
     results.push(...(await res.json()));
   }
   const f = (x) => x.toFixed(1).padStart(8);
-  console.log(`workerd (miniflare ${process.env.npm_package_version ?? ""}), ${N} tokens × ${ROUNDS} rounds per case, µs per call (median of rounds)`);
+  console.log(`workerd (miniflare ${process.env.npm_package_version ?? ""}), ${N} tokens × ${ROUNDS} rounds per case, µs per call (median of rounds); assertions signed with ${process.env.ASSERTION_ALG === "HS256" ? "HS256" : "EdDSA"}`);
   console.log("alg     |  jose jwtVerify | edge-auth first sight, one call per token (× jose) | first sight inside one Rust task (× jose) | repeated token | request path first / repeated");
   for (const r of results) {
     console.log(`   probes: subtle alone ${f(r.subtle ?? 0)} | begin ${f(r.begin)} | async noop ${f(r.noop)} | await resolved ${f(r.awaited)} | light ${f(r.light)}`);
@@ -80,7 +85,7 @@ try {
     const d = (k) => (r[`phase${k}`] - (k ? r[`phase${k - 1}`] : 0)).toFixed(1);
     console.log(`   repeated token's request path in one Rust task, ${f(r.phase5)} µs: plan ${d(0)} | verify (cache hit) ${d(1)} | revocation + authorize ${d(2)} | jti + assertion input ${d(3)} | sign ${d(4)} | forward ${d(5)}`);
     console.log(`   assertion parts: getrandom ${f(r.part0)} | ath ${f(r.part1)} | htu ${f(r.part2)} | whole input ${f(r.part3)}`);
-    console.log(`   whole fetch handler, origin stubbed in the isolate: pass-through Worker ${f(r.pass_through)} | the same with edge-auth's forwarding calls ${f(r.shaped)} | edge-auth auth = "none" route ${f(r.handler_none)} (through worker-build's entrypoint class ${f(r.shim_none)}) | edge-auth repeated token ${f(r.handler_repeated)} (− pass-through ${f(r.handler_repeated - r.pass_through)})`);
+    console.log(`   whole fetch handler, origin stubbed in the isolate: pass-through Worker ${f(r.pass_through)} | the same with edge-auth's forwarding calls ${f(r.shaped)} | edge-auth auth = "none" route ${f(r.handler_none)} (through worker-build's entrypoint class ${f(r.shim_none)}) | edge-auth repeated token ${f(r.handler_repeated)} (− pass-through ${f(r.handler_repeated - r.pass_through)}; with console.log stubbed out ${f(r.handler_repeated_unlogged)})`);
     console.log(`   revocation check (state cached in the isolate, ${REVOCATION_RECORDS} records of each kind, ${REVOCATION_CHECKS} checks in one task): ${r.revocation.toFixed(3)} µs per request (budget ≤ 1 µs; a verified-token cache hit in the same loop: ${r.cache_hit_loop.toFixed(3)} µs)`);
   }
 } finally {

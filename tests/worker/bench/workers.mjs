@@ -2,7 +2,7 @@
 // and an EdDSA assertion key, and the miniflare options of the three Workers compared — a pass-through
 // Worker (the floor), the jose Worker (jose-worker.mjs, bundled by scripts/build-jose-worker.sh) and
 // edge-auth (ROOT/build/) with the same issuer, keys and origin.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,14 +17,18 @@ export const AUD = "https://api.example.com";
 /// the origin on the same two cores, so that reading edge-auth's decision lines took Node 50–75 µs per
 /// request (`bash scripts/bench-cpu.sh`: Node's column) — a cost of this harness, not of the Worker,
 /// whose own `console.log` (formatting the line and writing it) stays in workerd's time.
-/// Standard error (errors) still reaches `handleRuntimeStdio`.
+/// Standard error (errors) still reaches `handleRuntimeStdio` (cpu.mjs prints it; the others drain it).
 function discardWorkerdStdout() {
-  // The package is CommonJS with `exports.default` = the binary's path.
-  const workerd = workerdPackage.default ?? workerdPackage;
+  // The package is CommonJS with `exports.default` = the binary's path; a MINIFLARE_WORKERD_PATH
+  // already set (another workerd) is the one wrapped.
+  const workerd = process.env.MINIFLARE_WORKERD_PATH ?? workerdPackage.default ?? workerdPackage;
   if (typeof workerd !== "string") throw new Error("the workerd package gave no binary path");
-  const wrapper = join(mkdtempSync(join(tmpdir(), "edge-auth-bench-")), "workerd");
-  writeFileSync(wrapper, `#!/bin/sh\nexec '${workerd}' "$@" >/dev/null\n`, { mode: 0o755 });
+  const dir = mkdtempSync(join(tmpdir(), "edge-auth-bench-"));
+  const wrapper = join(dir, "workerd");
+  const quoted = `'${workerd.replaceAll("'", "'\\''")}'`;
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${quoted} "$@" >/dev/null\n`, { mode: 0o755 });
   process.env.MINIFLARE_WORKERD_PATH = wrapper;
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
 }
 
 /// Starts the origin on 127.0.0.1 (it answers `{"ok":true}` to anything) and makes the keys.
