@@ -59,6 +59,10 @@ bash scripts/setup-js-tests.sh
 step "black-box tests in workerd: the Worker, and the JS package inside a JS Worker"
 node --test tests/worker/
 
+step "recovery after a trap, on the Worker built with its bench probes (target/worker-bench)"
+bash scripts/build-worker.sh -d target/worker-bench . --features bench >/dev/null
+EDGE_AUTH_REQUIRE_BENCH_BUILD=1 node --test tests/worker/trap-recovery.mjs
+
 step "end to end: oidc-provider → the Worker (workerd) → the FastAPI example (Python kit), Hono and axum origins"
 # tests/e2e/.venv: FastAPI, uvicorn, the kit (pinned). Built above: the CLI, the axum example, js/pkg and
 # tests/js's packages (the Hono origin).

@@ -234,6 +234,14 @@ pub fn bench_begin(token: String) -> Result<bool, JsValue> {
     Ok(config.verifier.begin(&token).is_ok())
 }
 
+/// Probe: a trap (`abort` is `unreachable` under `panic = "immediate-abort"`), as a bug or an
+/// exhausted memory would trap: `tests/worker/trap-recovery.mjs` checks that the next call gets a fresh
+/// instance, and that the start-up leaves `queueMicrotask` as it found it. Never returns.
+#[wasm_bindgen]
+pub fn bench_trap() {
+    std::process::abort()
+}
+
 /// Probe: an exported async function that awaits nothing.
 #[wasm_bindgen]
 pub async fn bench_async_noop() -> Result<bool, JsValue> {
