@@ -8,10 +8,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use edge_auth_webcrypto::Settled;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::future_to_promise;
 use web_sys::WorkerGlobalScope;
 
 #[wasm_bindgen]
@@ -127,22 +128,23 @@ pub(crate) fn now_ms() -> f64 {
 }
 
 /// A timer: ready once `ms` milliseconds have passed. Dropped earlier (a deadline that lost its race),
-/// it clears its `setTimeout` and settles its promise itself: a `JsFuture` frees its callbacks only
-/// when its promise settles, so a promise left pending for ever would keep them for the isolate's life.
+/// it clears its `setTimeout`. Awaited through a promise slot ([`Settled`]), whose drop frees the slot:
+/// the cleared timer's promise then stays pending with nothing of ours attached (a `JsFuture` would keep
+/// its two callbacks until the promise settled).
 pub(crate) struct Delay {
-    /// The timer and the promise's `resolve`, while the timer has not fired.
-    pending: Option<(i32, Function)>,
-    done: JsFuture,
+    /// The timer, while it has not fired.
+    timeout: Option<i32>,
+    done: Settled,
 }
 
 impl Delay {
     pub(crate) fn ms(ms: u64) -> Self {
         let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-        let mut pending = None;
+        let mut timeout = None;
         let promise = Promise::new(&mut |resolve: Function, _reject| {
             let global: WorkerGlobalScope = js_sys::global().unchecked_into();
             match global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms) {
-                Ok(id) => pending = Some((id, resolve)),
+                Ok(id) => timeout = Some(id),
                 // No timer: ready at once, so that a deadline never waits forever (it fails closed).
                 Err(_) => {
                     let _ = resolve.call0(&JsValue::UNDEFINED);
@@ -150,8 +152,8 @@ impl Delay {
             }
         });
         Self {
-            pending,
-            done: JsFuture::from(promise),
+            timeout,
+            done: Settled::new(&promise),
         }
     }
 }
@@ -162,7 +164,7 @@ impl Future for Delay {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match Pin::new(&mut self.done).poll(cx) {
             Poll::Ready(_) => {
-                self.pending = None;
+                self.timeout = None;
                 Poll::Ready(())
             }
             Poll::Pending => Poll::Pending,
@@ -172,10 +174,9 @@ impl Future for Delay {
 
 impl Drop for Delay {
     fn drop(&mut self) {
-        if let Some((id, resolve)) = self.pending.take() {
+        if let Some(id) = self.timeout.take() {
             let global: WorkerGlobalScope = js_sys::global().unchecked_into();
             global.clear_timeout_with_handle(id);
-            let _ = resolve.call0(&JsValue::UNDEFINED);
         }
     }
 }
