@@ -75,7 +75,12 @@ if (process.env.BASELINE_ROOT) {
 
 // ONLY="name,…": measure only these (the first is the ÷ baseline).
 const only = process.env.ONLY?.split(",");
-if (only) WORKERS.splice(0, WORKERS.length, ...only.map((name) => WORKERS.find((w) => w[0] === name)));
+if (only) {
+  const chosen = only.map((name) => WORKERS.find((w) => w[0] === name) ?? (() => {
+    throw new Error(`ONLY: no Worker named ${name} (${WORKERS.map((w) => w[0]).join(", ")})`);
+  })());
+  WORKERS.splice(0, WORKERS.length, ...chosen);
+}
 const started = [];
 try {
   for (const [name, options, path, headers] of WORKERS) {

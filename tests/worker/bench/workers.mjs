@@ -18,7 +18,11 @@ export const AUD = "https://api.example.com";
 /// request (`bash scripts/bench-cpu.sh`: Node's column) — a cost of this harness, not of the Worker,
 /// whose own `console.log` (formatting the line and writing it) stays in workerd's time.
 /// Standard error (errors) still reaches `handleRuntimeStdio` (cpu.mjs prints it; the others drain it).
+let discarding = false;
 function discardWorkerdStdout() {
+  // Once per process: a second wrapper would only wrap the first.
+  if (discarding) return;
+  discarding = true;
   // The package is CommonJS with `exports.default` = the binary's path; a MINIFLARE_WORKERD_PATH
   // already set (another workerd) is the one wrapped.
   const workerd = process.env.MINIFLARE_WORKERD_PATH ?? workerdPackage.default ?? workerdPackage;
