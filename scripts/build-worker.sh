@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Worker into build/ (index.js, index_bg.wasm, worker/shim.mjs) without GitHub downloads.
+# Builds the Worker into build/ (index.js, index_bg.wasm, worker/shim.mjs) without GitHub downloads:
+# worker-build, then the main module of src/module.mjs bundled with worker-build's output, then wasm-opt.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install-wasm-tools.sh >/dev/null   # the wasm32 target and wasm-bindgen-cli 0.2.130
@@ -22,6 +23,22 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   if [ "${args[$i]}" = -d ] || [ "${args[$i]}" = --out-dir ]; then out=${args[$((i + 1))]}; fi
 done
 worker-build --profile "$profile" --no-opt "$@"
+# The main module: src/module.mjs (a plain `{ fetch }` default export; why there) bundled with what
+# worker-build made. A bench build (`--features bench`) also exports worker-build's entrypoint class as
+# `BenchEntrypoint`, whose prototype carries the bench probes (tests/worker/bench/harness.mjs).
+bench=
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[$i]}" in
+    --features) [[ "${args[$((i + 1))]:-}" == *bench* ]] && bench=1 ;;
+    --features=*bench*) bench=1 ;;
+  esac
+done
+mv "$out/index.js" "$out/worker-build.js"
+cp src/module.mjs "$out/module.mjs"
+if [ -n "$bench" ]; then printf 'export { Shim as BenchEntrypoint };\n' >>"$out/module.mjs"; fi
+"$ESBUILD_BIN" "$out/module.mjs" --bundle --format=esm --minify --log-level=warning \
+  --external:./index_bg.wasm '--external:cloudflare:*' --outfile="$out/index.js"
+rm "$out/worker-build.js" "$out/module.mjs"
 level=-Oz
 if [ "$profile" = release ]; then level=-O; fi
 # EDGE_AUTH_WASM_NAMES=1 keeps the function names (for tests/worker/bench/profile.mjs; never deployed).

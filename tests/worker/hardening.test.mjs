@@ -473,7 +473,7 @@ export default class extends WorkerEntrypoint {
     const headers = new Headers(request.headers);
     headers.delete("x-inject-fault");
     try {
-      const response = await new Inner(this.ctx, this.env).fetch(new Request(request, { headers }));
+      const response = await Inner.fetch(new Request(request, { headers }), this.env, this.ctx);
       const out = new Response(response.body, response);
       out.headers.set("x-injected-faults", String(fired));
       return out;

@@ -23,7 +23,7 @@ import { root } from "./built-worker.mjs";
 const dir = resolve(root, process.env.EDGE_AUTH_BENCH_BUILD ?? "target/worker-bench");
 
 const HARNESS = `
-import Edge from "./index.js";
+import Edge, { BenchEntrypoint } from "./index.js";
 const original = globalThis.queueMicrotask;
 const ownBefore = Object.hasOwn(globalThis, "queueMicrotask");
 export default {
@@ -34,7 +34,7 @@ export default {
     if (step === "/global") return Response.json({ same: same() });
     if (step === "/trap") {
       try {
-        Edge.prototype.bench_trap();
+        BenchEntrypoint.prototype.bench_trap();
         return Response.json({ trapped: false });
       } catch (error) {
         return Response.json({ trapped: true, runtimeError: error instanceof WebAssembly.RuntimeError });
@@ -44,9 +44,10 @@ export default {
     const realFetch = globalThis.fetch;
     globalThis.fetch = async (input) => Response.json({ origin: true, assertion: new Request(input).headers.get("edge-auth-assertion") !== null });
     try {
-      const answer = await Edge.prototype.fetch.call({ env, ctx }, new Request("https://api.example.com/orders/1", {
+      // The Worker's default export, called as the runtime calls it.
+      const answer = await Edge.fetch(new Request("https://api.example.com/orders/1", {
         headers: { authorization: request.headers.get("authorization") },
-      }));
+      }), env, ctx);
       return Response.json({ status: answer.status, body: await answer.json(), same: same() });
     } finally {
       globalThis.fetch = realFetch;

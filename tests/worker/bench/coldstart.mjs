@@ -49,7 +49,9 @@ async function once(name) {
   const start = performance.now();
   const mf = new Miniflare(WORKERS[name]());
   try {
-    const url = await mf.ready;
+    const url = await mf.ready.catch((error) => {
+      throw new Error(`${name}: workerd did not start`, { cause: error });
+    });
     const ready = performance.now();
     const response = await fetch(new URL("/orders/1", url), { headers: { authorization: `Bearer ${token}` } });
     await response.arrayBuffer();
@@ -57,7 +59,8 @@ async function once(name) {
     if (response.status !== (EXPECTED[name] ?? 200)) throw new Error(`${name}: first request answered ${response.status}`);
     return { ready: ready - start, first: done - ready, total: done - start };
   } finally {
-    await mf.dispose();
+    // A start that failed rejects dispose too: the start's error (above) is the one to see.
+    await mf.dispose().catch(() => {});
   }
 }
 

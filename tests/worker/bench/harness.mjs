@@ -1,11 +1,12 @@
 // Runs inside workerd (bundled with jose by scripts/bench-worker.sh). POST /run with the cases; answers
 // the median per-call times of jose's jwtVerify and of edge-auth's own paths, measured in this isolate.
 import * as jose from "jose";
-import Edge from "./index.js";
+import Edge, { BenchEntrypoint } from "./index.js";
 
-// worker-build attaches exported Rust functions to the entrypoint class (for RPC); they ignore `this`.
+// worker-build attaches exported Rust functions to its entrypoint class (for RPC); they ignore `this`.
+// A bench build exports that class as `BenchEntrypoint` (scripts/build-worker.sh).
 const { bench_setup, bench_verify, bench_verify_each, bench_request, bench_begin, bench_async_noop, bench_await_resolved, bench_await_light,
-  bench_revocation_setup, bench_revocation_check, bench_cache_hit, bench_request_phases, bench_assertion_parts } = Edge.prototype;
+  bench_revocation_setup, bench_revocation_check, bench_cache_hit, bench_request_phases, bench_assertion_parts } = BenchEntrypoint.prototype;
 
 async function time(n, fn) {
   const t0 = Date.now();
@@ -13,7 +14,7 @@ async function time(n, fn) {
   return ((Date.now() - t0) * 1000) / n; // µs per call
 }
 
-// The whole fetch handler as the runtime calls it (`Edge.prototype.fetch` with `env` and `ctx`), with
+// The whole fetch handler as the runtime calls it (the default export's `fetch` with `env` and `ctx`), with
 // the outbound fetch answered here at once: what the Worker's own request handling costs in this
 // isolate, without the runtime's HTTP. Beside it, the pass-through Worker's handler under the same stub.
 // The stub builds the outbound `Request` as the runtime's fetch does, so that both pay for it.
@@ -35,11 +36,11 @@ function stubbed(name, respond) {
     }
   };
 }
-// edge-auth's handler called as the shim calls it on an instance, without the instance.
-const edgeHandler = stubbed("edge-auth", (request, env) => Edge.prototype.fetch.call({ env, ctx: handlerCtx }, request));
-// The same call as the runtime makes it on worker-build's entrypoint: a new instance of the exported
-// class (through the shim's proxies) per request, then its `fetch`.
-const shimHandler = stubbed("edge-auth via the shim", (request, env) => new Edge(handlerCtx, env).fetch(request));
+// edge-auth's handler as the runtime calls the Worker's default export (src/module.mjs).
+const edgeHandler = stubbed("edge-auth", (request, env) => Edge.fetch(request, env, handlerCtx));
+// The same call as the runtime made it on worker-build's own default export (its entrypoint class,
+// before src/module.mjs): a new instance through the shim's proxies per request, then its `fetch`.
+const shimHandler = stubbed("edge-auth via the shim", (request, env) => new BenchEntrypoint(handlerCtx, env).fetch(request));
 const passThroughHandler = stubbed("pass-through", (request, env) => {
   const url = new URL(request.url);
   return globalThis.fetch(env.ORIGIN + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body, redirect: "manual" });
@@ -92,7 +93,7 @@ export default {
       if (!(await bench_verify(c.warmup))) throw new Error(`${c.alg}: edge-auth refused the warm-up token`);
       // The handler's first request compiles its configuration: not timed.
       await handler(new Request("https://api.example.com/orders/42", { headers: { authorization: `Bearer ${c.warmup}` } }));
-      const r = { handler_repeated_unlogged: [], shim_none: [], shaped: [], handler_none: [], handler_repeated: [], pass_through: [], revocation: [], cache_hit_loop: [], in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
+      const r = { handler_repeated_unlogged: [], shim_none: [], shim_repeated: [], shaped: [], handler_none: [], handler_repeated: [], pass_through: [], revocation: [], cache_hit_loop: [], in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
       const sub = c.alg.startsWith("HS") ? null : await subtleCase(c);
       // The whole handler's request for the repeated token: a new one per call, as the runtime gives each.
       const repeatedRequest = () => new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } });
@@ -128,6 +129,7 @@ export default {
           }
         }],
         ["handler_repeated", () => () => handler(repeatedRequest())],
+        ["shim_repeated", () => () => viaShim(repeatedRequest())],
         ["shaped", () => () => shapedHandler(repeatedRequest(), handlerEnv)],
         ["pass_through", () => () => passThroughHandler(repeatedRequest(), handlerEnv)],
         ["noop", () => () => bench_async_noop()],

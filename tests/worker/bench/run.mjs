@@ -85,7 +85,7 @@ try {
     const d = (k) => (r[`phase${k}`] - (k ? r[`phase${k - 1}`] : 0)).toFixed(1);
     console.log(`   repeated token's request path in one Rust task, ${f(r.phase5)} µs: plan ${d(0)} | verify (cache hit) ${d(1)} | revocation + authorize ${d(2)} | jti + assertion input ${d(3)} | sign ${d(4)} | forward ${d(5)}`);
     console.log(`   assertion parts: getrandom ${f(r.part0)} | ath ${f(r.part1)} | htu ${f(r.part2)} | whole input ${f(r.part3)}`);
-    console.log(`   whole fetch handler, origin stubbed in the isolate: pass-through Worker ${f(r.pass_through)} | the same with edge-auth's forwarding calls ${f(r.shaped)} | edge-auth auth = "none" route ${f(r.handler_none)} (through worker-build's entrypoint class ${f(r.shim_none)}) | edge-auth repeated token ${f(r.handler_repeated)} (− pass-through ${f(r.handler_repeated - r.pass_through)}; with console.log stubbed out ${f(r.handler_repeated_unlogged)})`);
+    console.log(`   whole fetch handler, origin stubbed in the isolate: pass-through Worker ${f(r.pass_through)} | the same with edge-auth's forwarding calls ${f(r.shaped)} | edge-auth auth = "none" route ${f(r.handler_none)} (through worker-build's own entrypoint class ${f(r.shim_none)}) | edge-auth repeated token ${f(r.handler_repeated)} (− pass-through ${f(r.handler_repeated - r.pass_through)}; through worker-build's own entrypoint class ${f(r.shim_repeated)}; with console.log stubbed out ${f(r.handler_repeated_unlogged)})`);
     console.log(`   revocation check (state cached in the isolate, ${REVOCATION_RECORDS} records of each kind, ${REVOCATION_CHECKS} checks in one task): ${r.revocation.toFixed(3)} µs per request (budget ≤ 1 µs; a verified-token cache hit in the same loop: ${r.cache_hit_loop.toFixed(3)} µs)`);
   }
 } finally {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import * as jose from "jose";
 import workerdPackage from "workerd";
 
@@ -81,8 +81,10 @@ export async function setup() {
       bindings: { ORIGIN, ISS, AUD, JWKS: JSON.stringify({ keys: [jwk] }), SIGNING },
     }),
     /// edge-auth from ROOT/build/ with `edgeAuthConfig` as EDGE_AUTH (none: the Worker answers 503).
+    /// ROOT may be relative (BASELINE_ROOT=target/…): miniflare needs it absolute, or workerd fails to
+    /// start ("can't use '..' to break out of starting directory").
     edgeAuth: (root, edgeAuthConfig = config) => ({
-      ...common, rootPath: root, modulesRoot: root,
+      ...common, rootPath: resolve(root), modulesRoot: resolve(root),
       modules: [{ type: "ESModule", path: "build/index.js" }, { type: "CompiledWasm", path: "build/index_bg.wasm" }],
       bindings: { ORIGIN, SIGNING, ...(edgeAuthConfig ? { EDGE_AUTH: JSON.stringify(edgeAuthConfig) } : {}) },
     }),

@@ -1,0 +1,25 @@
+// The Worker's main module: scripts/build-worker.sh bundles it with worker-build's output
+// (`./worker-build.js`, the wasm-bindgen glue and worker-build's shim) into build/index.js.
+//
+// worker-build's shim exports, as the default, a Proxy around a `WorkerEntrypoint` class. For every
+// request the runtime constructs an instance through that proxy, and reading `fetch` on the instance
+// makes a new Proxy around the function: about 15 µs a request in workerd, for no decision of ours
+// (`bash scripts/bench-worker.sh`, the whole-handler line: "through worker-build's entrypoint class").
+// Here the default export is a plain handler object that calls the same function with the same
+// arguments (the request, `env`, `ctx`).
+//
+// Recovery after a trap does not depend on the shim's proxies: wasm-bindgen's abort handler, which
+// src/runtime.rs registers at start, gives the next call a fresh instance (tests/worker/trap-recovery.mjs
+// checks it through this export). The shim's own proxy stays on the Durable Object class
+// (`Revocations`), where it also makes the object's instances anew after a trap.
+import Shim, { Revocations } from "./worker-build.js";
+
+const handle = Shim.prototype.fetch;
+
+export default {
+  fetch(request, env, ctx) {
+    return handle.call({ env, ctx }, request);
+  },
+};
+
+export { Revocations };
