@@ -48,6 +48,7 @@ function cpuOf(pid) {
 const WORKERS = [
   ["pass-through", () => fixture.passThrough(), "/orders/1", {}],
   ["jose", () => fixture.jose(joseBundle), "/orders/1", { authorization: `Bearer ${token}` }],
+  ["jose cached", () => fixture.jose(joseBundle, true), "/orders/1", { authorization: `Bearer ${token}` }],
   ["edge-auth", () => fixture.edgeAuth(root), "/orders/1", { authorization: `Bearer ${token}` }],
   ["edge-auth quiet", () => fixture.edgeAuth(root, { ...fixture.config, decision_log: "refusals" }), "/orders/1", { authorization: `Bearer ${token}` }],
   ["edge-auth none", () => fixture.edgeAuth(root), "/public/1", {}],

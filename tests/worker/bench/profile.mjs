@@ -3,7 +3,8 @@
 // functions with the most self time, wasm and JS, and the share of time outside any function ("(program)",
 // "(idle)", "(garbage collector)"). Bounded: DURATION seconds, CONNECTIONS connections.
 //   [DECISION_LOG=refusals] node tests/worker/bench/profile.mjs ROOT MODE DURATION CONNECTIONS
-// MODE: repeated | none (an `auth = "none"` route) under load; first | first-503: only the first request
+// MODE: repeated | fresh (a new token on every request: first sights) | none (an `auth = "none"` route)
+// under load; first | first-503: only the first request
 // of a fresh instance (cold start: the first verification; the 503 answer without EDGE_AUTH), profiled
 // at 10 µs. DECISION_LOG sets the configuration's decision_log.
 // Build with names to read wasm frames: EDGE_AUTH_WASM_NAMES=1 bash scripts/build-worker.sh.
@@ -48,6 +49,15 @@ async function cdp(url) {
 
 try {
   const base = await mf.ready;
+  // `fresh`: every request carries a token minted beforehand and sent once (a pool above what this
+  // machine serves in the warm-up and the run).
+  let requests;
+  if (mode === "fresh") {
+    const pool = [];
+    for (let i = 0; i < (DURATION + 2) * 3000; i++) pool.push(await fixture.mint(`user-${i}`));
+    let next = 0;
+    requests = [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${pool[next++ % pool.length]}` } }) }];
+  }
   const path = mode === "none" ? "/public/1" : "/orders/1";
   const headers = mode === "none" ? {} : { authorization: `Bearer ${token}` };
   const run = cold
@@ -57,8 +67,8 @@ try {
       await response.arrayBuffer();
       return { status: response.status, ms: performance.now() - started };
     }
-    : () => autocannon({ url: new URL(path, base).href, connections: CONNECTIONS, duration: DURATION, headers });
-  if (!cold) await autocannon({ url: new URL(path, base).href, connections: CONNECTIONS, duration: 2, headers });
+    : () => autocannon({ url: new URL(path, base).href, connections: CONNECTIONS, duration: DURATION, headers, requests });
+  if (!cold) await autocannon({ url: new URL(path, base).href, connections: CONNECTIONS, duration: 2, headers, requests });
   const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR}/json`)).json();
   const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
   const client = await cdp(target.webSocketDebuggerUrl);

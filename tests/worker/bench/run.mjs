@@ -2,6 +2,7 @@
 // miniflare, and prints per-algorithm figures (µs per call, medians of rounds) with ratios to jose.
 import { Miniflare } from "miniflare";
 import * as jose from "jose";
+import { discardWorkerdStdout } from "./workers.mjs";
 
 const [dir, nArg, roundsArg] = process.argv.slice(2);
 const N = Number(nArg ?? 2000), ROUNDS = Number(roundsArg ?? 3);
@@ -55,6 +56,7 @@ const signingJwk = process.env.ASSERTION_ALG === "HS256"
   : await jose.exportJWK(edge.privateKey);
 const secrets = { SIGNING: JSON.stringify(signingJwk), HMAC: SECRET };
 
+discardWorkerdStdout();
 const mf = new Miniflare({
   rootPath: dir,
   modules: [
@@ -63,7 +65,9 @@ const mf = new Miniflare({
     { type: "CompiledWasm", path: "index_bg.wasm" },
   ],
   compatibilityDate: "2026-04-26",
-  // The handler's decision lines (one per timed request) are drained; errors still show.
+  // The handler's decision lines (one per timed request) go to /dev/null (discardWorkerdStdout, as in
+  // the other Worker benchmarks): drained by this process through a pipe, each console.log could wait
+  // on the reader. Errors still show.
   handleRuntimeStdio: (stdout, stderr) => { stdout.resume(); stderr.pipe(process.stderr); },
 });
 try {

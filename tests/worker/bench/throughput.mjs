@@ -2,7 +2,9 @@
 // forwards and a jose Worker doing the same job (jose-worker.mjs, bundled at JOSE_BUNDLE), all in workerd
 // (miniflare listening on 127.0.0.1) in front of the same loopback origin, measured in the same run with
 // autocannon: a repeated token (edge-auth's cache hit) and first sight (a new ES256 token on every
-// request, from a pool minted beforehand), and, as a diagnostic, edge-auth's floor on an `auth = "none"`
+// request, from a pool minted beforehand), beside the jose Worker with a token cache of its own ("jose
+// cached", the JS floor for a repeated token; it logs no line, so it compares with "edge-auth quiet"),
+// and, as a diagnostic, edge-auth's floor on an `auth = "none"`
 // route (no token work). Bounded: DURATION seconds and CONNECTIONS connections each.
 //   [BASELINE_ROOT=DIR] node tests/worker/bench/throughput.mjs ROOT DURATION CONNECTIONS JOSE_BUNDLE
 // BASELINE_ROOT: another checkout's build/ (an older commit, or an experiment), measured in the same run
@@ -26,6 +28,8 @@ const edgeAuth = new Miniflare(fixture.edgeAuth(root));
 // The same build with `decision_log = "refusals"`: what the per-decision log line costs.
 const quiet = new Miniflare(fixture.edgeAuth(root, { ...fixture.config, decision_log: "refusals" }));
 const joseWorker = new Miniflare(fixture.jose(joseBundle));
+// The jose Worker with a token cache of its own: a hand-written JS Worker's floor for a repeated token.
+const joseCached = new Miniflare(fixture.jose(joseBundle, true));
 const passThrough = new Miniflare(fixture.passThrough());
 const baseline = process.env.BASELINE_ROOT ? new Miniflare(fixture.edgeAuth(process.env.BASELINE_ROOT)) : null;
 
@@ -49,6 +53,7 @@ try {
   const [a, b, j] = [await edgeAuth.ready, await passThrough.ready, await joseWorker.ready];
   const z = baseline && await baseline.ready;
   const q = await quiet.ready;
+  const c = await joseCached.ready;
   const auth = { authorization: `Bearer ${token}` };
   // Warm all three, then measure in turns: pass-through, jose, edge-auth, twice, for each token mode.
   await load(new URL("/warm", a).href, auth);
@@ -56,12 +61,14 @@ try {
   await load(new URL("/warm", j).href, auth);
   if (z) await load(new URL("/warm", z).href, auth);
   await load(new URL("/warm", q).href, auth);
+  await load(new URL("/warm", c).href, auth);
   const rows = [];
   for (const mode of ["repeated", "first sight"]) {
     for (let i = 0; i < 2; i++) {
       const firstSight = mode === "first sight";
       rows.push([mode, "pass-through", await load(new URL("/orders/1", b).href, auth, firstSight)]);
       rows.push([mode, "jose", await load(new URL("/orders/1", j).href, auth, firstSight)]);
+      rows.push([mode, "jose cached", await load(new URL("/orders/1", c).href, auth, firstSight)]);
       rows.push([mode, "edge-auth", await load(new URL("/orders/1", a).href, auth, firstSight)]);
       rows.push([mode, "edge-auth quiet", await load(new URL("/orders/1", q).href, auth, firstSight)]);
       if (z) rows.push([mode, "baseline", await load(new URL("/orders/1", z).href, auth, firstSight)]);
@@ -82,7 +89,7 @@ try {
   const avg = (mode, name) => rows.filter((r) => r[0] === mode && r[1] === name).reduce((s, r) => s + r[2].requests.average, 0) / 2;
   for (const mode of ["repeated", "first sight"]) {
     const pass = avg(mode, "pass-through");
-    console.log(`${mode}: edge-auth / pass-through ${(avg(mode, "edge-auth") / pass).toFixed(2)}, jose / pass-through ${(avg(mode, "jose") / pass).toFixed(2)}, edge-auth / jose ${(avg(mode, "edge-auth") / avg(mode, "jose")).toFixed(2)}; with decision_log = "refusals" ("quiet"): / pass-through ${(avg(mode, "edge-auth quiet") / pass).toFixed(2)}, / jose ${(avg(mode, "edge-auth quiet") / avg(mode, "jose")).toFixed(2)}`);
+    console.log(`${mode}: edge-auth / pass-through ${(avg(mode, "edge-auth") / pass).toFixed(2)}, jose / pass-through ${(avg(mode, "jose") / pass).toFixed(2)}, edge-auth / jose ${(avg(mode, "edge-auth") / avg(mode, "jose")).toFixed(2)}; with decision_log = "refusals" ("quiet"): / pass-through ${(avg(mode, "edge-auth quiet") / pass).toFixed(2)}, / jose ${(avg(mode, "edge-auth quiet") / avg(mode, "jose")).toFixed(2)}; jose cached / pass-through ${(avg(mode, "jose cached") / pass).toFixed(2)}, edge-auth quiet / jose cached ${(avg(mode, "edge-auth quiet") / avg(mode, "jose cached")).toFixed(2)}`);
   }
   console.log(`no token (auth = "none" route): edge-auth / pass-through ${(avg("no token", "edge-auth") / avg("no token", "pass-through")).toFixed(2)}`);
   if (z) {
@@ -94,6 +101,7 @@ try {
   await edgeAuth.dispose();
   await passThrough.dispose();
   await joseWorker.dispose();
+  await joseCached.dispose();
   await baseline?.dispose();
   await quiet.dispose();
   fixture.origin.close();

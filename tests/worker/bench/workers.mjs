@@ -19,7 +19,7 @@ export const AUD = "https://api.example.com";
 /// whose own `console.log` (formatting the line and writing it) stays in workerd's time.
 /// Standard error (errors) still reaches `handleRuntimeStdio` (cpu.mjs prints it; the others drain it).
 let discarding = false;
-function discardWorkerdStdout() {
+export function discardWorkerdStdout() {
   // Once per process: a second wrapper would only wrap the first.
   if (discarding) return;
   discarding = true;
@@ -76,9 +76,10 @@ export async function setup() {
       ...common, modules: true,
       script: `export default { async fetch() { return new Response("ok"); } };`,
     }),
-    jose: (bundle) => ({
+    /// `cached`: the jose Worker with its own verified-token cache (jose-worker.mjs, CACHE).
+    jose: (bundle, cached = false) => ({
       ...common, modules: true, scriptPath: bundle,
-      bindings: { ORIGIN, ISS, AUD, JWKS: JSON.stringify({ keys: [jwk] }), SIGNING },
+      bindings: { ORIGIN, ISS, AUD, JWKS: JSON.stringify({ keys: [jwk] }), SIGNING, ...(cached ? { CACHE: "1" } : {}) },
     }),
     /// edge-auth from ROOT/build/ with `edgeAuthConfig` as EDGE_AUTH (none: the Worker answers 503).
     /// ROOT may be relative (BASELINE_ROOT=target/…): miniflare needs it absolute, or workerd fails to
