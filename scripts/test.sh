@@ -15,6 +15,8 @@ bash scripts/setup.sh
 
 step "format"
 cargo fmt --all --check
+# The fuzz crate is outside the workspace (cargo-fuzz's own): checked by its manifest.
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings

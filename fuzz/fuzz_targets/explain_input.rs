@@ -114,7 +114,11 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Plan::Revoke { token: found } => {
-            assert_eq!(Some(found.as_str()), token, "an admin token only from the header");
+            assert_eq!(
+                Some(found.as_str()),
+                token,
+                "an admin token only from the header"
+            );
         }
         Plan::ForwardAnonymous { .. }
         | Plan::ServeJwks

@@ -70,7 +70,9 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         1 => {
-            if let Ok((issuer, record)) = edge_auth_gate::revoke_request(config(), text, UnixTime(NOW)) {
+            if let Ok((issuer, record)) =
+                edge_auth_gate::revoke_request(config(), text, UnixTime(NOW))
+            {
                 assert_eq!(issuer.issuer, record.iss);
                 assert!(record.until > NOW && record.until <= NOW + issuer.keep_seconds);
             }
@@ -86,7 +88,8 @@ fuzz_target!(|data: &[u8]| {
                 persist(&mut storage, &sync);
                 let mut view = RevocationView::new();
                 let all = log.handle("GET", &view.sync_path(), "", now);
-                view.apply_sync(&all.body, now).expect("the log's own answer applies");
+                view.apply_sync(&all.body, now)
+                    .expect("the log's own answer applies");
                 assert!(view.len() <= log.len());
             }
             let restored = RevocationLog::restore(
