@@ -4,7 +4,8 @@
 //! [`Refusal::to_http`].
 //!
 //! It works on the runtime's own `Request`, `Headers` and `Response` objects (`web-sys`), not the
-//! `worker` crate's wrappers: the outbound headers are one `new Headers(request.headers)`, and the
+//! `worker` crate's wrappers: the outbound headers are one `new Headers(request.headers)` (made, changed
+//! as the gate instructs and sent in one call into JS, [`send_to_origin`]), and the
 //! origin's response is returned as the runtime gave it (rebuilt only when CORS headers change), so no
 //! header and no body crosses into Rust on the way through.
 
