@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Processor time per request (not a test): the workerd process of each Worker (pass-through, jose,
-# edge-auth, edge-auth with decision_log = "refusals", edge-auth's auth = "none" route, JS controls) and
+# Processor time per request (not a test): the workerd process of each Worker (pass-through, jose, jose
+# with a token cache of its own, edge-auth, edge-auth with decision_log = "refusals", edge-auth's auth = "none" route, JS controls) and
 # the Node process (autocannon and the loopback origin), over a fixed number of requests, alternating
 # rounds; medians and minima. A second view of bench-throughput.sh that does not depend on how the
 # machine's two cores are shared. Bounded: REQUESTS × ROUNDS requests per Worker.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput of the whole Worker against a pass-through Worker and a jose Worker doing the same job, same
 # loopback origin, same run, repeated and first-sight tokens (not a test; bounded in time and
-# connections: 24 runs of SECONDS, 30 with a baseline). "edge-auth quiet" is the same build with
+# connections: 29 runs of SECONDS with the warm-ups, 35 with a baseline). "edge-auth quiet" is the same build with
 # decision_log = "refusals" (no log line for a forward); "jose cached" is the jose Worker with a token
 # cache of its own (the JS floor for a repeated token; no log line either).
 #   [BASELINE_ROOT=DIR] bash scripts/bench-throughput.sh [SECONDS] [CONNECTIONS]

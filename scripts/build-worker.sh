@@ -20,22 +20,25 @@ profile=${EDGE_AUTH_WASM_PROFILE:-wasm}
 out=build
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
-  if [ "${args[$i]}" = -d ] || [ "${args[$i]}" = --out-dir ]; then out=${args[$((i + 1))]}; fi
-done
-worker-build --profile "$profile" --no-opt "$@"
-# The main module: src/module.mjs (a plain `{ fetch }` default export; why there) bundled with what
-# worker-build made. A bench build (`--features bench`) also exports worker-build's entrypoint class as
-# `BenchEntrypoint`, whose prototype carries the bench probes (tests/worker/bench/harness.mjs).
-bench=
-for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[$i]}" in
-    --features) [[ "${args[$((i + 1))]:-}" == *bench* ]] && bench=1 ;;
-    --features=*bench*) bench=1 ;;
+    -d | --out-dir) out=${args[$((i + 1))]} ;;
+    --out-dir=*) out=${args[$i]#--out-dir=} ;;
+    -d?*) out=${args[$i]#-d} ;;
   esac
 done
+# An earlier build's index.js goes first: should `$out` ever miss where worker-build wrote, the `mv`
+# below fails rather than wrapping an old bundle a second time.
+rm -f "$out/index.js"
+worker-build --profile "$profile" --no-opt "$@"
+# The main module: src/module.mjs (a plain `{ fetch }` default export; why there) bundled with what
+# worker-build made. A bench build also exports worker-build's entrypoint class as `BenchEntrypoint`,
+# whose prototype carries the bench probes (tests/worker/bench/harness.mjs): told from the build itself
+# (worker-build attaches every exported function to that prototype, by name), not from the arguments.
 mv "$out/index.js" "$out/worker-build.js"
 cp src/module.mjs "$out/module.mjs"
-if [ -n "$bench" ]; then printf 'export { Shim as BenchEntrypoint };\n' >>"$out/module.mjs"; fi
+if grep -q 'prototype\.bench_setup=' "$out/worker-build.js"; then
+  printf 'export { Shim as BenchEntrypoint };\n' >>"$out/module.mjs"
+fi
 "$ESBUILD_BIN" "$out/module.mjs" --bundle --format=esm --minify --log-level=warning \
   --external:./index_bg.wasm '--external:cloudflare:*' --outfile="$out/index.js"
 rm "$out/worker-build.js" "$out/module.mjs"

@@ -109,9 +109,10 @@ fn log_decision(
     log::info(line);
 }
 
-/// The module's `fetch` handler: worker-build's shim calls it with the request, `this.env` and
-/// `this.ctx`. The promise always resolves to a response: a failure inside is logged and answered with
-/// the generic problem, and [`glue_error`] covers the one case where even that cannot be built.
+/// The module's `fetch` handler: the main module (`src/module.mjs`) calls it, through worker-build's
+/// entrypoint function, with the request, `env` and `ctx`. The promise always resolves to a response:
+/// a failure inside is logged and answered with the generic problem, and [`glue_error`] covers the one
+/// case where even that cannot be built.
 #[wasm_bindgen]
 pub fn fetch(req: Request, env: Env, ctx: ExecutionContext) -> Promise {
     future_to_promise(async move {

@@ -1,6 +1,8 @@
 // Recovery after a trap, on the bench build (target/worker-bench: `bash scripts/build-worker.sh -d
 // target/worker-bench . --features bench`, which scripts/test.sh makes first): a JS module inside
-// workerd imports the built Worker as worker-build shapes it, answers a request through its fetch
+// workerd imports the built Worker as scripts/build-worker.sh shapes it (src/module.mjs's default
+// export; the bench build also exports worker-build's entrypoint class, whose prototype carries
+// `bench_trap`), answers a request through its fetch
 // handler, traps the instance (`bench_trap`, an `abort`), and answers again. Checks:
 // - the trap reaches the caller as a WebAssembly.RuntimeError, and the next request is answered by a
 //   fresh instance (wasm-bindgen's abort handler, registered in src/runtime.rs's start);

@@ -1,8 +1,9 @@
 // The comparison Worker of the benchmarks (issue 11): what a JS Worker built on `jose` does for the same
 // job as edge-auth — verify an ES256 token from a local JWKS (issuer, audience, algorithm pinned), sign an
-// EdDSA assertion for the origin (sub, htm, htu, iat, exp, jti), forward without the token. No cache: jose
-// verifies every token in full. Bundled by scripts/bench-coldstart.sh and scripts/bench-throughput.sh with
-// esbuild; configured like edge-auth through bindings (JWKS, SIGNING, ISS, AUD, ORIGIN).
+// EdDSA assertion for the origin (sub, htm, htu, iat, exp, jti), forward without the token. Without
+// CACHE (below) there is no cache: jose verifies every token in full. Bundled by
+// scripts/build-jose-worker.sh with esbuild; configured like edge-auth through bindings (JWKS, SIGNING,
+// ISS, AUD, ORIGIN).
 //
 // CACHE = "1" ("jose cached" in the benchmarks): the same Worker with a verified-token cache of its own,
 // a Map from the token to its payload, used until the token's `exp` and cleared whole at 10 000 entries.

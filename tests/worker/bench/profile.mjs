@@ -56,7 +56,12 @@ try {
     const pool = [];
     for (let i = 0; i < (DURATION + 2) * 3000; i++) pool.push(await fixture.mint(`user-${i}`));
     let next = 0;
-    requests = [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${pool[next++ % pool.length]}` } }) }];
+    requests = [{
+      setupRequest: (request) => {
+        if (next >= pool.length) throw new Error(`the pool of ${pool.length} fresh tokens ran out: raise its bound`);
+        return { ...request, headers: { ...request.headers, authorization: `Bearer ${pool[next++]}` } };
+      },
+    }];
   }
   const path = mode === "none" ? "/public/1" : "/orders/1";
   const headers = mode === "none" ? {} : { authorization: `Bearer ${token}` };

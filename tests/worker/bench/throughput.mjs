@@ -18,8 +18,12 @@ const DURATION = Number(process.argv[3] ?? 8), CONNECTIONS = Number(process.argv
 const joseBundle = process.argv[5];
 const fixture = await setup();
 const token = await fixture.mint("alice");
-// Enough fresh tokens that no run sees one twice (a rate well above what this machine serves).
-const POOL = Math.max(20000, DURATION * 4000);
+// Fresh tokens for every first-sight run, none ever sent twice (a Worker with a cache would count a
+// second sending as a hit): at most 3000 requests a second (well above what this machine serves) for
+// each of the first-sight runs (two per Worker: five Workers, six with a baseline). Running out is an
+// error, not a wrap-around.
+const FIRST_SIGHT_RUNS = 2 * (process.env.BASELINE_ROOT ? 6 : 5);
+const POOL = FIRST_SIGHT_RUNS * DURATION * 3000;
 const fresh = [];
 for (let i = 0; i < POOL; i++) fresh.push(await fixture.mint(`user-${i}`));
 let next = 0;
@@ -38,7 +42,8 @@ async function load(url, headers, firstSight = false) {
   if (firstSight) {
     options.requests = [{
       setupRequest: (request) => {
-        const t = fresh[next % fresh.length];
+        if (next >= fresh.length) throw new Error(`the pool of ${fresh.length} fresh tokens ran out: raise its bound`);
+        const t = fresh[next];
         next += 1;
         return { ...request, headers: { ...request.headers, authorization: `Bearer ${t}` } };
       },
@@ -55,7 +60,8 @@ try {
   const q = await quiet.ready;
   const c = await joseCached.ready;
   const auth = { authorization: `Bearer ${token}` };
-  // Warm all three, then measure in turns: pass-through, jose, edge-auth, twice, for each token mode.
+  // Warm every Worker, then measure in turns (pass-through, jose, jose cached, edge-auth, quiet, baseline),
+  // twice, for each token mode.
   await load(new URL("/warm", a).href, auth);
   await load(new URL("/warm", b).href, {});
   await load(new URL("/warm", j).href, auth);
