@@ -10,7 +10,9 @@
 //   wasm-bindgen-futures' queue is made), so the runtime's own function is still there after a
 //   re-instantiation;
 // - async work still completes after the re-instantiation (the request path awaits WebCrypto and the
-//   origin's fetch through the futures queue).
+//   origin's fetch through the futures queue);
+// - the Durable Object class (`Revocations`, still behind worker-build's proxy) answers before and
+//   after the trap: its instance is made anew on the fresh wasm instance.
 // Run by scripts/test.sh: `node --test tests/worker/trap-recovery.mjs` (not a *.test.mjs: it needs the
 // bench build, which `node --test tests/worker/` alone does not have).
 import test from "node:test";
@@ -26,6 +28,7 @@ const dir = resolve(root, process.env.EDGE_AUTH_BENCH_BUILD ?? "target/worker-be
 
 const HARNESS = `
 import Edge, { BenchEntrypoint } from "./index.js";
+export { Revocations } from "./index.js";
 const original = globalThis.queueMicrotask;
 const ownBefore = Object.hasOwn(globalThis, "queueMicrotask");
 export default {
@@ -34,6 +37,14 @@ export default {
     const same = () => globalThis.queueMicrotask === original && typeof original === "function"
       && Object.hasOwn(globalThis, "queueMicrotask") === ownBefore;
     if (step === "/global") return Response.json({ same: same() });
+    if (step === "/object") {
+      // The Durable Object class in this isolate (worker-build's proxy around it makes its instance anew
+      // after a trap): a sync from nothing.
+      const objects = env.EDGE_AUTH_REVOCATIONS;
+      const answer = await objects.get(objects.idFromName("https://idp.example/")).fetch("https://revocations/sync?epoch=&since=0");
+      const body = await answer.json();
+      return Response.json({ status: answer.status, full: body.full, records: body.records });
+    }
     if (step === "/trap") {
       try {
         BenchEntrypoint.prototype.bench_trap();
@@ -84,6 +95,7 @@ test("after a trap the next request gets a fresh instance, with queueMicrotask u
       { type: "CompiledWasm", path: resolve(dir, "index_bg.wasm") },
     ],
     compatibilityDate: "2026-04-26",
+    durableObjects: { EDGE_AUTH_REVOCATIONS: "Revocations" },
     bindings: {
       EDGE_AUTH: JSON.stringify(config),
       ORIGIN: "https://origin.example",
@@ -96,11 +108,15 @@ test("after a trap the next request gets a fresh instance, with queueMicrotask u
     assert.deepEqual(await get("/global"), { same: true }, "the first start left queueMicrotask as it was");
     const before = await get("/request");
     assert.deepEqual(before, { status: 200, body: { origin: true, assertion: true }, same: true });
+    const object = { status: 200, full: true, records: [] };
+    assert.deepEqual(await get("/object"), object, "the Durable Object answers before the trap");
     assert.deepEqual(await get("/trap"), { trapped: true, runtimeError: true });
     // The next call re-instantiates the module (its start runs again) and answers as before.
     assert.deepEqual(await get("/request"), before, "a fresh instance answers after the trap");
     assert.deepEqual(await get("/request"), before);
     assert.deepEqual(await get("/global"), { same: true }, "the second start left queueMicrotask as it was");
+    // The object made before the trap is made anew on the fresh instance, and answers the same.
+    assert.deepEqual(await get("/object"), object, "the Durable Object answers after the trap");
   } finally {
     await mf.dispose();
   }
