@@ -9,7 +9,9 @@
 // On this shared machine a round's time swings by a third: compare minima, and only differences far
 // above that; bench-worker.sh's whole-handler line measures the Worker's own share inside the isolate.
 // Run from the repository root (miniflare refuses module paths outside its working directory).
-//   [ONLY=name,…] [VARIANTS=name=DIR,…] [BASELINE_ROOT=DIR] node tests/worker/bench/cpu.mjs ROOT JOSE_BUNDLE [REQUESTS] [ROUNDS]
+//   [ONLY=name,…] [VARIANTS=name=DIR,…] [BASELINE_ROOT=DIR] [FIRST_SIGHT=1] node tests/worker/bench/cpu.mjs ROOT JOSE_BUNDLE [REQUESTS] [ROUNDS]
+// FIRST_SIGHT=1: every request that carries a token carries a new one (minted beforehand, each sent
+// once; running out is an error), so the Workers verify every token: first sights, not cache hits.
 import { readdirSync, readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
 import autocannon from "autocannon";
@@ -74,6 +76,19 @@ if (process.env.BASELINE_ROOT) {
   WORKERS.push(["baseline", () => fixture.edgeAuth(process.env.BASELINE_ROOT), "/orders/1", { authorization: `Bearer ${token}` }]);
 }
 
+// FIRST_SIGHT=1: a pool of fresh tokens for every request with a token (warm-up included).
+const firstSight = process.env.FIRST_SIGHT === "1";
+const fresh = [];
+let next = 0;
+function freshRequests() {
+  return [{
+    setupRequest: (request) => {
+      if (next >= fresh.length) throw new Error(`the pool of ${fresh.length} fresh tokens ran out`);
+      return { ...request, headers: { ...request.headers, authorization: `Bearer ${fresh[next++]}` } };
+    },
+  }];
+}
+
 // ONLY="name,…": measure only these (the first is the ÷ baseline).
 const only = process.env.ONLY?.split(",");
 if (only) {
@@ -93,7 +108,16 @@ try {
     if (pids.length !== 1) throw new Error(`${name}: ${pids.length} new workerd processes`);
     started.push({ name, mf, pid: pids[0], url: new URL(path, url).href, headers, samples: [], node: [] });
   }
-  const run = (w, amount) => autocannon({ url: w.url, headers: w.headers, connections: CONNECTIONS, amount });
+  if (firstSight) {
+    // autocannon may send up to one request per connection beyond `amount`.
+    const withToken = started.filter((w) => w.headers.authorization).length;
+    const needed = withToken * (1000 + REQUESTS * ROUNDS + CONNECTIONS * (ROUNDS + 1));
+    for (let i = 0; i < needed; i++) fresh.push(await fixture.mint(`user-${i}`));
+  }
+  const run = (w, amount) => autocannon({
+    url: w.url, headers: w.headers, connections: CONNECTIONS, amount,
+    ...(firstSight && w.headers.authorization ? { requests: freshRequests() } : {}),
+  });
   for (const w of started) await run(w, 1000); // warm: JIT, caches, connections
   for (let round = 0; round < ROUNDS; round++) {
     for (const w of started) {
@@ -109,7 +133,7 @@ try {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const min = (xs) => Math.min(...xs);
   const pass = median(started[0].samples), passMin = min(started[0].samples);
-  console.log(`CPU time per request: ${REQUESTS} requests × ${ROUNDS} rounds, ${CONNECTIONS} connections, median and minimum over rounds (µs)`);
+  console.log(`CPU time per request${firstSight ? " (first sight: a new token on every request with one)" : ""}: ${REQUESTS} requests × ${ROUNDS} rounds, ${CONNECTIONS} connections, median and minimum over rounds (µs)`);
   console.log("worker           | workerd µs median (min) | ÷ pass-through | − pass-through (min − min) | node µs (client + origin)");
   for (const w of started) {
     const m = median(w.samples);
