@@ -80,6 +80,34 @@ fn agrees_with_the_url_crate_on_every_wpt_input() {
     }
 }
 
+/// The oracle's two exceptions for `xn--` labels (fuzz/regressions/absolute_url/ holds what the fuzzer
+/// found):
+/// - inputs the url crate cannot read in a debug-assertions build (an `xn--` label whose Punycode decodes
+///   to U+200F panics in idna's bidi check with the table-free back end) are not judged: the first is the
+///   fuzz smoke's find, the next three reach the same label escaped, split by a tab and upper-cased, and
+///   the fifth has a `$` among its basic code points, the sixth trailing control characters (which the
+///   crate trims);
+/// - `AbsoluteUrl` accepts an `xn--` label the crate refuses after decoding it (a known gap, see
+///   `check`): the last, the fuzzer's second find.
+#[test]
+fn the_oracle_on_xn_labels() {
+    for input in [
+        "http:b.c.xn--ph-phttpoksttpsokw:oxncvks",
+        "http://xn--ph-phttpoksttpsokw/",
+        "http://%78n--ph-phttpoksttpsokw/",
+        "http://xn-\t-ph-phttpoksttpsokw/",
+        "http://XN--ph-phttpoksttpsokw/",
+        "http:b.c.xn--$h-phttpoksttesokwncfks",
+        "http:b.c.xn--$h-phttpoksttemokwncfks\u{1}\u{0}\u{12}",
+        "http:b.c.xn--ph-phtspoksttkesokwncvkS",
+    ] {
+        check(input);
+    }
+    // A valid IDN label: both accept it, and agree on every part.
+    check("https://xn--bcher-kva.example/books?q=1");
+    assert!(edge_auth_core::AbsoluteUrl::parse("https://xn--bcher-kva.example/").is_ok());
+}
+
 /// Pieces that reach every branch of the parser: schemes and slashes, userinfo, hosts of every kind
 /// (valid and not), ports, dot segments, escapes, separators and characters of each encode set.
 fn piece() -> impl Strategy<Value = &'static str> {
