@@ -78,16 +78,6 @@ if (process.env.BASELINE_ROOT) {
 
 // FIRST_SIGHT=1: a pool of fresh tokens for every request with a token (warm-up included).
 const firstSight = process.env.FIRST_SIGHT === "1";
-const fresh = [];
-let next = 0;
-function freshRequests() {
-  return [{
-    setupRequest: (request) => {
-      if (next >= fresh.length) throw new Error(`the pool of ${fresh.length} fresh tokens ran out`);
-      return { ...request, headers: { ...request.headers, authorization: `Bearer ${fresh[next++]}` } };
-    },
-  }];
-}
 
 // ONLY="name,…": measure only these (the first is the ÷ baseline).
 const only = process.env.ONLY?.split(",");
@@ -108,15 +98,12 @@ try {
     if (pids.length !== 1) throw new Error(`${name}: ${pids.length} new workerd processes`);
     started.push({ name, mf, pid: pids[0], url: new URL(path, url).href, headers, samples: [], node: [] });
   }
-  if (firstSight) {
-    // autocannon may send up to one request per connection beyond `amount`.
-    const withToken = started.filter((w) => w.headers.authorization).length;
-    const needed = withToken * (1000 + REQUESTS * ROUNDS + CONNECTIONS * (ROUNDS + 1));
-    for (let i = 0; i < needed; i++) fresh.push(await fixture.mint(`user-${i}`));
-  }
+  // autocannon may send up to one request per connection beyond `amount`.
+  const withToken = started.filter((w) => w.headers.authorization).length;
+  const fresh = firstSight ? await fixture.freshTokens(withToken * (1000 + REQUESTS * ROUNDS + CONNECTIONS * (ROUNDS + 1))) : null;
   const run = (w, amount) => autocannon({
     url: w.url, headers: w.headers, connections: CONNECTIONS, amount,
-    ...(firstSight && w.headers.authorization ? { requests: freshRequests() } : {}),
+    ...(fresh && w.headers.authorization ? { requests: fresh.requests() } : {}),
   });
   for (const w of started) await run(w, 1000); // warm: JIT, caches, connections
   for (let round = 0; round < ROUNDS; round++) {

@@ -51,18 +51,7 @@ try {
   const base = await mf.ready;
   // `fresh`: every request carries a token minted beforehand and sent once (a pool above what this
   // machine serves in the warm-up and the run).
-  let requests;
-  if (mode === "fresh") {
-    const pool = [];
-    for (let i = 0; i < (DURATION + 2) * 3000; i++) pool.push(await fixture.mint(`user-${i}`));
-    let next = 0;
-    requests = [{
-      setupRequest: (request) => {
-        if (next >= pool.length) throw new Error(`the pool of ${pool.length} fresh tokens ran out: raise its bound`);
-        return { ...request, headers: { ...request.headers, authorization: `Bearer ${pool[next++]}` } };
-      },
-    }];
-  }
+  const requests = mode === "fresh" ? (await fixture.freshTokens((DURATION + 2) * 3000)).requests() : undefined;
   const path = mode === "none" ? "/public/1" : "/orders/1";
   const headers = mode === "none" ? {} : { authorization: `Bearer ${token}` };
   const run = cold

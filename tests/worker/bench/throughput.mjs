@@ -24,9 +24,7 @@ const token = await fixture.mint("alice");
 // error, not a wrap-around.
 const FIRST_SIGHT_RUNS = 2 * (process.env.BASELINE_ROOT ? 6 : 5);
 const POOL = FIRST_SIGHT_RUNS * DURATION * 3000;
-const fresh = [];
-for (let i = 0; i < POOL; i++) fresh.push(await fixture.mint(`user-${i}`));
-let next = 0;
+const fresh = await fixture.freshTokens(POOL);
 
 const edgeAuth = new Miniflare(fixture.edgeAuth(root));
 // The same build with `decision_log = "refusals"`: what the per-decision log line costs.
@@ -39,16 +37,7 @@ const baseline = process.env.BASELINE_ROOT ? new Miniflare(fixture.edgeAuth(proc
 
 async function load(url, headers, firstSight = false) {
   const options = { url, connections: CONNECTIONS, duration: DURATION, headers };
-  if (firstSight) {
-    options.requests = [{
-      setupRequest: (request) => {
-        if (next >= fresh.length) throw new Error(`the pool of ${fresh.length} fresh tokens ran out: raise its bound`);
-        const t = fresh[next];
-        next += 1;
-        return { ...request, headers: { ...request.headers, authorization: `Bearer ${t}` } };
-      },
-    }];
-  }
+  if (firstSight) options.requests = fresh.requests();
   const result = await autocannon(options);
   if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return result;

@@ -61,8 +61,24 @@ export async function setup() {
   // printed: it would swamp the tables.
   const drain = (stdout, stderr) => { stdout.resume(); stderr.resume(); };
   const common = { handleRuntimeStdio: drain, host: "127.0.0.1", port: 0, compatibilityDate: "2026-04-26" };
+  /// `count` tokens minted now, each to be sent once (a Worker with a cache would count a second sending
+  /// as a hit): `requests()` is autocannon's `requests` option putting the next one on every request;
+  /// running out is an error, not a wrap-around.
+  const freshTokens = async (count) => {
+    const pool = [];
+    for (let i = 0; i < count; i++) pool.push(await mint(`user-${i}`));
+    let next = 0;
+    return {
+      requests: () => [{
+        setupRequest: (request) => {
+          if (next >= pool.length) throw new Error(`the pool of ${pool.length} fresh tokens ran out: raise its bound`);
+          return { ...request, headers: { ...request.headers, authorization: `Bearer ${pool[next++]}` } };
+        },
+      }],
+    };
+  };
   return {
-    origin, mint, config,
+    origin, mint, config, freshTokens,
     passThrough: () => ({
       ...common, modules: true, bindings: { ORIGIN },
       script: `export default { async fetch(request, env) {
