@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Criterion benchmarks of full verification per algorithm and of route-policy evaluation (50 rules), printed as ratios to HS256 measured in the
+# Criterion benchmarks of full verification per algorithm, of route-policy evaluation (50 rules) and of
+# the verified-token cache's worst insertion, printed as ratios to HS256 measured in the
 # same run (this machine is shared and noisy: compare ratios, not absolute times).
 #   bash scripts/bench.sh            # full run (~3 min)
 #   QUICK=1 bash scripts/bench.sh    # shorter measurement
@@ -26,4 +27,10 @@ es = median_ns("verify", "ES256")
 for name in ["50-routes-match-49th", "50-routes-default"]:
     ns = median_ns("policy", name)
     print(f"{'policy/' + name:<30}{ns/1000:>10.2f}µs{ns/base:>10.2f} × HS256 verify{ns/es:>10.3f} × ES256 verify")
+# The insertion that flips two full generations of 10 000 entries, against an ordinary insertion (each
+# with the clone of a verified token it inserts): the worst single insertion a request can meet.
+plain = median_ns("cache", "insert")
+flip = median_ns("cache", "insert-flipping-10000")
+print(f"{'cache/insert':<30}{plain/1000:>10.2f}µs")
+print(f"{'cache/insert-flipping-10000':<30}{flip/1000:>10.2f}µs{flip/plain:>10.1f} × cache/insert")
 PY

@@ -5,7 +5,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use edge_auth_core::{
     mint, normalize_path, Algorithm, Caller, GateConfig, IssuerPolicy, KeySet, Limits, MintOptions,
-    PayloadKind, SigningKey, UnixTime, UntrustedToken, Verifier,
+    PayloadKind, SigningKey, TokenCache, UnixTime, UntrustedToken, Verifier,
 };
 use serde_json::json;
 
@@ -173,5 +173,51 @@ fn policy(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, full_verification, parse_only, policy);
+/// The verified-token cache's insertion: an ordinary one, and the one that flips full generations of
+/// 10 000 entries each (the realistic claims above). The flip used to free the whole old generation in
+/// that one insertion; `scripts/bench.sh` prints the ratio of the two.
+fn cache(c: &mut Criterion) {
+    const CAPACITY: usize = 10_000;
+    let (verifier, token) = setup(Algorithm::Hs256);
+    let verified = verifier.verify(&token, UnixTime(NOW)).unwrap();
+    // Distinct keys of a token's length (the cache compares whole strings, hashes the tail).
+    let key = |i: usize| format!("{token}{i:08}");
+    // A cache whose young generation is `young` entries short of full, the old one full.
+    let filled = |young: usize| {
+        let mut cache = TokenCache::new(CAPACITY, 3600, [7; 16]);
+        for i in 0..2 * CAPACITY - young {
+            cache.insert(
+                &key(i),
+                verified.clone(),
+                UnixTime(NOW),
+                cache.generation(),
+                None,
+            );
+        }
+        cache
+    };
+    let new_key = key(3 * CAPACITY);
+    let mut group = c.benchmark_group("cache");
+    group.sample_size(20);
+    for (name, short) in [("insert", 100), ("insert-flipping-10000", 0)] {
+        group.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || (filled(short), verified.clone()),
+                |(cache, verified)| {
+                    cache.insert(
+                        &new_key,
+                        verified.clone(),
+                        UnixTime(NOW),
+                        cache.generation(),
+                        None,
+                    )
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, full_verification, parse_only, policy, cache);
 criterion_main!(benches);

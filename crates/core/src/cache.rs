@@ -4,6 +4,13 @@
 //! - Bounded: two generations of at most `capacity` entries each (an O(1) approximation of LRU: a hit in
 //!   the old generation moves the entry to the young one; when the young one is full it becomes the old
 //!   one and the previous old one is dropped).
+//! - Freed a few entries at a time, never a generation in one request: the generation a flip drops is
+//!   freed [`FREED_PER_PUT`] entries per insertion, and [`TokenCache::clear`] only makes the entries
+//!   unreachable (each remembers the clear count it was inserted under), so they leave with the flips.
+//!   Freeing a whole generation at once (up to 100 000 verified tokens with their claims) landed on the
+//!   one request that filled the young generation: a latency spike, and in a Worker a risk to that
+//!   request's CPU limit. Held at most: the two generations, and for the next `capacity / 4` insertions
+//!   after a flip the one it dropped.
 //! - An entry lives until the token's `exp`, `max_ttl` after insertion, or the end of the usable life of
 //!   the key set that verified it (remote keys: its freshness plus `stale_if_error`), whichever is first:
 //!   a cached verification never outlives the keys that could verify the token again.
@@ -29,6 +36,8 @@ use crate::verifier::VerifiedToken;
 struct Entry {
     verified: Arc<VerifiedToken>,
     expires_at: u64,
+    /// The cache's clear count when inserted: an entry from before the last `clear` is never found.
+    cleared: u64,
 }
 
 /// How many trailing bytes of a token its hash covers.
@@ -76,11 +85,19 @@ impl Hasher for TailHasher {
     }
 }
 
+/// How many entries of the generation the last flip dropped each insertion frees. A flip drops at most
+/// `capacity` entries and comes `capacity` insertions after the previous one: the dropped generation is
+/// freed within a quarter of that.
+pub const FREED_PER_PUT: usize = 4;
+
 /// A two-generation bounded cache keyed by the whole token string.
 #[derive(Debug)]
 pub struct TokenCache {
     young: HashMap<Box<str>, Entry, TailHash>,
     old: HashMap<Box<str>, Entry, TailHash>,
+    /// The generation the last flip dropped, no longer looked up, freed [`FREED_PER_PUT`] entries per
+    /// insertion.
+    retiring: std::collections::hash_map::IntoIter<Box<str>, Entry>,
     capacity: usize,
     max_ttl: u64,
     /// Bumped by every [`clear`](Self::clear).
@@ -108,7 +125,8 @@ impl TokenCache {
         };
         TokenCache {
             young: HashMap::with_hasher(hash.clone()),
-            old: HashMap::with_hasher(hash),
+            old: HashMap::with_hasher(hash.clone()),
+            retiring: HashMap::with_hasher(hash).into_iter(),
             capacity: capacity.max(1),
             max_ttl: max_ttl_seconds,
             generation: 0,
@@ -124,14 +142,14 @@ impl TokenCache {
     /// The cached verification of exactly this token string, if still fresh at `now`.
     pub fn get(&mut self, token: &str, now: UnixTime) -> Option<Arc<VerifiedToken>> {
         if let Some(entry) = self.young.get(token) {
-            if entry.expires_at > now.0 {
+            if entry.expires_at > now.0 && entry.cleared == self.generation {
                 return Some(Arc::clone(&entry.verified));
             }
             self.young.remove(token);
             return None;
         }
         let (key, entry) = self.old.remove_entry(token)?;
-        if entry.expires_at <= now.0 {
+        if entry.expires_at <= now.0 || entry.cleared != self.generation {
             return None;
         }
         let verified = Arc::clone(&entry.verified);
@@ -167,6 +185,7 @@ impl TokenCache {
                 Entry {
                     verified: Arc::clone(&verified),
                     expires_at,
+                    cleared: self.generation,
                 },
             );
         }
@@ -174,23 +193,42 @@ impl TokenCache {
     }
 
     fn put(&mut self, key: Box<str>, entry: Entry) {
+        self.free_some();
         if self.young.len() >= self.capacity {
-            let empty = HashMap::with_hasher(self.young.hasher().clone());
-            self.old = std::mem::replace(&mut self.young, empty);
+            // Sized for a full generation, since the last one filled: growing by doubling would rehash
+            // up to half of it in one insertion.
+            let empty =
+                HashMap::with_capacity_and_hasher(self.capacity, self.young.hasher().clone());
+            let young = std::mem::replace(&mut self.young, empty);
+            let dropped = std::mem::replace(&mut self.old, young);
+            // The previous dropped generation is empty by now (freed by the `capacity` insertions since).
+            self.retiring = dropped.into_iter();
         }
         self.young.insert(key, entry);
     }
 
+    /// Frees up to [`FREED_PER_PUT`] retired entries.
+    fn free_some(&mut self) {
+        for _ in 0..FREED_PER_PUT {
+            if self.retiring.next().is_none() {
+                return;
+            }
+        }
+    }
+
     /// Drops everything (call when an issuer's keys change); verifications in progress will not be
-    /// inserted.
+    /// inserted. The entries are unreachable at once, and freed as the generations flip.
     pub fn clear(&mut self) {
-        self.young.clear();
-        self.old.clear();
         self.generation = self.generation.wrapping_add(1);
     }
 
+    /// The entries a lookup can find (expired ones included until looked up or flipped out).
     pub fn len(&self) -> usize {
-        self.young.len() + self.old.len()
+        self.young
+            .values()
+            .chain(self.old.values())
+            .filter(|entry| entry.cleared == self.generation)
+            .count()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -12,7 +12,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use edge_auth_core::{Algorithm, TokenCache, UnixTime, Verifier};
+use edge_auth_core::{Algorithm, TokenCache, UnixTime, Verifier, FREED_PER_PUT};
 use serde_json::json;
 
 /// Any fixed seed: these tests are about entries, not hashing.
@@ -116,6 +116,94 @@ fn bounded_with_recently_used_entries_kept() {
     );
     cache.clear();
     assert!(cache.is_empty());
+}
+
+/// How many of `held` the cache has freed: each is held here once, and once by the cache until freed.
+fn freed(held: &[Arc<edge_auth_core::VerifiedToken>]) -> usize {
+    held.iter().filter(|v| Arc::strong_count(v) == 1).count()
+}
+
+/// Inserts `count` new tokens numbered from `from`, checking after each insertion that the cache freed
+/// at most `FREED_PER_PUT` more of `watched`; returns what it inserted.
+fn insert_watching(
+    cache: &mut TokenCache,
+    verifier: &Verifier,
+    from: usize,
+    count: usize,
+    watched: &[Arc<edge_auth_core::VerifiedToken>],
+) -> Vec<Arc<edge_auth_core::VerifiedToken>> {
+    let mut inserted = Vec::new();
+    for i in from..from + count {
+        let before = freed(watched);
+        let t = token_with(i, NOW + 300);
+        let verified = verifier.verify(&t, UnixTime(NOW)).unwrap();
+        inserted.push(cache.insert(&t, verified, UnixTime(NOW), cache.generation(), None));
+        let after = freed(watched);
+        assert!(
+            after - before <= FREED_PER_PUT,
+            "insertion {i} freed {} entries at once",
+            after - before
+        );
+    }
+    inserted
+}
+
+#[test]
+fn a_dropped_generation_is_freed_a_few_entries_per_insertion() {
+    let verifier = hs256();
+    let capacity = 64;
+    let mut cache = TokenCache::new(capacity, 3600, SEED);
+    let first = insert_watching(&mut cache, &verifier, 0, capacity, &[]);
+    let second = insert_watching(&mut cache, &verifier, capacity, capacity, &first);
+    assert_eq!(freed(&first), 0, "the first generation is the old one now");
+    assert_eq!(cache.len(), 2 * capacity);
+    // The next insertion drops the first generation: unreachable at once, freed over the following
+    // insertions, all of it before the next flip.
+    let third = insert_watching(&mut cache, &verifier, 2 * capacity, 1, &first);
+    let t0 = token_with(0, NOW + 300);
+    assert!(cache.get(&t0, UnixTime(NOW)).is_none(), "dropped at once");
+    assert!(freed(&first) <= FREED_PER_PUT);
+    let rest = insert_watching(
+        &mut cache,
+        &verifier,
+        2 * capacity + 1,
+        capacity - 1,
+        &first,
+    );
+    assert_eq!(freed(&first), capacity, "all freed before the next flip");
+    assert_eq!(freed(&second), 0, "the old generation is kept");
+    // `clear`: everything unreachable at once, then freed as the generations flip, a few per insertion.
+    cache.clear();
+    assert!(cache.is_empty());
+    assert!(cache
+        .get(&token_with(capacity, NOW + 300), UnixTime(NOW))
+        .is_none());
+    let kept: Vec<_> = second.into_iter().chain(third).chain(rest).collect();
+    assert_eq!(
+        freed(&kept),
+        1,
+        "the lookup removed the entry it found unreachable"
+    );
+    let after = insert_watching(&mut cache, &verifier, 3 * capacity, capacity, &kept);
+    assert_eq!(
+        freed(&kept),
+        capacity,
+        "the old generation at the clear is freed after one flip"
+    );
+    insert_watching(
+        &mut cache,
+        &verifier,
+        4 * capacity,
+        capacity / FREED_PER_PUT + 1,
+        &kept,
+    );
+    assert_eq!(freed(&kept), 2 * capacity, "the young one after two");
+    assert_eq!(cache.len(), capacity + capacity / FREED_PER_PUT + 1);
+    assert_eq!(
+        freed(&after),
+        0,
+        "what was inserted after the clear is kept"
+    );
 }
 
 #[test]

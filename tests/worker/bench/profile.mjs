@@ -8,6 +8,8 @@
 // of a fresh instance (cold start: the first verification; the 503 answer without EDGE_AUTH), profiled
 // at 10 µs. DECISION_LOG sets the configuration's decision_log.
 // Build with names to read wasm frames: EDGE_AUTH_WASM_NAMES=1 bash scripts/build-worker.sh.
+// INCLUSIVE=regex also prints the matching functions' inclusive share (with their callees); the last
+// self line is every wasm function's self time together.
 import { Miniflare } from "miniflare";
 import autocannon from "autocannon";
 import WebSocket from "ws";
@@ -85,12 +87,36 @@ try {
     self.set(key, (self.get(key) ?? 0) + count);
     total += count;
   }
+  // Inclusive time: a sample counts once for every distinct function on its stack.
+  const parent = new Map();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+  const keyOf = (n) => {
+    const frame = n.callFrame;
+    const where = frame.url ? `${frame.url.split("/").pop()}:${frame.lineNumber}` : "";
+    return `${frame.functionName || "(anonymous)"} ${where}`.trim();
+  };
+  const inclusive = new Map();
+  let wasm = 0;
+  for (const [nodeId, count] of hits) {
+    const seen = new Set();
+    if (byId.get(nodeId).callFrame.url.includes(".wasm")) wasm += count;
+    for (let id = nodeId; id !== undefined; id = parent.get(id)) seen.add(keyOf(byId.get(id)));
+    for (const key of seen) inclusive.set(key, (inclusive.get(key) ?? 0) + count);
+  }
   const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 30);
   console.log(cold
     ? `profile: mode ${mode}, answered ${result.status} in ${result.ms.toFixed(1)} ms, ${total} samples (10 µs)`
     : `profile: mode ${mode}, ${Math.round(result.requests.average)} req/s, ${total} samples (100 µs)`);
   console.log("self %  | function");
   for (const [key, count] of top) console.log(`${(100 * count / total).toFixed(1).padStart(6)}  | ${key}`);
+  console.log(`${(100 * wasm / total).toFixed(1).padStart(6)}  | all wasm functions, self`);
+  // INCLUSIVE=regex: the functions (with their callees) whose names match, as a share of all samples.
+  if (process.env.INCLUSIVE) {
+    const pattern = new RegExp(process.env.INCLUSIVE);
+    const matching = [...inclusive].filter(([key]) => pattern.test(key)).sort((a, b) => b[1] - a[1]).slice(0, 40);
+    console.log("incl %  | function (with its callees)");
+    for (const [key, count] of matching) console.log(`${(100 * count / total).toFixed(1).padStart(6)}  | ${key}`);
+  }
 } finally {
   await mf.dispose();
   fixture.origin.close();
