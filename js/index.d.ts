@@ -62,7 +62,7 @@ export type VerifierConfig = string | {
   issuers: IssuerConfig[];
   leeway_seconds?: number;
   max_token_bytes?: number;
-  cache?: { max_entries?: number; max_ttl_seconds?: number };
+  cache?: { max_entries?: number; max_bytes?: number; max_ttl_seconds?: number };
   remote_keys?: {
     min_ttl_seconds?: number;
     max_ttl_seconds?: number;

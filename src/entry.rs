@@ -356,7 +356,7 @@ async fn decide(
             // Neither can fail for a request the runtime parsed; if one does, it is our fault (500),
             // not the configuration's.
             let mut jti = [0u8; 16];
-            let input = getrandom::getrandom(&mut jti).ok().and_then(|()| {
+            let input = crate::runtime::random_bytes(&mut jti).ok().and_then(|()| {
                 gate::assertion_input(config, head.method, url, &path, &verified, &token, now, jti)
             });
             let assertion = match input {

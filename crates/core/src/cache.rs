@@ -1,9 +1,13 @@
 //! A bounded cache of verified tokens for one isolate: a repeated token skips parsing and crypto.
 //!
 //! - Only [`VerifiedToken`]s go in; a token that failed is never cached.
-//! - Bounded: two generations of at most `capacity` entries each (an O(1) approximation of LRU: a hit in
-//!   the old generation moves the entry to the young one; when the young one is full it becomes the old
-//!   one and the previous old one is dropped).
+//! - Bounded: two generations of at most `capacity` entries and half of `max_bytes` each (an O(1)
+//!   approximation of LRU: a hit in the old generation moves the entry to the young one; when the young
+//!   one is full it becomes the old one and the previous old one is dropped). Bytes are counted with
+//!   [`VerifiedToken::held_bytes`], an over-estimate of what an entry holds: a count alone does not
+//!   bound memory, since a cached token holds from about 3 KiB to 80 KiB (an 8 KiB token of small JSON
+//!   values), and a Worker's isolate has 128 MB for everything. An entry over half of `max_bytes` is not
+//!   kept.
 //! - Freed a few entries at a time, never a generation in one request: the generation a flip drops is
 //!   freed [`FREED_PER_PUT`] entries per insertion, and [`TokenCache::clear`] only makes the entries
 //!   unreachable (each remembers the clear count it was inserted under), so they leave with the flips.
@@ -36,6 +40,8 @@ use crate::verifier::VerifiedToken;
 struct Entry {
     verified: Arc<VerifiedToken>,
     expires_at: u64,
+    /// What the entry holds, over-estimated: its key, the verification, its slot in the table.
+    bytes: usize,
     /// The cache's clear count when inserted: an entry from before the last `clear` is never found.
     cleared: u64,
 }
@@ -85,6 +91,9 @@ impl Hasher for TailHasher {
     }
 }
 
+/// The bytes a cache holds unless told otherwise ([`TokenCache::with_max_bytes`]): 16 MiB.
+pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
+
 /// How many entries of the generation the last flip dropped each insertion frees. A flip drops at most
 /// `capacity` entries and comes `capacity` insertions after the previous one: the dropped generation is
 /// freed within a quarter of that.
@@ -99,6 +108,10 @@ pub struct TokenCache {
     /// insertion.
     retiring: std::collections::hash_map::IntoIter<Box<str>, Entry>,
     capacity: usize,
+    /// The bytes each generation may hold (half of `max_bytes`).
+    generation_bytes: usize,
+    young_bytes: usize,
+    old_bytes: usize,
     max_ttl: u64,
     /// Bumped by every [`clear`](Self::clear).
     generation: u64,
@@ -128,9 +141,26 @@ impl TokenCache {
             old: HashMap::with_hasher(hash.clone()),
             retiring: HashMap::with_hasher(hash).into_iter(),
             capacity: capacity.max(1),
+            generation_bytes: DEFAULT_MAX_BYTES / 2,
+            young_bytes: 0,
+            old_bytes: 0,
             max_ttl: max_ttl_seconds,
             generation: 0,
         }
+    }
+
+    /// Bounds the bytes held (both generations, counted with [`VerifiedToken::held_bytes`]) to
+    /// `max_bytes` instead of [`DEFAULT_MAX_BYTES`].
+    #[must_use]
+    pub fn with_max_bytes(mut self, max_bytes: usize) -> TokenCache {
+        self.generation_bytes = max_bytes / 2;
+        self
+    }
+
+    /// The bytes the cache's entries hold, over-estimated as [`VerifiedToken::held_bytes`] does (not
+    /// counting a dropped generation while it is freed).
+    pub fn held_bytes(&self) -> usize {
+        self.young_bytes.saturating_add(self.old_bytes)
     }
 
     /// The cache's generation, read before verifying a token that is then handed to
@@ -145,10 +175,13 @@ impl TokenCache {
             if entry.expires_at > now.0 && entry.cleared == self.generation {
                 return Some(Arc::clone(&entry.verified));
             }
-            self.young.remove(token);
+            if let Some(gone) = self.young.remove(token) {
+                self.young_bytes = self.young_bytes.saturating_sub(gone.bytes);
+            }
             return None;
         }
         let (key, entry) = self.old.remove_entry(token)?;
+        self.old_bytes = self.old_bytes.saturating_sub(entry.bytes);
         if entry.expires_at <= now.0 || entry.cleared != self.generation {
             return None;
         }
@@ -177,15 +210,23 @@ impl TokenCache {
             Some(exp) => u64::try_from(exp).unwrap_or(0).min(by_ttl),
             None => by_ttl,
         };
+        let bytes = verified
+            .held_bytes(token.len())
+            .saturating_add(token.len() + crate::heap::PER_ALLOCATION)
+            // The table's slot, with room for its load factor.
+            .saturating_add(2 * std::mem::size_of::<(Box<str>, Entry)>());
         let verified = Arc::new(verified);
-        if expires_at > now.0 && since.0 == self.generation {
-            self.old.remove(token);
+        if expires_at > now.0 && since.0 == self.generation && bytes <= self.generation_bytes {
+            if let Some(gone) = self.old.remove(token) {
+                self.old_bytes = self.old_bytes.saturating_sub(gone.bytes);
+            }
             self.put(
                 token.into(),
                 Entry {
                     verified: Arc::clone(&verified),
                     expires_at,
                     cleared: self.generation,
+                    bytes,
                 },
             );
         }
@@ -194,7 +235,9 @@ impl TokenCache {
 
     fn put(&mut self, key: Box<str>, entry: Entry) {
         self.free_some();
-        if self.young.len() >= self.capacity {
+        if self.young.len() >= self.capacity
+            || self.young_bytes.saturating_add(entry.bytes) > self.generation_bytes
+        {
             // Sized for a full generation, since the last one filled: growing by doubling would rehash
             // up to half of it in one insertion.
             let empty =
@@ -203,8 +246,12 @@ impl TokenCache {
             let dropped = std::mem::replace(&mut self.old, young);
             // The previous dropped generation is empty by now (freed by the `capacity` insertions since).
             self.retiring = dropped.into_iter();
+            self.old_bytes = std::mem::take(&mut self.young_bytes);
         }
-        self.young.insert(key, entry);
+        self.young_bytes = self.young_bytes.saturating_add(entry.bytes);
+        if let Some(replaced) = self.young.insert(key, entry) {
+            self.young_bytes = self.young_bytes.saturating_sub(replaced.bytes);
+        }
     }
 
     /// Frees up to [`FREED_PER_PUT`] retired entries.

@@ -301,15 +301,22 @@ fn read_csrf(w: &mut Walk, path: &str, value: &Value) -> Option<RawCsrf> {
 #[derive(Debug)]
 struct RawCache {
     max_entries: Option<usize>,
+    max_bytes: Option<usize>,
     max_ttl_seconds: Option<u64>,
 }
 
 fn read_cache(w: &mut Walk, path: &str, value: &Value) -> Option<RawCache> {
-    let m = w.object(path, value, &["max_entries", "max_ttl_seconds"])?;
+    let m = w.object(
+        path,
+        value,
+        &["max_entries", "max_bytes", "max_ttl_seconds"],
+    )?;
     let max_entries = m.optional(w, "max_entries", Walk::size);
+    let max_bytes = m.optional(w, "max_bytes", Walk::size);
     let max_ttl_seconds = m.optional(w, "max_ttl_seconds", Walk::uint);
     Some(RawCache {
         max_entries: max_entries?,
+        max_bytes: max_bytes?,
         max_ttl_seconds: max_ttl_seconds?,
     })
 }
@@ -765,6 +772,8 @@ fn read_claim(w: &mut Walk, path: &str, value: &Value) -> Option<RawClaim> {
 pub struct CacheSettings {
     /// Entries per generation (the cache holds at most twice this).
     pub max_entries: usize,
+    /// The bytes both generations hold together, over-estimated (see `TokenCache::with_max_bytes`).
+    pub max_bytes: usize,
     pub max_ttl_seconds: u64,
 }
 
@@ -1080,14 +1089,27 @@ fn compile_verifier(
     }
 }
 
+const MIN_CACHE_BYTES: usize = 1 << 20;
+const MAX_CACHE_BYTES: usize = 64 << 20;
+
 /// The verified-token cache's bounds.
 fn compile_cache(raw: Option<&RawCache>, errors: &mut Errors) -> CacheSettings {
     let cache = CacheSettings {
         max_entries: raw.and_then(|c| c.max_entries).unwrap_or(1024),
+        max_bytes: raw
+            .and_then(|c| c.max_bytes)
+            .unwrap_or(crate::cache::DEFAULT_MAX_BYTES),
         max_ttl_seconds: raw.and_then(|c| c.max_ttl_seconds).unwrap_or(300),
     };
     if !(1..=100_000).contains(&cache.max_entries) {
         errors.push("cache.max_entries", "must be between 1 and 100000");
+    }
+    // A Worker's isolate has 128 MB for everything; 64 MiB of cached tokens is already most of it.
+    if !(MIN_CACHE_BYTES..=MAX_CACHE_BYTES).contains(&cache.max_bytes) {
+        errors.push(
+            "cache.max_bytes",
+            "must be between 1048576 (1 MiB) and 67108864 (64 MiB)",
+        );
     }
     if cache.max_ttl_seconds > 3600 {
         errors.push("cache.max_ttl_seconds", "must be at most 3600");
@@ -2237,7 +2259,7 @@ mod tests {
             ("unknown in a need set", set("/routes/0/scopes", json!({ "every": ["a"] })), vec![("routes[0].scopes.every", msg("unknown field `every`, expected `all` or `any`"))]),
             ("unknown in a claim rule", set("/routes/0/claims", json!([{ "claim": "a", "exist": true }])), vec![("routes[0].claims[0].exist", unknown("exist", &["claim", "equals", "one_of", "contains", "prefix", "exists"]))]),
             ("unknown in default", set("/default", json!({ "path": "/" })), vec![("default.path", unknown("path", DEFAULT_FIELDS))]),
-            ("unknown in cache", set("/cache", json!({ "size": 1 })), vec![("cache.size", msg("unknown field `size`, expected `max_entries` or `max_ttl_seconds`"))]),
+            ("unknown in cache", set("/cache", json!({ "size": 1 })), vec![("cache.size", unknown("size", &["max_entries", "max_bytes", "max_ttl_seconds"]))]),
             ("unknown in cors", set("/cors", json!({ "allowed_origins": [], "origins": [] })), vec![("cors.origins", unknown("origins", &["allowed_origins", "allowed_methods", "allowed_headers", "expose_headers", "max_age_seconds", "allow_credentials"]))]),
             ("unknown in csrf", set("/csrf", json!({ "all": true })), vec![("csrf.all", msg("unknown field `all`, expected `allowed_origins` or `all_requests`"))]),
             ("unknown in remote_keys", set("/remote_keys", json!({ "ttl": 1 })), vec![("remote_keys.ttl", unknown("ttl", &["min_ttl_seconds", "max_ttl_seconds", "kid_cooldown_seconds", "stale_if_error_seconds", "error_backoff_seconds", "timeout_ms", "max_bytes", "allow_loopback_http"]))]),

@@ -36,6 +36,7 @@ mod curve;
 mod derive;
 mod error;
 mod fields;
+mod heap;
 mod inspect;
 mod json;
 mod jwk;
@@ -62,7 +63,7 @@ pub use backend::Es384;
 #[cfg(feature = "p521")]
 pub use backend::Es512;
 pub use backend::{RustCrypto, SignatureBackend, SignatureCheck};
-pub use cache::{CacheGeneration, TokenCache, FREED_PER_PUT};
+pub use cache::{CacheGeneration, TokenCache, DEFAULT_MAX_BYTES, FREED_PER_PUT};
 pub use claims::{RegisteredClaims, UnixTime};
 pub use config::{
     read_remote_settings, realm_is_quotable, AssertionConfig, CacheSettings, ConfigError,

@@ -664,6 +664,32 @@ impl VerifiedToken {
         }
     }
 
+    /// An over-estimate of the heap bytes this holds, including the copy of the token and the hash
+    /// that [`ath`](Self::ath) keeps once called (`token_len`: the token's length), and its own
+    /// allocation behind an `Arc`. The verified-token cache bounds its memory with it.
+    pub fn held_bytes(&self, token_len: usize) -> usize {
+        use crate::heap::{map, optional, strings, PER_ALLOCATION};
+        let (header, registered) = (&self.header, &self.registered);
+        std::mem::size_of::<Self>()
+            + 2 * std::mem::size_of::<usize>()
+            + map(&header.raw)
+            + optional(Some(&header.alg))
+            + optional(header.kid.as_ref())
+            + optional(header.typ.as_ref())
+            + map(&self.claims)
+            + optional(registered.iss.as_ref())
+            + optional(registered.sub.as_ref())
+            + optional(registered.jti.as_ref())
+            + strings(&registered.aud, registered.aud.capacity())
+            + optional(self.key_id.as_ref())
+            + strings(&self.scopes, self.scopes.capacity())
+            + strings(&self.roles, self.roles.capacity())
+            // The `ath` memo: the token and its 43-character hash.
+            + token_len
+            + 43
+            + 3 * PER_ALLOCATION
+    }
+
     /// The caller's scopes, from the issuer's `scope_claims`, without duplicates.
     pub fn scopes(&self) -> &[String] {
         &self.scopes

@@ -207,6 +207,55 @@ fn a_dropped_generation_is_freed_a_few_entries_per_insertion() {
 }
 
 #[test]
+fn the_bytes_held_are_bounded_as_well_as_the_entries() {
+    let verifier = hs256();
+    let max_bytes = 1 << 20;
+    let mut cache = TokenCache::new(100_000, 3600, SEED).with_max_bytes(max_bytes);
+    // Tokens of 300 role names each: tens of KiB counted apiece, so the bytes bind long before the
+    // entries do.
+    let big = |i: usize| {
+        let roles: Vec<String> = (0..300).map(|r| format!("role-{i}-{r}")).collect();
+        token(
+            key(Algorithm::Hs256),
+            &json!({"iss": ISS, "aud": AUD, "exp": NOW + 300, "jti": i.to_string(), "roles": roles}),
+        )
+    };
+    let mut most = 0;
+    for i in 0..200 {
+        let t = big(i);
+        let verified = verifier.verify(&t, UnixTime(NOW)).unwrap();
+        cache.insert(&t, verified, UnixTime(NOW), cache.generation(), None);
+        assert!(
+            cache.held_bytes() <= max_bytes,
+            "{} bytes after {i}",
+            cache.held_bytes()
+        );
+        assert!(cache.get(&t, UnixTime(NOW)).is_some(), "the newest is kept");
+        most = most.max(cache.len());
+    }
+    assert!(
+        (10..100).contains(&most),
+        "{most} entries at most: the byte bound, not the entry bound, decided"
+    );
+    assert!(
+        cache.get(&big(0), UnixTime(NOW)).is_none(),
+        "the oldest went"
+    );
+    // An entry over half the bound is never kept (it would flip out everything else).
+    let roles: Vec<String> = (0..700).map(|r| format!("r{r}")).collect();
+    let huge = token(
+        key(Algorithm::Hs256),
+        &json!({"iss": ISS, "aud": AUD, "exp": NOW + 300, "roles": roles}),
+    );
+    let mut small = TokenCache::new(8, 3600, SEED).with_max_bytes(max_bytes / 8);
+    let verified = verifier.verify(&huge, UnixTime(NOW)).unwrap();
+    assert!(verified.held_bytes(huge.len()) > max_bytes / 16);
+    small.insert(&huge, verified, UnixTime(NOW), small.generation(), None);
+    assert!(small.get(&huge, UnixTime(NOW)).is_none());
+    assert_eq!(small.held_bytes(), 0);
+}
+
+#[test]
 fn recheck_applies_time_rules_to_a_cached_token() {
     let key = key(Algorithm::Es256);
     let verifier = verifier_with(&[key], &[Algorithm::Es256], |b| b.max_age(100));

@@ -247,6 +247,10 @@ fn configuration_mistakes_name_their_field() {
         ("realm with a quote", with("/realm", Some(json!("a\"b"))), vec![("realm", "printable ASCII")]),
         ("cookie name with a space", with("/token_cookie", Some(json!("a b"))), vec![("token_cookie", "cookie name")]),
         ("cache ttl too long", with("/cache", Some(json!({"max_ttl_seconds": 86_400}))), vec![("cache.max_ttl_seconds", "at most 3600")]),
+        ("cache bytes too few", with("/cache", Some(json!({"max_bytes": 1_048_575}))), vec![("cache.max_bytes", "between 1048576 (1 MiB) and 67108864 (64 MiB)")]),
+        ("cache bytes too many", with("/cache", Some(json!({"max_bytes": 67_108_865}))), vec![("cache.max_bytes", "between 1048576 (1 MiB) and 67108864 (64 MiB)")]),
+        ("cache bytes at the bounds", with("/cache", Some(json!({"max_entries": 1, "max_bytes": 1_048_576}))), vec![]),
+        ("cache bytes not a number", with("/cache", Some(json!({"max_bytes": "16M"}))), vec![("cache.max_bytes", "invalid type: a string, expected an integer")]),
         ("token limit too small", with("/max_token_bytes", Some(json!(10))), vec![("max_token_bytes", "between 256 and 65536")]),
     ];
     for (name, config, expected) in &cases {
@@ -620,6 +624,7 @@ fn the_verifier_part_refuses_gate_fields_and_verifies() {
     }
     let config = VerifierConfig::from_value(&verifier_part(&base()), &secrets).unwrap();
     assert_eq!(config.cache.max_entries, 1024);
+    assert_eq!(config.cache.max_bytes, 16 << 20);
     assert_eq!(config.remote_sources, [None, None]);
     let remote = VerifierConfig::from_value(
         &verifier_part(&with_remote("jwks_uri", json!("https://idp.example/jwks"))),

@@ -145,6 +145,7 @@ impl RawAssertionVerifier {
         // Every assertion is new (its `jti`): nothing to cache.
         let no_cache = CacheSettings {
             max_entries: 1,
+            max_bytes: edge_auth_core::DEFAULT_MAX_BYTES,
             max_ttl_seconds: 0,
         };
         Ok(RawAssertionVerifier {

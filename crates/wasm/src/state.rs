@@ -102,11 +102,10 @@ impl<C: Verifies> Engine<C> {
         })?;
         Ok(Engine {
             config,
-            cache: RefCell::new(TokenCache::new(
-                cache.max_entries,
-                cache.max_ttl_seconds,
-                seed,
-            )),
+            cache: RefCell::new(
+                TokenCache::new(cache.max_entries, cache.max_ttl_seconds, seed)
+                    .with_max_bytes(cache.max_bytes),
+            ),
             crypto,
             remote: RefCell::new(HashMap::new()),
             host,
