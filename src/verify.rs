@@ -177,7 +177,9 @@ pub(crate) async fn sign_assertion(
 ) -> Result<String, String> {
     let key = &config.assertion.signing_key;
     if !uses_webcrypto(key.algorithm()) {
-        return Ok(sign_in_rust(config, input));
+        // HS256, the one assertion key that is not a WebCrypto one.
+        return sign_in_rust(config, input)
+            .ok_or_else(|| format!("no Rust signer for a {} assertion key", key.algorithm()));
     }
     let crypto = Rc::clone(&isolate.borrow().crypto);
     match crypto.sign(key, input.as_bytes()).await {

@@ -5,8 +5,8 @@
 //!   approximation of LRU: a hit in the old generation moves the entry to the young one; when the young
 //!   one is full it becomes the old one and the previous old one is dropped). Bytes are counted with
 //!   [`VerifiedToken::held_bytes`], an over-estimate of what an entry holds: a count alone does not
-//!   bound memory, since a cached token holds from about 3 KiB to 80 KiB (an 8 KiB token of small JSON
-//!   values), and a Worker's isolate has 128 MB for everything. An entry over half of `max_bytes` is not
+//!   bound memory, since a cached token holds from about 3 KiB to half a MiB (an 8 KiB token of
+//!   one-member objects: `tests/cache_memory.rs`), and a Worker's isolate has 128 MB for everything. An entry over half of `max_bytes` is not
 //!   kept.
 //! - Freed a few entries at a time, never a generation in one request: the generation a flip drops is
 //!   freed [`FREED_PER_PUT`] entries per insertion, and [`TokenCache::clear`] only makes the entries

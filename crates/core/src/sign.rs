@@ -21,6 +21,25 @@ use crate::backend::Es512;
 use crate::jwk::{PrivateKey, SigningKey};
 
 impl SigningKey {
+    /// The signature of an HMAC key (HS256, HS384, HS512); `None` for any other key. What the Worker
+    /// and the JS package sign assertions with in Rust (their other keys sign through WebCrypto): the
+    /// rest of [`sign`](Self::sign), ES256K's RFC 6979 nonces above all, then stays out of their builds.
+    pub fn sign_hmac(&self, signing_input: &[u8]) -> Option<Vec<u8>> {
+        fn bytes<A: JwtAlgorithm>(alg: A, key: &A::SigningKey, msg: &[u8]) -> Vec<u8> {
+            alg.sign(key, msg).as_bytes().into_owned()
+        }
+        let PrivateKey::Hmac(k) = &self.private else {
+            return None;
+        };
+        let (k, msg) = (k.as_slice(), signing_input);
+        match self.alg {
+            Algorithm::Hs256 => Some(bytes(Hs256, &Hs256Key::new(k), msg)),
+            Algorithm::Hs384 => Some(bytes(Hs384, &Hs384Key::new(k), msg)),
+            Algorithm::Hs512 => Some(bytes(Hs512, &Hs512Key::new(k), msg)),
+            _ => None,
+        }
+    }
+
     /// Signs `signing_input` with this key's algorithm and returns the raw JWS signature bytes. In a
     /// build without the key's backend (`rsa`, `p256`, `p384`, `p521`, `ed25519`) the signature is empty: it never
     /// verifies, and such builds sign those algorithms through WebCrypto.

@@ -367,10 +367,12 @@ pub fn assertion_input(
     )
 }
 
-/// Signs an assertion input in Rust (the Worker prefers WebCrypto for EdDSA and ES256).
-pub fn sign_in_rust(config: &GateConfig, input: String) -> String {
-    let signature = config.assertion.signing_key.sign(input.as_bytes());
-    attach_signature(input, &signature)
+/// Signs an assertion input in Rust with an HMAC key (HS256); `None` for the other assertion keys
+/// (EdDSA, ES256), which the Worker and the JS package sign through WebCrypto. Only the HMAC signer is
+/// linked through here (see [`SigningKey::sign_hmac`](edge_auth_core::SigningKey::sign_hmac)).
+pub fn sign_in_rust(config: &GateConfig, input: String) -> Option<String> {
+    let signature = config.assertion.signing_key.sign_hmac(input.as_bytes())?;
+    Some(attach_signature(input, &signature))
 }
 
 /// The forwarding instructions for a verified caller, given its signed assertion.
@@ -447,6 +449,12 @@ mod tests {
 
     const NOW: u64 = 1_700_000_000;
     const URL: &str = "https://api.example/orders/7?x=1";
+
+    /// The fixture's EdDSA assertion signed by the core's native signer (the Worker uses WebCrypto).
+    fn sign_natively(config: &GateConfig, input: String) -> String {
+        let signature = config.assertion.signing_key.sign(input.as_bytes());
+        attach_signature(input, &signature)
+    }
 
     struct Fixture {
         config: GateConfig,
@@ -583,7 +591,7 @@ mod tests {
                 &f.config,
                 &request,
                 "/orders/7".into(),
-                sign_in_rust(&f.config, input),
+                sign_natively(&f.config, input),
             );
             assert_eq!(forward.remove_authorization, !forward_token);
             assert_eq!(
@@ -646,7 +654,7 @@ mod tests {
             [2; 16],
         )
         .unwrap();
-        let assertion = sign_in_rust(&f.config, input);
+        let assertion = sign_natively(&f.config, input);
         let payload = assertion.split('.').nth(1).unwrap();
         let claims: Value = serde_json::from_slice(
             &<base64ct::Base64UrlUnpadded as base64ct::Encoding>::decode_vec(payload).unwrap(),

@@ -228,7 +228,8 @@ fn forward(
 async fn sign_assertion(engine: &Engine<GateConfig>, input: String) -> Result<String, ()> {
     let key = &engine.config.assertion.signing_key;
     if !uses_webcrypto(key.algorithm()) {
-        return Ok(gate::sign_in_rust(&engine.config, input));
+        // HS256, the one assertion key that is not a WebCrypto one.
+        return gate::sign_in_rust(&engine.config, input).ok_or(());
     }
     let signature = engine
         .crypto
