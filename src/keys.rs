@@ -536,7 +536,8 @@ async fn fetch_keys(
     Ok((keys, cache_control, uri))
 }
 
-/// `GET /.well-known/edge-auth/status`: per remote issuer, its key ids, their age and the last error.
+/// `GET /.well-known/edge-auth/status`: per remote issuer, its key ids, their age and the last error;
+/// the verified-token cache's fill.
 pub(crate) fn status(isolate: &Rc<RefCell<Isolate>>, config: &GateConfig) -> serde_json::Value {
     let now = now().0;
     let isolate = isolate.borrow();
@@ -576,5 +577,13 @@ pub(crate) fn status(isolate: &Rc<RefCell<Isolate>>, config: &GateConfig) -> ser
             serde_json::Value::Object(entry)
         })
         .collect();
-    serde_json::json!({ "issuers": issuers, "now": now })
+    // The verified-token cache: how full it is against its bounds (entries per generation; bytes of
+    // both generations, counted as the cache counts them), to tune `cache.max_entries` and `max_bytes`.
+    let token_cache = serde_json::json!({
+        "entries": isolate.cache.len(),
+        "held_bytes": isolate.cache.held_bytes(),
+        "max_entries": config.cache.max_entries,
+        "max_bytes": config.cache.max_bytes,
+    });
+    serde_json::json!({ "issuers": issuers, "now": now, "token_cache": token_cache })
 }

@@ -343,6 +343,10 @@ test("key removal: once the provider drops a key (seen through a refetch), its t
   assert.equal((await call(mf, cached)).status, 200);
   const hit = await eventually(() => events(mf, "decision", from).find((d) => d.decision === "forward"));
   assert.equal(hit?.cache, "hit", "the token came from the verified-token cache");
+  const filled = (await (await within(5_000, mf.dispatchFetch(STATUS), "the status endpoint")).json()).token_cache;
+  assert.equal(filled.entries, 1, JSON.stringify(filled));
+  assert.ok(filled.held_bytes > 2 * cached.length && filled.held_bytes < 64 * 1024, JSON.stringify(filled));
+  assert.deepEqual([filled.max_entries, filled.max_bytes], [1024, 16 * 1024 * 1024]);
   const start = counts();
   provider.keys = [k2];
   assert.equal((await call(mf, await token(k2))).status, 200, "the new key, through the unknown-kid refetch");
