@@ -30,6 +30,16 @@ fn every_algorithm_round_trips() {
 }
 
 #[test]
+fn sign_hmac_signs_hmac_keys_alone_as_sign_does() {
+    let input = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0";
+    for alg in Algorithm::ALL {
+        let key = key(alg);
+        let expected = alg.is_symmetric().then(|| key.sign(input));
+        assert_eq!(key.sign_hmac(input), expected, "{alg}");
+    }
+}
+
+#[test]
 fn every_algorithm_refuses_every_flipped_signature_bit() {
     for alg in Algorithm::ALL {
         let key = key(alg);
