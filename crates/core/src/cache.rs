@@ -4,17 +4,19 @@
 //! - Bounded: two generations of at most `capacity` entries and half of `max_bytes` each (an O(1)
 //!   approximation of LRU: a hit in the old generation moves the entry to the young one; when the young
 //!   one is full it becomes the old one and the previous old one is dropped). Bytes are counted with
-//!   [`VerifiedToken::held_bytes`], an over-estimate of what an entry holds: a count alone does not
-//!   bound memory, since a cached token holds from about 3 KiB to half a MiB (an 8 KiB token of
-//!   one-member objects: `tests/cache_memory.rs`), and a Worker's isolate has 128 MB for everything. An entry over half of `max_bytes` is not
-//!   kept.
-//! - Freed a few entries at a time, never a generation in one request: the generation a flip drops is
-//!   freed [`FREED_PER_PUT`] entries per insertion, and [`TokenCache::clear`] only makes the entries
-//!   unreachable (each remembers the clear count it was inserted under), so they leave with the flips.
-//!   Freeing a whole generation at once (up to 100 000 verified tokens with their claims) landed on the
-//!   one request that filled the young generation: a latency spike, and in a Worker a risk to that
-//!   request's CPU limit. Held at most: the two generations, and for the next `capacity / 4` insertions
-//!   after a flip the one it dropped.
+//!   [`VerifiedToken::held_bytes`], an over-estimate of what an entry holds, with its share of the hash
+//!   table. A count alone does not bound memory: a cached token holds from about 3 KiB to half a MiB
+//!   (an 8 KiB token of one-member objects: `tests/cache_memory.rs`), and a Worker's isolate has 128 MB
+//!   for everything. An entry over half of `max_bytes` is not kept.
+//! - Freed a little at a time, never a generation in one request. The generation a flip drops is
+//!   unreachable at once and freed over the next insertions: at least [`FREED_PER_PUT`] entries each,
+//!   and as many more as keep it smaller than the young generation's room (in entries and in bytes), so
+//!   it is gone before the next flip and one insertion frees about what it adds. [`TokenCache::clear`]
+//!   only makes entries unreachable (each remembers the clear count it was inserted under); they leave
+//!   with the flips. Freeing a whole generation at once (up to 100 000 verified tokens with their claims)
+//!   landed on the one request that filled the young generation: a latency spike, and in a Worker a risk
+//!   to that request's CPU limit. Held at most: `max_bytes` counted in the two generations, and up to
+//!   half as much again in the dropped one while it is freed.
 //! - An entry lives until the token's `exp`, `max_ttl` after insertion, or the end of the usable life of
 //!   the key set that verified it (remote keys: its freshness plus `stale_if_error`), whichever is first:
 //!   a cached verification never outlives the keys that could verify the token again.
@@ -94,9 +96,8 @@ impl Hasher for TailHasher {
 /// The bytes a cache holds unless told otherwise ([`TokenCache::with_max_bytes`]): 16 MiB.
 pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
 
-/// How many entries of the generation the last flip dropped each insertion frees. A flip drops at most
-/// `capacity` entries and comes `capacity` insertions after the previous one: the dropped generation is
-/// freed within a quarter of that.
+/// How many entries of the generation the last flip dropped each insertion frees at least (more when the
+/// young generation would otherwise fill, by count or by bytes, before it is gone).
 pub const FREED_PER_PUT: usize = 4;
 
 /// A two-generation bounded cache keyed by the whole token string.
@@ -112,6 +113,8 @@ pub struct TokenCache {
     generation_bytes: usize,
     young_bytes: usize,
     old_bytes: usize,
+    /// The bytes counted for what `retiring` still holds.
+    retiring_bytes: usize,
     max_ttl: u64,
     /// Bumped by every [`clear`](Self::clear).
     generation: u64,
@@ -123,7 +126,8 @@ pub struct CacheGeneration(u64);
 
 impl TokenCache {
     /// At most `2 × capacity` entries, each kept at most `max_ttl_seconds`. `seed` keys the hash (16
-    /// random bytes from the adapter: `getrandom` in the Worker, the OS elsewhere), so that bucket
+    /// random bytes from the adapter: `crypto.getRandomValues` in the Worker and the JS package, the OS
+    /// elsewhere), so that bucket
     /// sharing cannot be planned from outside.
     pub fn new(capacity: usize, max_ttl_seconds: u64, seed: [u8; 16]) -> TokenCache {
         let (k0, k1) = seed.split_at(8);
@@ -144,6 +148,7 @@ impl TokenCache {
             generation_bytes: DEFAULT_MAX_BYTES / 2,
             young_bytes: 0,
             old_bytes: 0,
+            retiring_bytes: 0,
             max_ttl: max_ttl_seconds,
             generation: 0,
         }
@@ -213,8 +218,8 @@ impl TokenCache {
         let bytes = verified
             .held_bytes(token.len())
             .saturating_add(token.len() + crate::heap::PER_ALLOCATION)
-            // The table's slot, with room for its load factor.
-            .saturating_add(2 * std::mem::size_of::<(Box<str>, Entry)>());
+            // The table's slot and control byte, with room for its load factor and power-of-two size.
+            .saturating_add(3 * (std::mem::size_of::<(Box<str>, Entry)>() + 1));
         let verified = Arc::new(verified);
         if expires_at > now.0 && since.0 == self.generation && bytes <= self.generation_bytes {
             if let Some(gone) = self.old.remove(token) {
@@ -234,17 +239,20 @@ impl TokenCache {
     }
 
     fn put(&mut self, key: Box<str>, entry: Entry) {
-        self.free_some();
+        self.free_some(entry.bytes);
         if self.young.len() >= self.capacity
             || self.young_bytes.saturating_add(entry.bytes) > self.generation_bytes
         {
-            // Sized for a full generation, since the last one filled: growing by doubling would rehash
-            // up to half of it in one insertion.
+            // Whatever of the last dropped generation `free_some` left (nothing at a flip by count;
+            // less than this entry's bytes at a flip by bytes) is freed here, before the next is retired.
+            self.free_retiring(usize::MAX);
+            // Sized for the generation that just filled: growing by doubling would rehash up to half
+            // of it in one insertion.
             let empty =
-                HashMap::with_capacity_and_hasher(self.capacity, self.young.hasher().clone());
+                HashMap::with_capacity_and_hasher(self.young.len(), self.young.hasher().clone());
             let young = std::mem::replace(&mut self.young, empty);
             let dropped = std::mem::replace(&mut self.old, young);
-            // The previous dropped generation is empty by now (freed by the `capacity` insertions since).
+            self.retiring_bytes = self.old_bytes;
             self.retiring = dropped.into_iter();
             self.old_bytes = std::mem::take(&mut self.young_bytes);
         }
@@ -254,13 +262,41 @@ impl TokenCache {
         }
     }
 
-    /// Frees up to [`FREED_PER_PUT`] retired entries.
-    fn free_some(&mut self) {
-        for _ in 0..FREED_PER_PUT {
-            if self.retiring.next().is_none() {
+    /// Frees [`FREED_PER_PUT`] entries of the last dropped generation, and more if it would otherwise
+    /// outlast the young generation's room once `incoming` bytes are added: in entries, or in bytes.
+    /// So a flip never finds much of it left, and what one insertion frees stays about what it adds
+    /// (a few entries, or its own entry's bytes).
+    fn free_some(&mut self, incoming: usize) {
+        let room_entries = self.capacity.saturating_sub(self.young.len() + 1);
+        let room_bytes = self
+            .generation_bytes
+            .saturating_sub(self.young_bytes.saturating_add(incoming));
+        self.free_retiring(FREED_PER_PUT);
+        while self.retiring.len() > room_entries || self.retiring_bytes > room_bytes {
+            if !self.free_retiring(1) {
                 return;
             }
         }
+    }
+
+    /// Frees up to `count` retired entries; whether any were left to free. Once all are freed, the
+    /// table they were in goes too.
+    fn free_retiring(&mut self, count: usize) -> bool {
+        for _ in 0..count {
+            match self.retiring.next() {
+                Some((_, entry)) => {
+                    self.retiring_bytes = self.retiring_bytes.saturating_sub(entry.bytes);
+                }
+                None => {
+                    self.retiring_bytes = 0;
+                    // An exhausted iterator still holds its table: replaced by one without (an empty
+                    // map allocates nothing).
+                    self.retiring = HashMap::with_hasher(self.young.hasher().clone()).into_iter();
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// Drops everything (call when an issuer's keys change); verifications in progress will not be

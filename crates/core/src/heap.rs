@@ -3,8 +3,9 @@
 //! hold half a megabyte of parsed claims (an 8 KiB token of one-member objects) and another 3 KiB.
 //!
 //! The estimates follow the layouts that hold the bytes (a `String`'s capacity, a `Vec`'s capacity
-//! times its element's size, B-tree nodes of at most 11 entries) and add [`PER_ALLOCATION`] to every allocation, empty ones included, for the allocator's
-//! own bookkeeping. `tests/cache_memory.rs` checks them against the bytes actually allocated, on
+//! times its element's size, B-tree nodes of at most 11 entries) and add [`PER_ALLOCATION`] to every
+//! allocation, empty ones included, for the allocator's own bookkeeping (which the test does not see:
+//! dhat counts the bytes asked for). `tests/cache_memory.rs` checks them against the bytes actually allocated, on
 //! ordinary tokens and on shapes chosen to be expensive per byte of token.
 //!
 //! Plain sums: what they add up is bounded by the token's size limit, far from overflowing.
@@ -22,12 +23,12 @@ const NODE: usize =
     11 * (size_of::<String>() + size_of::<Value>()) + 12 * size_of::<usize>() + 16 + PER_ALLOCATION;
 
 pub(crate) fn map(map: &Map<String, Value>) -> usize {
-    // Up to 11 entries fit the root (claims maps are built by insertion and never shrink); past that,
-    // every node but the root holds at least 5.
-    let nodes = if map.len() <= 11 {
-        1
-    } else {
-        1 + map.len() / 5
+    // An empty map allocates nothing; up to 11 entries fit the root (claims maps are built by insertion
+    // and never shrink); past that, every node but the root holds at least 5.
+    let nodes = match map.len() {
+        0 => 0,
+        1..=11 => 1,
+        n => 1 + n / 5,
     };
     nodes * NODE
         + map

@@ -207,6 +207,90 @@ fn a_dropped_generation_is_freed_a_few_entries_per_insertion() {
 }
 
 #[test]
+fn a_clear_makes_every_entry_unreachable_young_and_old() {
+    let verifier = hs256();
+    let mut cache = TokenCache::new(4, 3600, SEED);
+    let tokens: Vec<String> = (0..6).map(|i| token_with(i, NOW + 300)).collect();
+    for t in &tokens {
+        let verified = verifier.verify(t, UnixTime(NOW)).unwrap();
+        cache.insert(t, verified, UnixTime(NOW), cache.generation(), None);
+    }
+    // Tokens 0-3 are the old generation, 4 and 5 the young one (a lookup would move them).
+    assert_eq!(cache.len(), 6);
+    cache.clear();
+    for (i, t) in tokens.iter().enumerate() {
+        assert!(
+            cache.get(t, UnixTime(NOW)).is_none(),
+            "token {i} after clear"
+        );
+    }
+    assert!(cache.is_empty());
+}
+
+/// Small entries fill both generations; then a run of large ones makes the young generation flip by
+/// bytes every few insertions. The small ones of the dropped generation must still leave a few at a
+/// time: no insertion frees more than a few entries beyond its own entry's worth of bytes.
+#[test]
+fn a_flip_by_bytes_frees_the_dropped_generation_gradually_too() {
+    let verifier = hs256();
+    let small = |i: usize| token_with(i, NOW + 300);
+    let large = |i: usize| {
+        let roles: Vec<String> = (0..150).map(|r| format!("role-{i}-{r}")).collect();
+        token(
+            key(Algorithm::Hs256),
+            &json!({"iss": ISS, "aud": AUD, "exp": NOW + 300, "jti": format!("L{i}"), "roles": roles}),
+        )
+    };
+    let counted = |t: &str| {
+        verifier
+            .verify(t, UnixTime(NOW))
+            .unwrap()
+            .held_bytes(t.len())
+    };
+    let (small_bytes, large_bytes) = (counted(&small(0)), counted(&large(0)));
+    assert!(
+        large_bytes > 8 * small_bytes,
+        "{large_bytes} vs {small_bytes}"
+    );
+    // Room for about 200 small entries per generation, or a few large ones.
+    let max_bytes = 2 * 200 * (small_bytes + 600);
+    let mut cache = TokenCache::new(100_000, 3600, SEED).with_max_bytes(max_bytes);
+    let mut first = Vec::new();
+    let mut i = 0;
+    // Fill until the first generation is the old one and a second is filling.
+    while cache.len() < 300 {
+        let t = small(i);
+        let verified = verifier.verify(&t, UnixTime(NOW)).unwrap();
+        first.push(cache.insert(&t, verified, UnixTime(NOW), cache.generation(), None));
+        i += 1;
+    }
+    let bound = FREED_PER_PUT + 2 * large_bytes / small_bytes + 2;
+    let mut most = 0;
+    for n in 0..60 {
+        let before = freed(&first);
+        let t = large(n);
+        let verified = verifier.verify(&t, UnixTime(NOW)).unwrap();
+        cache.insert(&t, verified, UnixTime(NOW), cache.generation(), None);
+        let at_once = freed(&first) - before;
+        most = most.max(at_once);
+        assert!(
+            at_once <= bound,
+            "large insertion {n} freed {at_once} small entries at once (bound {bound})"
+        );
+        assert!(cache.held_bytes() <= max_bytes);
+    }
+    assert_eq!(
+        freed(&first),
+        first.len(),
+        "all small entries freed in the end"
+    );
+    assert!(
+        most > FREED_PER_PUT,
+        "the large insertions freed more than the minimum: {most}"
+    );
+}
+
+#[test]
 fn the_bytes_held_are_bounded_as_well_as_the_entries() {
     let verifier = hs256();
     let max_bytes = 1 << 20;

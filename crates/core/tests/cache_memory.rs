@@ -83,6 +83,10 @@ fn a_cached_token_holds_no_more_than_the_cache_counts() {
             token.len()
         );
         let (held, counted) = measure(&verifier, &mut cache, &token);
+        assert!(
+            held > 0 && counted > 0,
+            "{name}: not cached ({held} held, {counted} counted)"
+        );
         let ratio = counted as f64 / held as f64;
         println!(
             "{name:55} token {:5} B, held {held:6} B, counted {counted:6} B ({ratio:.2}×)",
