@@ -49,6 +49,20 @@ export function register(test, ctx) {
     assert.noProblems(problems);
   }, { smoke: true });
 
+  // HS* and ES256K keys come from the Rust side's RNG (the runtime's crypto.getRandomValues into wasm
+  // memory), the others from WebCrypto: two keys of one algorithm never share their secret, and an
+  // HMAC secret is not all one byte value.
+  test("keygen: every algorithm's secret differs between two keys", async () => {
+    const problems = [];
+    for (const alg of ALGORITHMS) {
+      const [a, b] = [(await pkg.keygen(alg)).jwk, (await pkg.keygen(alg)).jwk];
+      const secret = (jwk) => jwk.k ?? jwk.d;
+      if (!secret(a) || secret(a) === secret(b)) problems.push(`${alg}: the same secret twice`);
+      if (a.k && new Set(fromB64url(a.k)).size < 8) problems.push(`${alg}: an HMAC secret of ${new Set(fromB64url(a.k)).size} distinct bytes`);
+    }
+    assert.noProblems(problems);
+  });
+
   test("mint → verifySignature, createVerifier and jose, every algorithm", async (t) => {
     const problems = [];
     let withJose = 0, withoutJose = 0;

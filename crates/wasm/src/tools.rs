@@ -67,7 +67,7 @@ pub fn keygen(alg: String) -> Promise {
                 .map_err(|e| Failure::Runtime(format!("the generated {alg} key: {e}")))?
                 .with_thumbprint_kid()
         } else {
-            SigningKey::generate(alg, None, &mut rand_core::OsRng)
+            SigningKey::generate(alg, None, &mut crate::host::HostRng)
                 .map_err(|e| Failure::Runtime(format!("generating a {alg} key: {e}")))?
         };
         let output = json!({
