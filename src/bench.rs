@@ -41,7 +41,7 @@ pub fn bench_setup(config: String, secrets: String) -> Result<(), JsValue> {
     let config = GateConfig::from_value(&serde_json::Value::String(config), &secrets)
         .map_err(|e| JsValue::from_str(&e.to_string()))?;
     let mut seed = [0u8; 16];
-    crate::runtime::random_bytes(&mut seed).map_err(|e| JsValue::from_str(&e))?;
+    edge_auth_webcrypto::random_bytes(&mut seed).map_err(|e| JsValue::from_str(&e))?;
     let crypto = WebCrypto::new()?;
     let isolate = Isolate::new(Ok((config, None)), seed, crypto);
     BENCH.with(|b| *b.borrow_mut() = Some(Rc::new(RefCell::new(isolate))));
@@ -154,7 +154,7 @@ pub async fn bench_request_phases(
             continue;
         }
         let mut jti = [0u8; 16];
-        crate::runtime::random_bytes(&mut jti).map_err(|e| JsValue::from_str(&e))?;
+        edge_auth_webcrypto::random_bytes(&mut jti).map_err(|e| JsValue::from_str(&e))?;
         let Some(input) = gate::assertion_input(
             &config,
             head.method,
@@ -205,7 +205,7 @@ pub fn bench_assertion_parts(token: String, n: u32, part: u32) -> Result<u32, Js
         let ok = match part {
             0 => {
                 let mut jti = [0u8; 16];
-                crate::runtime::random_bytes(&mut jti).is_ok()
+                edge_auth_webcrypto::random_bytes(&mut jti).is_ok()
             }
             1 => !edge_auth_core::ath(&token).is_empty(),
             // What the request path does for `htu`: the URL the Worker parsed, with the normalized path.

@@ -356,9 +356,20 @@ async fn decide(
             // Neither can fail for a request the runtime parsed; if one does, it is our fault (500),
             // not the configuration's.
             let mut jti = [0u8; 16];
-            let input = crate::runtime::random_bytes(&mut jti).ok().and_then(|()| {
-                gate::assertion_input(config, head.method, url, &path, &verified, &token, now, jti)
-            });
+            let input = edge_auth_webcrypto::random_bytes(&mut jti)
+                .ok()
+                .and_then(|()| {
+                    gate::assertion_input(
+                        config,
+                        head.method,
+                        url,
+                        &path,
+                        &verified,
+                        &token,
+                        now,
+                        jti,
+                    )
+                });
             let assertion = match input {
                 Some(input) => boxed(sign_assertion(isolate, config, input)).await,
                 None => Err("no jti or htu for the assertion".to_owned()),

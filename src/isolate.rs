@@ -103,8 +103,7 @@ impl Isolate {
             Err(()) => (Err(()), None),
         };
         let cache = match &config {
-            Ok(c) => TokenCache::new(c.cache.max_entries, c.cache.max_ttl_seconds, seed)
-                .with_max_bytes(c.cache.max_bytes),
+            Ok(c) => c.cache.token_cache(seed),
             Err(()) => TokenCache::new(1, 0, seed),
         };
         Isolate {
@@ -204,7 +203,7 @@ pub(crate) fn isolate(env: &Env) -> Result<Rc<RefCell<Isolate>>, String> {
 #[inline(never)]
 fn create(env: &Env) -> Result<Isolate, String> {
     let mut seed = [0u8; 16];
-    crate::runtime::random_bytes(&mut seed)?;
+    edge_auth_webcrypto::random_bytes(&mut seed)?;
     let crypto = WebCrypto::new().map_err(|e| format!("crypto.subtle: {e:?}"))?;
     // Logged once per isolate, with field paths; never the config itself.
     let log = |error: String| {

@@ -118,7 +118,7 @@ async fn load(object: &Inner) -> Result<(), JsValue> {
         }
     });
     let mut epoch = [0u8; 16];
-    crate::runtime::random_bytes(&mut epoch).map_err(|e| JsValue::from_str(&e))?;
+    edge_auth_webcrypto::random_bytes(&mut epoch).map_err(|e| JsValue::from_str(&e))?;
     let log = RevocationLog::restore(
         entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         &hex(&epoch),

@@ -122,26 +122,6 @@ pub fn worker_init_state() -> JsValue {
     INIT_STATE.with(|state| state.into())
 }
 
-// `crypto.getRandomValues` straight into wasm memory (a `&mut [u8]` arrives as a view of it). The
-// `getrandom` crate's `js` back end first works out at run time whether it is in Node or a browser
-// (its glue imports `process`, `versions`, `require`, `msCrypto`...), then fills a JS array and copies
-// it in: about 0.4 KiB of the gzip for what the Workers runtime answers in one call.
-#[wasm_bindgen(inline_js = "export function fill_random(bytes) { crypto.getRandomValues(bytes); }")]
-extern "C" {
-    #[wasm_bindgen(catch)]
-    fn fill_random(bytes: &mut [u8]) -> Result<(), JsValue>;
-}
-
-/// Fills `bytes` from the runtime's CSPRNG (`crypto.getRandomValues`); at most 65 536 bytes at once.
-pub(crate) fn random_bytes(bytes: &mut [u8]) -> Result<(), String> {
-    fill_random(bytes).map_err(|e| {
-        format!(
-            "crypto.getRandomValues: {}",
-            edge_auth_webcrypto::describe(&e)
-        )
-    })
-}
-
 /// `Date.now()`, in milliseconds. The runtime advances it only while the isolate waits for I/O.
 pub(crate) fn now_ms() -> f64 {
     js_sys::Date::now()

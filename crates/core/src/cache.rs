@@ -127,8 +127,7 @@ pub struct CacheGeneration(u64);
 impl TokenCache {
     /// At most `2 × capacity` entries, each kept at most `max_ttl_seconds`. `seed` keys the hash (16
     /// random bytes from the adapter: `crypto.getRandomValues` in the Worker and the JS package, the OS
-    /// elsewhere), so that bucket
-    /// sharing cannot be planned from outside.
+    /// elsewhere), so that bucket sharing cannot be planned from outside.
     pub fn new(capacity: usize, max_ttl_seconds: u64, seed: [u8; 16]) -> TokenCache {
         let (k0, k1) = seed.split_at(8);
         let word = |half: &[u8]| {

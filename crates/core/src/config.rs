@@ -777,6 +777,14 @@ pub struct CacheSettings {
     pub max_ttl_seconds: u64,
 }
 
+impl CacheSettings {
+    /// An empty cache with these bounds, its hash keyed by `seed` (see [`TokenCache::new`]).
+    pub fn token_cache(&self, seed: [u8; 16]) -> crate::cache::TokenCache {
+        crate::cache::TokenCache::new(self.max_entries, self.max_ttl_seconds, seed)
+            .with_max_bytes(self.max_bytes)
+    }
+}
+
 /// The assertion part, compiled: settings, the signing key, and the public JWKS to serve.
 #[derive(Debug)]
 pub struct AssertionConfig {

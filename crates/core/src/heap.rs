@@ -4,9 +4,9 @@
 //!
 //! The estimates follow the layouts that hold the bytes (a `String`'s capacity, a `Vec`'s capacity
 //! times its element's size, B-tree nodes of at most 11 entries) and add [`PER_ALLOCATION`] to every
-//! allocation, empty ones included, for the allocator's own bookkeeping (which the test does not see:
-//! dhat counts the bytes asked for). `tests/cache_memory.rs` checks them against the bytes actually allocated, on
-//! ordinary tokens and on shapes chosen to be expensive per byte of token.
+//! allocation, empty ones included, for the allocator's own bookkeeping. `tests/cache_memory.rs`
+//! checks them against the bytes actually allocated (as dhat counts them: the bytes asked for, so not
+//! `PER_ALLOCATION`), on ordinary tokens and on shapes chosen to be expensive per byte of token.
 //!
 //! Plain sums: what they add up is bounded by the token's size limit, far from overflowing.
 

@@ -25,9 +25,6 @@ impl SigningKey {
     /// and the JS package sign assertions with in Rust (their other keys sign through WebCrypto): the
     /// rest of [`sign`](Self::sign), ES256K's RFC 6979 nonces above all, then stays out of their builds.
     pub fn sign_hmac(&self, signing_input: &[u8]) -> Option<Vec<u8>> {
-        fn bytes<A: JwtAlgorithm>(alg: A, key: &A::SigningKey, msg: &[u8]) -> Vec<u8> {
-            alg.sign(key, msg).as_bytes().into_owned()
-        }
         let PrivateKey::Hmac(k) = &self.private else {
             return None;
         };
@@ -50,16 +47,18 @@ impl SigningKey {
     }
 }
 
+/// One jwt-compact algorithm's raw signature.
+fn bytes<A: JwtAlgorithm>(alg: A, key: &A::SigningKey, msg: &[u8]) -> Vec<u8> {
+    alg.sign(key, msg).as_bytes().into_owned()
+}
+
 /// Signs `signing_input` with `key` (its one algorithm).
 fn sign(key: &SigningKey, signing_input: &[u8]) -> Option<Vec<u8>> {
-    fn bytes<A: JwtAlgorithm>(alg: A, key: &A::SigningKey, msg: &[u8]) -> Vec<u8> {
-        alg.sign(key, msg).as_bytes().into_owned()
+    if let PrivateKey::Hmac(_) = key.private {
+        return key.sign_hmac(signing_input);
     }
     let msg = signing_input;
     Some(match (key.alg, &key.private) {
-        (Algorithm::Hs256, PrivateKey::Hmac(k)) => bytes(Hs256, &Hs256Key::new(k.as_slice()), msg),
-        (Algorithm::Hs384, PrivateKey::Hmac(k)) => bytes(Hs384, &Hs384Key::new(k.as_slice()), msg),
-        (Algorithm::Hs512, PrivateKey::Hmac(k)) => bytes(Hs512, &Hs512Key::new(k.as_slice()), msg),
         #[cfg(feature = "rsa")]
         (Algorithm::Rs256, PrivateKey::Rsa(k)) => bytes(Rsa::rs256(), &k.rust, msg),
         #[cfg(feature = "rsa")]

@@ -134,33 +134,10 @@ pub(crate) fn verification_time(now_seconds: f64) -> UnixTime {
     }
 }
 
-// `crypto.getRandomValues` straight into wasm memory (a `&mut [u8]` arrives as a view of it), as the
-// Worker does (`src/runtime.rs`): every runtime the package ships to has `globalThis.crypto`, and the
-// `getrandom` crate's `js` back end would add its Node-or-browser detection glue (about 2 KiB of gzip).
-#[wasm_bindgen(inline_js = "export function fill_random(bytes) { crypto.getRandomValues(bytes); }")]
-extern "C" {
-    #[wasm_bindgen(catch)]
-    fn fill_random(bytes: &mut [u8]) -> Result<(), JsValue>;
-}
-
-/// Fills `bytes` from the runtime's CSPRNG, in chunks of at most 65 536 bytes (`getRandomValues`'s
-/// limit).
-fn random_bytes(bytes: &mut [u8]) -> Result<(), String> {
-    for chunk in bytes.chunks_mut(65_536) {
-        fill_random(chunk).map_err(|e| {
-            format!(
-                "no randomness: crypto.getRandomValues: {}",
-                edge_auth_webcrypto::describe(&e)
-            )
-        })?;
-    }
-    Ok(())
-}
-
 /// 16 random bytes (the token cache's hash seed, an assertion's `jti`).
 pub(crate) fn random16() -> Result<[u8; 16], String> {
     let mut bytes = [0u8; 16];
-    random_bytes(&mut bytes)?;
+    edge_auth_webcrypto::random_bytes(&mut bytes)?;
     Ok(bytes)
 }
 
@@ -178,16 +155,16 @@ impl rand_core::RngCore for HostRng {
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        if random_bytes(dest).is_err() {
+        if edge_auth_webcrypto::random_bytes(dest).is_err() {
             // Never a key from bytes that were not filled. `getRandomValues` only throws over 65 536
-            // bytes, which `random_bytes` never asks for; should it throw anyway, the instance traps
-            // (as `OsRng` panics) and the caller's promise rejects.
+            // bytes, which `random_bytes` never asks for at once; should it throw anyway, the
+            // instance traps (as `OsRng` panics) and the caller's promise rejects.
             std::process::abort();
         }
     }
 
     fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        random_bytes(dest).map_err(|_| {
+        edge_auth_webcrypto::random_bytes(dest).map_err(|_| {
             rand_core::Error::from(
                 std::num::NonZeroU32::new(rand_core::Error::CUSTOM_START)
                     .unwrap_or(std::num::NonZeroU32::MIN),

@@ -102,10 +102,7 @@ impl<C: Verifies> Engine<C> {
         })?;
         Ok(Engine {
             config,
-            cache: RefCell::new(
-                TokenCache::new(cache.max_entries, cache.max_ttl_seconds, seed)
-                    .with_max_bytes(cache.max_bytes),
-            ),
+            cache: RefCell::new(cache.token_cache(seed)),
             crypto,
             remote: RefCell::new(HashMap::new()),
             host,
