@@ -92,6 +92,10 @@ const ed = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
 add("Ed25519: a generated public key", "public", publicOf(ed), "ok");
 add("Ed25519: the identity (order 1)", "public", { kty: "OKP", crv: "Ed25519", x: b64(Buffer.from("0100000000000000000000000000000000000000000000000000000000000000", "hex")) }, "WeakEd25519");
 add("Ed25519: a point of order 8", "public", { kty: "OKP", crv: "Ed25519", x: b64(Buffer.from("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", "hex")) }, "WeakEd25519");
+// Encodings of no point: x² = (y² − 1)/(d·y² + 1) has no root mod p (checked with Python's pow for
+// Euler's criterion). y = 2 is a one-limb number, y = 2²⁵⁴ (little-endian: …40) uses the top limb.
+add("Ed25519: y = 2 decodes to no point", "public", { kty: "OKP", crv: "Ed25519", x: b64(Buffer.from("0200000000000000000000000000000000000000000000000000000000000000", "hex")) }, "WeakEd25519");
+add("Ed25519: y = 2^254 decodes to no point", "public", { kty: "OKP", crv: "Ed25519", x: b64(Buffer.from("0000000000000000000000000000000000000000000000000000000000000040", "hex")) }, "WeakEd25519");
 add("Ed25519: a private key", "private", ed, "ok");
 add("Ed25519: d of another key", "private", { ...ed, d: generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }).d }, "KeyMismatch", { unchecked_without_backend: true });
 

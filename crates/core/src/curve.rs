@@ -113,12 +113,20 @@ pub(crate) fn ed25519_public_ok(encoded: &[u8; 32]) -> bool {
     let y2 = y.square();
     let u = y2 - one;
     let v = residue(&ED25519_D) * y2 + one;
-    // v ≠ 0 for every y (−1/d is not a square), so u/v is a square exactly when u·v is one (or zero).
-    // The Jacobi symbol answers that with shifts and subtractions, where Euler's criterion
-    // ((u·v)^((p−1)/2)) took 254 Montgomery squarings: the one hot loop of a Worker's configuration,
-    // run on its first request by code not yet optimized (about 2 ms in workerd).
-    jacobi(limbs(&(u * v).retrieve()), limbs(&ED25519_P)) != -1
+    // v ≠ 0 for every y (−1/d is not a square), so u/v is a square exactly when u·v is a square (or
+    // zero). The Jacobi symbol answers that with shifts and subtractions rather than Euler's
+    // criterion's 254 Montgomery squarings, which a Worker runs on its first request in code V8 has
+    // not optimized yet.
+    jacobi(limbs(&(u * v).retrieve()), ED25519_P_LIMBS) != -1
 }
+
+/// 2²⁵⁵ − 19 as [`Limbs`] (a test checks it against [`ED25519_P`]).
+const ED25519_P_LIMBS: Limbs = [
+    0xffff_ffff_ffff_ffed,
+    0xffff_ffff_ffff_ffff,
+    0xffff_ffff_ffff_ffff,
+    0x7fff_ffff_ffff_ffff,
+];
 
 /// A 256-bit number as four 64-bit limbs, least significant first.
 type Limbs = [u64; 4];
@@ -126,20 +134,32 @@ type Limbs = [u64; 4];
 fn limbs(value: &U256) -> Limbs {
     let mut out = [0u64; 4];
     for (limb, chunk) in out.iter_mut().zip(value.to_be_bytes().rchunks_exact(8)) {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(chunk);
-        *limb = u64::from_be_bytes(bytes);
+        if let Ok(bytes) = <[u8; 8]>::try_from(chunk) {
+            *limb = u64::from_be_bytes(bytes);
+        }
     }
     out
 }
 
-/// The Jacobi symbol (a | n) for an odd n > 0 (for a prime n, the Legendre symbol: 1 for a non-zero
-/// square mod n, −1 for a non-square, 0 for a multiple of n), by the binary algorithm (Cohen, "A Course
-/// in Computational Algebraic Number Theory", Algorithm 1.4.10, with the reduction a mod n replaced by
-/// subtractions). Variable time: public data only. At most about 512 rounds for 256-bit numbers.
+/// The Jacobi symbol (a | n) for an odd n (for a prime n, the Legendre symbol: 1 for a non-zero square
+/// mod n, −1 for a non-square, 0 for a multiple of n), by the binary algorithm: factors of two leave by
+/// (2 | n), the rest by quadratic reciprocity and (a | n) = (a − n | n). Variable time: public data
+/// only. An even n answers 0 (the symbol is not defined; the loop would not end for n = 0).
+///
+/// Each round after the first removes at least one bit from a or n, so 256-bit numbers take at most
+/// 513 rounds; the loop stops at [`JACOBI_ROUNDS`] regardless and answers −1 (for the Ed25519 check:
+/// refused), so that a mistake here could refuse a key but never hang the isolate on one.
 fn jacobi(mut a: Limbs, mut n: Limbs) -> i8 {
+    if n[0] & 1 == 0 {
+        return 0;
+    }
     let mut symbol = 1i8;
+    let mut rounds = 0;
     while a != [0; 4] {
+        rounds += 1;
+        if rounds > JACOBI_ROUNDS {
+            return -1;
+        }
         // (2 | n) = −1 exactly when n ≡ ±3 (mod 8).
         let twos = trailing_zeros(&a);
         shift_right(&mut a, twos);
@@ -163,6 +183,9 @@ fn jacobi(mut a: Limbs, mut n: Limbs) -> i8 {
         0
     }
 }
+
+/// Above the 513 rounds two 256-bit numbers can take.
+const JACOBI_ROUNDS: u32 = 600;
 
 fn trailing_zeros(a: &Limbs) -> u32 {
     let mut zeros = 0;
@@ -265,7 +288,6 @@ fn in_range<const LIMBS: usize>(n: &Uint<LIMBS>, d: &[u8]) -> bool {
 ))]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 mod tests {
-    use crypto_bigint::Encoding;
     use rand_core::{OsRng, RngCore};
 
     use super::*;
@@ -442,8 +464,42 @@ mod tests {
             }
             for a in 0..3 * n {
                 let expected = factors.iter().map(|&p| legendre(a, p)).product::<i8>();
-                assert_eq!(jacobi(small(a % n), small(n)), expected, "({a} | {n})");
+                assert_eq!(jacobi(small(a), small(n)), expected, "({a} | {n})");
             }
+        }
+        assert_eq!(jacobi(small(3), small(0)), 0);
+        assert_eq!(jacobi(small(3), small(10)), 0);
+    }
+
+    /// Powers of two cross every limb boundary (a random value almost never has 64 trailing zeros):
+    /// p ≡ 5 (mod 8), so (2 | p) = −1, and (3 | p) = (p | 3) = 1, so (2ᵏ | p) = (3·2ᵏ | p) = (−1)ᵏ.
+    #[test]
+    fn jacobi_of_powers_of_two_across_the_limbs() {
+        assert_eq!(limbs(&ED25519_P), ED25519_P_LIMBS);
+        for k in 0..255u32 {
+            let expected = if k % 2 == 0 { 1 } else { -1 };
+            let two_k = U256::ONE.shl_vartime(k as usize);
+            assert_eq!(jacobi(limbs(&two_k), ED25519_P_LIMBS), expected, "2^{k}");
+            if k < 253 {
+                let three_two_k = two_k.wrapping_mul(&U256::from_u8(3));
+                assert_eq!(
+                    jacobi(limbs(&three_two_k), ED25519_P_LIMBS),
+                    expected,
+                    "3·2^{k}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shift_right_matches_crypto_bigint() {
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        let value = U256::from_be_slice(&bytes);
+        for bits in [0u32, 1, 63, 64, 65, 127, 128, 191, 192, 255] {
+            let mut shifted = limbs(&value);
+            shift_right(&mut shifted, bits);
+            assert_eq!(shifted, limbs(&value.shr_vartime(bits as usize)), "{bits}");
         }
     }
 
@@ -467,7 +523,7 @@ mod tests {
         let mut seen = [0usize; 3];
         let mut check = |a: U256| {
             let expected = euler(&a);
-            assert_eq!(jacobi(limbs(&a), limbs(&ED25519_P)), expected, "a={a}");
+            assert_eq!(jacobi(limbs(&a), ED25519_P_LIMBS), expected, "a={a}");
             seen[usize::try_from(expected + 1).unwrap()] += 1;
         };
         check(U256::ZERO);
