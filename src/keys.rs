@@ -585,5 +585,12 @@ pub(crate) fn status(isolate: &Rc<RefCell<Isolate>>, config: &GateConfig) -> ser
         "max_entries": config.cache.max_entries,
         "max_bytes": config.cache.max_bytes,
     });
-    serde_json::json!({ "issuers": issuers, "now": now, "token_cache": token_cache })
+    // Awaits open in the isolate: each request waiting on its origin (or on keys, a revocation sync)
+    // holds one; one unanswered for five minutes (a request the runtime cancelled) is given up.
+    serde_json::json!({
+        "issuers": issuers,
+        "now": now,
+        "open_awaits": edge_auth_webcrypto::open_awaits(),
+        "token_cache": token_cache,
+    })
 }

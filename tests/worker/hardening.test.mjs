@@ -548,3 +548,27 @@ test("a WebCrypto assertion-signing failure is 500 internal_error with an assert
     await done(mf);
   }
 });
+
+test("a request waiting on its origin holds one open await (status open_awaits), released when the origin answers", async () => {
+  const mf = await worker(config({ status_endpoint: true }));
+  const held = [];
+  try {
+    const t = await token();
+    assert.equal((await call(mf, "/orders/1", { token: t })).res.status, 200, "warm-up");
+    const status = async () => (await (await mf.dispatchFetch("https://api.example.com/.well-known/edge-auth/status")).json()).open_awaits;
+    assert.equal(await status(), 0, "nothing open between requests");
+    origin.respond = (req, res) => held.push(res);
+    const pending = [1, 2, 3].map((i) => call(mf, `/orders/${i}`, { token: t }));
+    await waitFor(() => held.length === 3, 5000);
+    assert.equal(held.length, 3, "the three requests reached the origin");
+    assert.equal(await status(), 3, "one open await per request waiting on the origin");
+    origin.respond = null;
+    for (const res of held) res.end('{"ok":true}');
+    for (const r of await Promise.all(pending)) assert.equal(r.res.status, 200, r.text);
+    assert.equal(await status(), 0, "released once the origin answered");
+  } finally {
+    origin.respond = null;
+    for (const res of held) if (!res.writableEnded) res.end();
+    await done(mf);
+  }
+});

@@ -19,6 +19,7 @@
 #![cfg(target_arch = "wasm32")]
 
 mod promise;
+mod slots;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -54,7 +55,7 @@ pub fn random_bytes(bytes: &mut [u8]) -> Result<(), String> {
     Ok(())
 }
 
-pub use promise::Settled;
+pub use promise::{open_awaits, Settled};
 
 /// A readable reason from what a WebCrypto promise rejected with: a string, or an `Error`'s (or
 /// `DOMException`'s) name and message.

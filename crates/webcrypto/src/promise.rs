@@ -9,12 +9,14 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+
+use crate::slots::{Gone, Slots};
 
 #[wasm_bindgen(inline_js = "export function settle(promise, slot, callback) {
   promise.then((value) => callback(slot, true, value), (error) => callback(slot, false, error));
@@ -23,86 +25,50 @@ extern "C" {
     fn settle(promise: &Promise, slot: f64, callback: &Function);
 }
 
-#[derive(Default)]
-struct Slot {
-    outcome: Option<Result<JsValue, JsValue>>,
-    waker: Option<Waker>,
-}
-
-#[derive(Default)]
-struct Slots {
-    /// Slot numbers are never reused (an f64 counts exactly to 2^53), so a promise that settles after
-    /// its future was dropped can never fill another future's slot.
-    next: f64,
-    /// The slots of the futures alive now, by number: a few per request in flight, so a list searched
-    /// from the end (the newest first) rather than a hash map (whose code is ~0.6 KiB of the gzip).
-    pending: Vec<(u64, Slot)>,
-}
-
-impl Slots {
-    fn get_mut(&mut self, number: u64) -> Option<&mut Slot> {
-        self.pending
-            .iter_mut()
-            .rev()
-            .find(|(n, _)| *n == number)
-            .map(|(_, slot)| slot)
-    }
-
-    fn remove(&mut self, number: u64) {
-        if let Some(index) = self.pending.iter().rposition(|(n, _)| *n == number) {
-            self.pending.swap_remove(index);
-        }
-    }
-}
-
 thread_local! {
-    static SLOTS: RefCell<Slots> = RefCell::new(Slots::default());
+    static SLOTS: RefCell<Slots<Result<JsValue, JsValue>>> = RefCell::new(Slots::default());
     static CALLBACK: Function = Closure::<dyn Fn(f64, bool, JsValue)>::new(on_settled)
         .into_js_value()
         .unchecked_into();
 }
 
-fn key(slot: f64) -> u64 {
-    // Slot numbers are non-negative integers below 2^53, so the conversion is exact.
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "slot numbers are integers in 0..2^53 that this module made"
-    )]
-    let key = slot as u64;
-    key
-}
-
 fn on_settled(slot: f64, fulfilled: bool, value: JsValue) {
-    let waker = SLOTS.with(|slots| {
-        let mut slots = slots.borrow_mut();
-        // A slot whose future was dropped is gone: the outcome is discarded.
-        let entry = slots.get_mut(key(slot))?;
-        entry.outcome = Some(if fulfilled { Ok(value) } else { Err(value) });
-        entry.waker.take()
-    });
+    let outcome = if fulfilled { Ok(value) } else { Err(value) };
+    // A slot whose future was dropped is gone: the outcome is discarded.
+    let waker = SLOTS.with(|slots| slots.borrow_mut().settle(slot, outcome));
     if let Some(waker) = waker {
         waker.wake();
     }
 }
 
+/// How many awaits are open in this isolate (the status endpoint's `open_awaits`).
+pub fn open_awaits() -> usize {
+    SLOTS.with(|slots| slots.borrow().open_count())
+}
+
 /// The settled value of a promise: `Ok` when fulfilled, `Err` with the reason when rejected.
 #[derive(Debug)]
+///
+/// An await left unanswered for five minutes ([`crate::slots::ABANDONED_AFTER_MS`]) ends with an
+/// error instead: the runtime never settles the promises of a request it cancelled, and the future
+/// waiting on one would otherwise be kept for the isolate's life.
 pub struct Settled {
-    slot: u64,
+    slot: f64,
 }
 
 impl Settled {
     pub fn new(promise: &Promise) -> Settled {
-        let number = SLOTS.with(|slots| {
+        let now = js_sys::Date::now();
+        let (number, abandoned) = SLOTS.with(|slots| {
             let mut slots = slots.borrow_mut();
-            let number = slots.next;
-            slots.next += 1.0;
-            slots.pending.push((key(number), Slot::default()));
-            number
+            (slots.open(now), slots.give_up_abandoned(now))
         });
+        // Woken once the table is released: each polls its slot and completes with an error.
+        for waker in abandoned {
+            waker.wake();
+        }
         CALLBACK.with(|callback| settle(promise, number, callback));
-        Settled { slot: key(number) }
+        Settled { slot: number }
     }
 }
 
@@ -110,28 +76,23 @@ impl Future for Settled {
     type Output = Result<JsValue, JsValue>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        SLOTS.with(|slots| {
-            let mut slots = slots.borrow_mut();
-            let Some(entry) = slots.get_mut(self.slot) else {
-                // Polled after completion: cannot happen through `.await`; answer an error, not a panic.
-                return Poll::Ready(Err(JsValue::from_str("promise slot already consumed")));
-            };
-            match entry.outcome.take() {
-                Some(outcome) => {
-                    slots.remove(self.slot);
-                    Poll::Ready(outcome)
-                }
-                None => {
-                    entry.waker = Some(cx.waker().clone());
-                    Poll::Pending
-                }
+        let polled = SLOTS.with(|slots| slots.borrow_mut().poll(self.slot, cx.waker()));
+        match polled {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(outcome)) => Poll::Ready(outcome),
+            // Polled after completion: cannot happen through `.await`; an error, not a panic.
+            Poll::Ready(Err(Gone::Consumed)) => {
+                Poll::Ready(Err(JsValue::from_str("promise slot already consumed")))
             }
-        })
+            Poll::Ready(Err(Gone::Abandoned)) => Poll::Ready(Err(JsValue::from_str(
+                "no answer within five minutes: the await was given up",
+            ))),
+        }
     }
 }
 
 impl Drop for Settled {
     fn drop(&mut self) {
-        SLOTS.with(|slots| slots.borrow_mut().remove(self.slot));
+        SLOTS.with(|slots| slots.borrow_mut().close(self.slot));
     }
 }
