@@ -585,8 +585,9 @@ pub(crate) fn status(isolate: &Rc<RefCell<Isolate>>, config: &GateConfig) -> ser
         "max_entries": config.cache.max_entries,
         "max_bytes": config.cache.max_bytes,
     });
-    // Awaits open in the isolate: each request waiting on its origin (or on keys, a revocation sync)
-    // holds one; one unanswered for five minutes (a request the runtime cancelled) is given up.
+    // `Settled` awaits open in the isolate: each request waiting on its origin (or on WebCrypto, a
+    // timer) holds one; a count that only grows is requests that never end (a hung origin, or requests
+    // the runtime cancelled mid-await, whose promises it never settles).
     serde_json::json!({
         "issuers": issuers,
         "now": now,

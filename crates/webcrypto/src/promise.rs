@@ -16,7 +16,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::slots::{Gone, Slots};
+use crate::slots::{Consumed, Slots};
 
 #[wasm_bindgen(inline_js = "export function settle(promise, slot, callback) {
   promise.then((value) => callback(slot, true, value), (error) => callback(slot, false, error));
@@ -48,25 +48,13 @@ pub fn open_awaits() -> usize {
 
 /// The settled value of a promise: `Ok` when fulfilled, `Err` with the reason when rejected.
 #[derive(Debug)]
-///
-/// An await left unanswered for five minutes ([`crate::slots::ABANDONED_AFTER_MS`]) ends with an
-/// error instead: the runtime never settles the promises of a request it cancelled, and the future
-/// waiting on one would otherwise be kept for the isolate's life.
 pub struct Settled {
     slot: f64,
 }
 
 impl Settled {
     pub fn new(promise: &Promise) -> Settled {
-        let now = js_sys::Date::now();
-        let (number, abandoned) = SLOTS.with(|slots| {
-            let mut slots = slots.borrow_mut();
-            (slots.open(now), slots.give_up_abandoned(now))
-        });
-        // Woken once the table is released: each polls its slot and completes with an error.
-        for waker in abandoned {
-            waker.wake();
-        }
+        let number = SLOTS.with(|slots| slots.borrow_mut().open());
         CALLBACK.with(|callback| settle(promise, number, callback));
         Settled { slot: number }
     }
@@ -76,23 +64,23 @@ impl Future for Settled {
     type Output = Result<JsValue, JsValue>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let polled = SLOTS.with(|slots| slots.borrow_mut().poll(self.slot, cx.waker()));
+        // A waker the slot gave back is dropped here, after the table is released.
+        let (polled, _replaced) =
+            SLOTS.with(|slots| slots.borrow_mut().poll(self.slot, cx.waker()));
         match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(outcome)) => Poll::Ready(outcome),
             // Polled after completion: cannot happen through `.await`; an error, not a panic.
-            Poll::Ready(Err(Gone::Consumed)) => {
+            Poll::Ready(Err(Consumed)) => {
                 Poll::Ready(Err(JsValue::from_str("promise slot already consumed")))
             }
-            Poll::Ready(Err(Gone::Abandoned)) => Poll::Ready(Err(JsValue::from_str(
-                "no answer within five minutes: the await was given up",
-            ))),
         }
     }
 }
 
 impl Drop for Settled {
     fn drop(&mut self) {
-        SLOTS.with(|slots| slots.borrow_mut().close(self.slot));
+        // As in `poll`: the slot's waker is dropped after the table is released.
+        let _waker = SLOTS.with(|slots| slots.borrow_mut().close(self.slot));
     }
 }

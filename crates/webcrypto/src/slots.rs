@@ -2,38 +2,21 @@
 //! future takes the outcome (or is dropped). Pure, so that `tests/slots.rs` runs it natively; the
 //! promise plumbing around it (`promise.rs`) is wasm32 only.
 //!
-//! Slots whose promise never settles are given up after [`ABANDONED_AFTER_MS`]. The Workers runtime
-//! never settles the promises of a request it cancelled (the client went away, or the invocation
-//! ran past its limits): without this, the future awaiting one — a whole request's state, held by
-//! the slot's waker — would stay in the isolate for the isolate's life, one more per abandoned
-//! request.
+//! A slot whose promise never settles stays until its future is dropped. The Workers runtime never
+//! settles the promises of a request it cancelled (the client went away), and wasm-bindgen's executor
+//! drops a task's future only by running it to the end: such a request's task, and the slot it waits
+//! on, stay for the isolate's life. [`Slots::open_count`] (the status endpoint's `open_awaits`) makes
+//! that visible; freeing them needs the request's task itself to end (see the stop notes).
 
 use std::task::{Poll, Waker};
 
-/// How long an await may stay unanswered before its future is given an error instead: far longer
-/// than anything the adapters await for a request that is still there (WebCrypto answers at once; key
-/// fetches, revocation calls and timers carry deadlines of seconds; an origin's response headers are
-/// cut off by Cloudflare after 100 s), so only abandoned ones reach it.
-pub(crate) const ABANDONED_AFTER_MS: f64 = 300_000.0;
-
-/// The table is searched for abandoned slots at most this often (a search is a pass over every slot).
-pub(crate) const SWEEP_EVERY_MS: f64 = 1_000.0;
-
 /// Why a slot has no outcome to give.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Gone {
-    /// Its outcome was already taken (polled again after completion: not through `.await`).
-    Consumed,
-    /// Unanswered for [`ABANDONED_AFTER_MS`].
-    Abandoned,
-}
+pub(crate) struct Consumed;
 
 struct Slot<T> {
     outcome: Option<T>,
     waker: Option<Waker>,
-    /// When the await began (milliseconds, the caller's clock).
-    since: f64,
-    abandoned: bool,
 }
 
 pub(crate) struct Slots<T> {
@@ -43,8 +26,6 @@ pub(crate) struct Slots<T> {
     /// The slots of the futures alive now, by number: a few per request in flight, so a list searched
     /// from the end (the newest first) rather than a hash map (whose code is ~0.6 KiB of the gzip).
     pending: Vec<(u64, Slot<T>)>,
-    /// When the table was last searched for abandoned slots.
-    swept_at: f64,
 }
 
 impl<T> Default for Slots<T> {
@@ -52,7 +33,6 @@ impl<T> Default for Slots<T> {
         Slots {
             next: 0.0,
             pending: Vec::new(),
-            swept_at: 0.0,
         }
     }
 }
@@ -69,8 +49,8 @@ fn key(number: f64) -> u64 {
 }
 
 impl<T> Slots<T> {
-    /// A new slot for an await beginning at `now`; its number, for the JS side to answer with.
-    pub(crate) fn open(&mut self, now: f64) -> f64 {
+    /// A new slot; its number, for the JS side to answer with.
+    pub(crate) fn open(&mut self) -> f64 {
         let number = self.next;
         self.next += 1.0;
         self.pending.push((
@@ -78,8 +58,6 @@ impl<T> Slots<T> {
             Slot {
                 outcome: None,
                 waker: None,
-                since: now,
-                abandoned: false,
             },
         ));
         number
@@ -103,51 +81,33 @@ impl<T> Slots<T> {
     }
 
     /// The future of slot `number` asks for its outcome: taken (the slot closes) when there is one,
-    /// an error when the slot was given up or is already gone, else it waits with `waker`.
-    pub(crate) fn poll(&mut self, number: f64, waker: &Waker) -> Poll<Result<T, Gone>> {
+    /// else it waits with `waker` (the waker it replaces is returned, to be dropped once the table is
+    /// released). [`Consumed`] when the slot is already gone.
+    pub(crate) fn poll(
+        &mut self,
+        number: f64,
+        waker: &Waker,
+    ) -> (Poll<Result<T, Consumed>>, Option<Waker>) {
         let Some(slot) = self.get_mut(number) else {
-            return Poll::Ready(Err(Gone::Consumed));
+            return (Poll::Ready(Err(Consumed)), None);
         };
         if let Some(outcome) = slot.outcome.take() {
-            self.close(number);
-            return Poll::Ready(Ok(outcome));
+            let replaced = self.close(number);
+            return (Poll::Ready(Ok(outcome)), replaced);
         }
-        if slot.abandoned {
-            self.close(number);
-            return Poll::Ready(Err(Gone::Abandoned));
-        }
-        slot.waker = Some(waker.clone());
-        Poll::Pending
+        let replaced = slot.waker.replace(waker.clone());
+        (Poll::Pending, replaced)
     }
 
-    /// The future of slot `number` is gone (completed or dropped).
-    pub(crate) fn close(&mut self, number: f64) {
+    /// The future of slot `number` is gone (completed or dropped); its waker, if any, is returned to
+    /// be dropped once the table is released.
+    pub(crate) fn close(&mut self, number: f64) -> Option<Waker> {
         let number = key(number);
-        if let Some(index) = self.pending.iter().rposition(|(n, _)| *n == number) {
-            self.pending.swap_remove(index);
-        }
+        let index = self.pending.iter().rposition(|(n, _)| *n == number)?;
+        self.pending.swap_remove(index).1.waker
     }
 
-    /// At `now`, at most once per [`SWEEP_EVERY_MS`]: gives up every slot unanswered for
-    /// [`ABANDONED_AFTER_MS`] and returns their wakers, to be woken once the table is released (each
-    /// future then completes with [`Gone::Abandoned`], and whatever it held is freed). A clock that
-    /// went backwards only delays this.
-    pub(crate) fn give_up_abandoned(&mut self, now: f64) -> Vec<Waker> {
-        let mut wakers = Vec::new();
-        if now - self.swept_at < SWEEP_EVERY_MS {
-            return wakers;
-        }
-        self.swept_at = now;
-        for (_, slot) in &mut self.pending {
-            if slot.outcome.is_none() && !slot.abandoned && now - slot.since >= ABANDONED_AFTER_MS {
-                slot.abandoned = true;
-                wakers.extend(slot.waker.take());
-            }
-        }
-        wakers
-    }
-
-    /// How many slots are open (futures awaiting or not yet polled since their promise settled).
+    /// How many slots are open: futures awaiting, or not yet polled since their promise settled.
     pub(crate) fn open_count(&self) -> usize {
         self.pending.len()
     }
