@@ -6,11 +6,13 @@
 //! settles the promises of a request it cancelled (the client went away), and wasm-bindgen's executor
 //! drops a task's future only by running it to the end: such a request's task, and the slot it waits
 //! on, stay for the isolate's life. [`Slots::open_count`] (the status endpoint's `open_awaits`) makes
-//! that visible; freeing them needs the request's task itself to end (see the stop notes).
+//! that visible. Freeing them needs the request's task to end without running any more of its code
+//! (failing its awaits instead would let it carry on in another request's context): a watcher around
+//! each request's future, dropping it unpolled, which is not built.
 
 use std::task::{Poll, Waker};
 
-/// Why a slot has no outcome to give.
+/// The slot is gone: its outcome was already taken, or its future dropped.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Consumed;
 
