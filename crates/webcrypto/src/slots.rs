@@ -65,19 +65,17 @@ impl<T> Slots<T> {
         number
     }
 
-    fn get_mut(&mut self, number: f64) -> Option<&mut Slot<T>> {
+    /// Where slot `number` is in the table, searched from the newest.
+    fn index(&self, number: f64) -> Option<usize> {
         let number = key(number);
-        self.pending
-            .iter_mut()
-            .rev()
-            .find(|(n, _)| *n == number)
-            .map(|(_, slot)| slot)
+        self.pending.iter().rposition(|(n, _)| *n == number)
     }
 
     /// The promise of slot `number` settled: the outcome is kept and the waiting task's waker
     /// returned, to be woken once the table is released. A slot whose future is gone ignores it.
     pub(crate) fn settle(&mut self, number: f64, outcome: T) -> Option<Waker> {
-        let slot = self.get_mut(number)?;
+        let index = self.index(number)?;
+        let (_, slot) = self.pending.get_mut(index)?;
         slot.outcome = Some(outcome);
         slot.waker.take()
     }
@@ -90,22 +88,25 @@ impl<T> Slots<T> {
         number: f64,
         waker: &Waker,
     ) -> (Poll<Result<T, Consumed>>, Option<Waker>) {
-        let Some(slot) = self.get_mut(number) else {
+        let Some(index) = self.index(number) else {
             return (Poll::Ready(Err(Consumed)), None);
         };
-        if let Some(outcome) = slot.outcome.take() {
-            let replaced = self.close(number);
-            return (Poll::Ready(Ok(outcome)), replaced);
-        }
-        let replaced = slot.waker.replace(waker.clone());
-        (Poll::Pending, replaced)
+        let Some((_, slot)) = self.pending.get_mut(index) else {
+            return (Poll::Ready(Err(Consumed)), None);
+        };
+        let Some(outcome) = slot.outcome.take() else {
+            let replaced = slot.waker.replace(waker.clone());
+            return (Poll::Pending, replaced);
+        };
+        // Settled: the slot closes where it was found.
+        let (_, slot) = self.pending.swap_remove(index);
+        (Poll::Ready(Ok(outcome)), slot.waker)
     }
 
     /// The future of slot `number` is gone (completed or dropped); its waker, if any, is returned to
     /// be dropped once the table is released.
     pub(crate) fn close(&mut self, number: f64) -> Option<Waker> {
-        let number = key(number);
-        let index = self.pending.iter().rposition(|(n, _)| *n == number)?;
+        let index = self.index(number)?;
         self.pending.swap_remove(index).1.waker
     }
 
