@@ -14,6 +14,8 @@
 // (`MARK label ms`; run through stdbuf to keep the order): one line per function compiled, `#index`
 // (names come from an EDGE_AUTH_WASM_NAMES=1 build's name section).
 
+import { numbered, printTimeline } from "./timeline.mjs";
+
 const [root = ".", runsArg = "9", v8Flags = ""] = Deno.args.filter((a) => a !== "--child");
 const RUNS = Number(runsArg);
 
@@ -44,15 +46,8 @@ async function parent() {
     }
     JSON.parse(result).timelines.forEach((events, i) => timelines[i].push(events));
   }
-  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
   for (const [i, runs] of timelines.entries()) {
-    console.log(`${i === 0 ? "first" : "second"} request in Deno ${Deno.version.deno} (V8 ${Deno.version.v8}): median ms since it reached the Worker, ${RUNS} fresh processes${v8Flags ? `, V8 flags ${v8Flags}` : ""}`);
-    let previous = 0;
-    for (const [label] of runs[0]) {
-      const at = median(runs.map((events) => events.find(([l]) => l === label)?.[1] ?? NaN).filter((ms) => !Number.isNaN(ms)));
-      console.log(`${at.toFixed(2).padStart(7)}  (+${(at - previous).toFixed(2).padStart(5)})  ${label}`);
-      previous = at;
-    }
+    printTimeline(`${i === 0 ? "first" : "second"} request in Deno ${Deno.version.deno} (V8 ${Deno.version.v8}): median ms since it reached the Worker, ${RUNS} fresh processes${v8Flags ? `, V8 flags ${v8Flags}` : ""}`, runs, 2);
   }
 }
 
@@ -130,12 +125,7 @@ async function child(root) {
     await response.arrayBuffer();
     mark("response");
     if (response.status !== 200) throw new Error(`answered ${response.status}`);
-    const seen = new Map();
-    timelines.push(events.map(([label, ms]) => {
-      const n = (seen.get(label) ?? 0) + 1;
-      seen.set(label, n);
-      return [n === 1 ? label : `${label} ${n}`, ms];
-    }));
+    timelines.push(numbered(events));
   }
   await origin.shutdown();
   console.info(JSON.stringify({ timelines }));

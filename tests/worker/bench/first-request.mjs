@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Miniflare } from "miniflare";
+import { numbered, printTimeline } from "./timeline.mjs";
 import { setup } from "./workers.mjs";
 
 const root = resolve(process.argv[2] ?? ".");
@@ -74,13 +75,7 @@ try {
         const response = await fetch(new URL("/orders/1", url), { headers: { authorization: `Bearer ${token}` } });
         await response.arrayBuffer();
         if (response.status !== 200) throw new Error(`answered ${response.status}`);
-        // Repeated labels are numbered in order (importKey, importKey 2, …).
-        const seen = new Map();
-        timeline.push(JSON.parse(response.headers.get("x-timeline")).map(([label, ms]) => {
-          const n = (seen.get(label) ?? 0) + 1;
-          seen.set(label, n);
-          return [n === 1 ? label : `${label} ${n}`, ms];
-        }));
+        timeline.push(numbered(JSON.parse(response.headers.get("x-timeline"))));
       }
     } finally {
       await mf.dispose();
@@ -91,13 +86,6 @@ try {
   fixture.origin.close();
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 for (const [i, runs] of timelines.entries()) {
-  console.log(`${i === 0 ? "first" : "second"} request: median ms since it reached the Worker, ${RUNS} fresh instances (1 ms clock)`);
-  let previous = 0;
-  for (const [label] of runs[0]) {
-    const at = median(runs.map((events) => events.find(([l]) => l === label)?.[1] ?? NaN).filter((ms) => !Number.isNaN(ms)));
-    console.log(`${at.toFixed(1).padStart(6)}  (+${(at - previous).toFixed(1).padStart(4)})  ${label}`);
-    previous = at;
-  }
+  printTimeline(`${i === 0 ? "first" : "second"} request: median ms since it reached the Worker, ${RUNS} fresh instances (1 ms clock)`, runs, 1);
 }
