@@ -249,6 +249,21 @@ pub fn explain(args: &ExplainArgs, system_now: u64) -> Result<bool, String> {
         config.verifier.verify(token, UnixTime(now))
     });
     print_explanation(&explanation);
+    // The revocation state lives in the Worker's Durable Object, which the CLI cannot read: say so
+    // rather than let a forward read as the Worker's last word on a token that may be revoked.
+    if let (Some(revocation), Some(token)) = (&config.revocation, &explanation.token) {
+        let covered = token.error.is_none()
+            && revocation
+                .issuers
+                .iter()
+                .any(|r| token.issuer.as_deref() == Some(r.issuer.as_str()));
+        if covered {
+            println!(
+                "note     revocation not checked here: the Worker checks this issuer's tokens against its Durable Object ({}) after verification, and refuses a revoked one with 401 token_revoked",
+                revocation.binding
+            );
+        }
+    }
     Ok(matches!(
         explanation.decision,
         ExplainedDecision::Forward { .. }

@@ -759,3 +759,70 @@ fn explain_walks_the_decision() {
         out.stdout
     );
 }
+
+#[test]
+fn explain_says_revocation_is_not_checked_for_a_covered_issuer() {
+    let dir = temp_dir("explain-revocation");
+    let (path, private) = policy_config(&dir);
+    let toml = std::fs::read_to_string(&path).unwrap();
+    let config: Value = serde_json::from_str(
+        toml.split("'''")
+            .nth(1)
+            .expect("policy_config writes EDGE_AUTH between '''"),
+    )
+    .unwrap();
+    // `iat` is required once revocation covers the issuer (a `sub` record is matched against it).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = mint(
+        &private,
+        &json!({"iss": "https://idp.example/", "aud": "api", "sub": "u1", "iat": now - 60, "exp": now + 600,
+                "scope": "orders:read", "tenant_id": "acme", "email_verified": true}),
+    );
+    let explain = |config: &Value, token: &str| {
+        std::fs::write(
+            &path,
+            format!("name = \"x\"\n[vars]\nEDGE_AUTH = '''{config}'''\n"),
+        )
+        .unwrap();
+        run(
+            &[
+                "explain",
+                "--config",
+                path.to_str().unwrap(),
+                "--url",
+                "https://api.example/tenants/acme/orders",
+                "--token",
+                token,
+            ],
+            None,
+        )
+    };
+    const NOTE: &str = "note     revocation not checked here: the Worker checks this issuer's tokens against its Durable Object (EDGE_AUTH_REVOCATIONS) after verification, and refuses a revoked one with 401 token_revoked";
+    // No revocation configured: no note.
+    let out = explain(&config, &token);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("revocation"), "{}", out.stdout);
+    // The token's issuer under revocation: the note, after the forward it cannot vouch for.
+    let mut revoking = config.clone();
+    revoking["revocation"] = json!({ "issuers": ["https://idp.example/"] });
+    let out = explain(&revoking, &token);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(NOTE), "{}", out.stdout);
+    // A refused token never reaches the revocation check: no note.
+    let out = explain(&revoking, "not.a.token");
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("revocation"), "{}", out.stdout);
+    // Another issuer under revocation (one the configuration also trusts): no note for this token.
+    let mut other = revoking.clone();
+    other["issuers"].as_array_mut().unwrap().push(
+        json!({"issuer": "https://other.example/", "audiences": ["api"], "algorithms": ["HS256"],
+                     "hmac_secret": "OTHER_HMAC_SECRET"}),
+    );
+    other["revocation"] = json!({ "issuers": ["https://other.example/"] });
+    let out = explain(&other, &token);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("revocation"), "{}", out.stdout);
+}
