@@ -62,14 +62,15 @@ for (const variant of (process.env.VARIANTS ?? "").split(",").filter(Boolean)) {
 }
 // The floor with one log line per request, as edge-auth writes: what console.log itself costs here.
 WORKERS.push(["pass-through+log", () => ({ ...fixture.passThrough(), script: fixture.passThrough().script.replace("async fetch(request, env) {", "async fetch(request, env) { console.log(JSON.stringify({ cache: 'hit', decision: 'forward', event: 'decision', io_wait_ms: 0, issuer: 'https://idp.example.com/', keys: 'fresh', route: null, sub_hash: '0123456789abcdef' }));") }), "/orders/1", {}]);
-// The floor written the way edge-auth forwards (a Headers copy, two deletes, an awaited fetch): what that
-// shape of forwarding costs without any wasm.
+// The floor written the way edge-auth forwards (a Headers copy, two deletes, a Request, an awaited fetch):
+// what that shape of forwarding costs without any wasm.
 WORKERS.push(["js as edge-auth", () => ({ ...fixture.passThrough(), script: `export default { async fetch(request, env) {
   const url = new URL(request.url);
   const headers = new Headers(request.headers);
   headers.delete("edge-auth-assertion");
   headers.delete("authorization");
-  return await fetch(env.ORIGIN + url.pathname + url.search, { method: request.method, headers, redirect: "manual" });
+  const outbound = new Request(env.ORIGIN + url.pathname + url.search, { method: request.method, headers, redirect: "manual" });
+  return await fetch(outbound);
 } };` }), "/orders/1", {}]);
 if (process.env.BASELINE_ROOT) {
   WORKERS.push(["baseline", () => fixture.edgeAuth(process.env.BASELINE_ROOT), "/orders/1", { authorization: `Bearer ${token}` }]);

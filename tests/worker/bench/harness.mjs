@@ -46,13 +46,13 @@ const passThroughHandler = stubbed("pass-through", (request, env) => {
   return globalThis.fetch(env.ORIGIN + url.pathname + url.search, { method: request.method, headers: request.headers, body: request.body, redirect: "manual" });
 });
 // The pass-through written the way edge-auth forwards (send_to_origin in src/entry.rs): a Headers copy,
-// two deletes, a fetch.
+// two deletes, a Request, a fetch.
 const shapedHandler = stubbed("shaped", (request, env) => {
   const url = new URL(request.url);
   const headers = new Headers(request.headers);
   headers.delete("edge-auth-assertion");
   headers.delete("authorization");
-  return globalThis.fetch(env.ORIGIN + url.pathname + url.search, { method: request.method, headers, redirect: "manual", body: request.body });
+  return globalThis.fetch(new Request(env.ORIGIN + url.pathname + url.search, { method: request.method, headers, redirect: "manual", body: request.body }));
 });
 
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
