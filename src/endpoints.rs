@@ -15,10 +15,10 @@ use web_sys::{Request, Response};
 
 use crate::http::{problem_with_retry, respond, JsResult};
 use crate::isolate::{now, Isolate};
-use crate::keys::hex;
 use crate::revocation;
 use crate::runtime::ExecutionContext;
 use crate::verify::{verify, verify_logout, Sources};
+use edge_auth_core::hex;
 
 /// The largest body either endpoint reads (a logout token or a revocation is well under 1 KiB).
 const MAX_BODY: usize = 16 * 1024;

@@ -82,7 +82,7 @@ fn log_decision(
         .zip(config)
         .map(|(sub, config)| {
             let tag = config.decision_log_key.mac(&[sub.as_bytes()]);
-            keys::hex(tag.get(..8).unwrap_or_default())
+            edge_auth_core::hex(tag.get(..8).unwrap_or_default())
         });
     // Members in key order, as serde_json's `json!` wrote them before (its map is sorted); absent
     // values are `null`. `io_wait_ms` is a whole number: `Date.now()` counts whole milliseconds.

@@ -274,18 +274,6 @@ fn entry_parts<'a>(key: &'a str, fresh_until: &'a str, body: &'a [u8]) -> [&'a [
     [key.as_bytes(), fresh_until.as_bytes(), body]
 }
 
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    // Each nibble is below 16, so `from_digit` always answers (lower-case).
-    let digit = |nibble: u8| char::from_digit(u32::from(nibble), 16).unwrap_or('0');
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(digit(b >> 4));
-        out.push(digit(b & 15));
-    }
-    out
-}
-
 fn unhex(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
     if bytes.len() % 2 != 0 {
@@ -343,9 +331,11 @@ async fn shared_put(config: &GateConfig, index: usize, keys: &KeySet, cache_cont
     let ttl = config.remote.freshness(cache_control);
     let body = serde_json::json!({ "keys": jwks }).to_string();
     let fresh_until = now().0.saturating_add(ttl).to_string();
-    let tag = hex(&config
-        .shared_cache_mac
-        .mac(&entry_parts(key, &fresh_until, body.as_bytes())));
+    let tag = edge_auth_core::hex(&config.shared_cache_mac.mac(&entry_parts(
+        key,
+        &fresh_until,
+        body.as_bytes(),
+    )));
     let stored = (|| -> Result<(Cache, Response), JsValue> {
         let headers = Headers::new()?;
         headers.set("content-type", "application/json")?;

@@ -27,7 +27,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{Request, Response};
 
 use crate::isolate::now;
-use crate::keys::hex;
+use edge_auth_core::hex;
 
 #[wasm_bindgen]
 extern "C" {

@@ -1567,8 +1567,9 @@ fn shared_cache_key(raw: &RawIssuer, source: &RemoteSource) -> String {
         .chain_update(b"\0")
         .chain_update(config.as_bytes())
         .finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("https://edge-auth-keys.invalid/v2/{hex}")
+    let mut key = "https://edge-auth-keys.invalid/v2/".to_owned();
+    crate::hex::push_hex(&mut key, &digest);
+    key
 }
 
 /// `remote_keys` as an option of its own (the origin's assertion verifier in the JS package and the

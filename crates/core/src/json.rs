@@ -171,13 +171,8 @@ pub fn push_json_str(out: &mut String, value: &str) {
             b'\r' => out.push_str("\\r"),
             b'\t' => out.push_str("\\t"),
             byte => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push_str("\\u00");
-                for digit in [byte >> 4, byte & 0xf] {
-                    out.push(char::from(
-                        HEX.get(usize::from(digit)).copied().unwrap_or(b'0'),
-                    ));
-                }
+                crate::hex::push_hex(out, &[byte]);
             }
         }
         // One ASCII byte consumed: still a character boundary.

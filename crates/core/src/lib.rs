@@ -37,6 +37,7 @@ mod derive;
 mod error;
 mod fields;
 mod heap;
+mod hex;
 mod inspect;
 mod json;
 mod jwk;
@@ -76,6 +77,7 @@ pub use error::{
     VerifyError, ERROR_CODES,
 };
 pub use fields::{Members, ReadField, Walk};
+pub use hex::{hex, push_hex};
 pub use inspect::{inspect, Inspection, Warning, WarningCode, MAX_INSPECT_BYTES};
 pub use json::{parse_object as parse_json_object, push_json_str, JsonError, JsonObject};
 pub use jwk::{Key, Pairing, SigningKey, RSA_MAX_BITS, RSA_MIN_BITS};
