@@ -13,10 +13,11 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::task::Poll;
 
 use edge_auth_core::{AbsoluteUrl, GateConfig, VerifiedToken};
 use edge_auth_gate::{self as gate, Forward, Plan, Refusal, RequestHead};
-use edge_auth_webcrypto::Settled;
+use edge_auth_webcrypto::{AbortWatch, Settled};
 use js_sys::Promise;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -113,10 +114,31 @@ fn log_decision(
 /// entrypoint function, with the request, `env` and `ctx`. The promise always resolves to a response:
 /// a failure inside is logged and answered with the generic problem, and [`glue_error`] covers the one
 /// case where even that cannot be built.
+///
+/// The handler races its client: when the runtime reports that the client went away (`abort` on the
+/// request's `signal`, with the compatibility flag `enable_request_signal`), the handler's future is
+/// dropped where it waits, unpolled, so none of its code runs again (no forward, no signature, no
+/// decision line) and nothing of it stays in the isolate; the runtime would never settle the promises
+/// it waits on. A `request_cancelled` line says so.
 #[wasm_bindgen]
 pub fn fetch(req: Request, env: Env, ctx: ExecutionContext) -> Promise {
+    let client_gone = AbortWatch::new(&req);
     future_to_promise(async move {
-        let response = match handle(req, &env, &ctx).await {
+        // Pinned here, inside the task's own allocation; dropped with it when the task ends, whichever
+        // side of the race won. The watch is polled first: once the client is gone, the handler is
+        // never polled again.
+        let mut client_gone = client_gone;
+        let mut handling = std::pin::pin!(handle(req, &env, &ctx));
+        let raced = std::future::poll_fn(|cx| {
+            if Pin::new(&mut client_gone).poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            handling.as_mut().poll(cx).map(Some)
+        });
+        let Some(handled) = raced.await else {
+            return Ok(cancelled().into());
+        };
+        let response = match handled {
             Ok(response) => response,
             Err(error) => {
                 // A runtime failure never escapes as an exception page: a generic problem, details logged.
@@ -129,6 +151,16 @@ pub fn fetch(req: Request, env: Env, ctx: ExecutionContext) -> Promise {
         };
         Ok(response.into())
     })
+}
+
+/// What a cancelled request resolves to (its client is gone: nobody reads it): a bare `499`, nginx's
+/// "client closed request", after a `request_cancelled` log line.
+#[cold]
+fn cancelled() -> Response {
+    log::info(edge_auth_core::JsonObject::new().str("event", "request_cancelled"));
+    let init = ResponseInit::new();
+    init.set_status(499);
+    Response::new_with_opt_str_and_init(None, &init).unwrap_or_else(glue_error)
 }
 
 /// The answer when even the problem response could not be built (the runtime's `Headers` and `Response`

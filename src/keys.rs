@@ -577,8 +577,11 @@ pub(crate) fn status(isolate: &Rc<RefCell<Isolate>>, config: &GateConfig) -> ser
     });
     // `Settled` awaits open in the isolate: each request waiting on its origin (or on WebCrypto, a
     // timer) holds one; a count that only grows is requests that never end (a hung origin, or requests
-    // the runtime cancelled mid-await, whose promises it never settles).
+    // the runtime cancelled mid-await without telling the Worker: see `cancelled_requests`).
+    // `cancelled_requests`: the requests whose client went away while the Worker still worked on them,
+    // ended there (`abort` on the request's signal, with the flag `enable_request_signal`).
     serde_json::json!({
+        "cancelled_requests": edge_auth_webcrypto::cancelled_requests(),
         "issuers": issuers,
         "now": now,
         "open_awaits": edge_auth_webcrypto::open_awaits(),

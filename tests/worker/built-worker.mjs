@@ -27,6 +27,10 @@ export function workerModules() {
   ];
 }
 
+/// wrangler.toml's compatibility flags (cancel.test.mjs checks that they are the same): with
+/// `enable_request_signal` the Worker ends the work of a request whose client went away.
+export const COMPATIBILITY_FLAGS = ["enable_request_signal"];
+
 /// The Durable Object binding of wrangler.toml: `EDGE_AUTH_REVOCATIONS` → the Worker's own class
 /// `Revocations` (in memory: each Miniflare instance starts with an empty object).
 export const REVOCATIONS = { EDGE_AUTH_REVOCATIONS: "Revocations" };
@@ -38,6 +42,7 @@ export async function builtWorker(bindings, options = {}) {
     modulesRoot: root,
     modules: workerModules(),
     compatibilityDate: "2026-04-26",
+    compatibilityFlags: COMPATIBILITY_FLAGS,
     durableObjects: REVOCATIONS,
     bindings,
     ...options,
@@ -61,6 +66,7 @@ export async function builtWorkers(list, shared = {}) {
       modulesRoot: root,
       modules: workerModules(),
       compatibilityDate: "2026-04-26",
+      compatibilityFlags: COMPATIBILITY_FLAGS,
       durableObjects: i === 0 ? REVOCATIONS
         : { EDGE_AUTH_REVOCATIONS: { className: "Revocations", scriptName: first.name } },
       bindings,

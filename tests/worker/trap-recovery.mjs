@@ -21,7 +21,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Miniflare } from "miniflare";
 import * as jose from "jose";
-import { root } from "./built-worker.mjs";
+import { COMPATIBILITY_FLAGS, root } from "./built-worker.mjs";
 
 // EDGE_AUTH_BENCH_BUILD=<dir>: another bench build (a mutated copy, to see this test fail).
 const dir = resolve(root, process.env.EDGE_AUTH_BENCH_BUILD ?? "target/worker-bench");
@@ -95,6 +95,7 @@ test("after a trap the next request gets a fresh instance, with queueMicrotask u
       { type: "CompiledWasm", path: resolve(dir, "index_bg.wasm") },
     ],
     compatibilityDate: "2026-04-26",
+    compatibilityFlags: COMPATIBILITY_FLAGS,
     durableObjects: { EDGE_AUTH_REVOCATIONS: "Revocations" },
     bindings: {
       EDGE_AUTH: JSON.stringify(config),

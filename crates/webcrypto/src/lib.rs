@@ -18,6 +18,8 @@
 #![forbid(unsafe_code)]
 #![cfg(target_arch = "wasm32")]
 
+#[cfg(feature = "request-abort")]
+mod abort;
 mod promise;
 mod slots;
 
@@ -55,6 +57,8 @@ pub fn random_bytes(bytes: &mut [u8]) -> Result<(), String> {
     Ok(())
 }
 
+#[cfg(feature = "request-abort")]
+pub use abort::{cancelled_requests, AbortWatch};
 pub use promise::{open_awaits, Settled};
 
 /// A readable reason from what a WebCrypto promise rejected with: a string, or an `Error`'s (or

@@ -6,7 +6,7 @@
 //! `await` probes). Here a promise is handed to a tiny JS helper together with a slot number; when it
 //! settles, the one callback stores the outcome in the slot and wakes the waiting task.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -27,6 +27,7 @@ extern "C" {
 
 thread_local! {
     static SLOTS: RefCell<Slots<Result<JsValue, JsValue>>> = RefCell::new(Slots::default());
+    static UNCOUNTED: Cell<usize> = const { Cell::new(0) };
     static CALLBACK: Function = Closure::<dyn Fn(f64, bool, JsValue)>::new(on_settled)
         .into_js_value()
         .unchecked_into();
@@ -41,9 +42,25 @@ fn on_settled(slot: f64, fulfilled: bool, value: JsValue) {
     }
 }
 
-/// How many awaits are open in this isolate (the status endpoint's `open_awaits`).
+/// How many awaits are open in this isolate (the status endpoint's `open_awaits`): the slots, less the
+/// ones [`set_uncounted`] says are not a request's work (the requests' watches for their client going
+/// away, [`crate::AbortWatch`]).
 pub fn open_awaits() -> usize {
-    SLOTS.with(|slots| slots.borrow().open_count())
+    SLOTS
+        .with(|slots| slots.borrow().open_count())
+        .saturating_sub(UNCOUNTED.with(Cell::get))
+}
+
+/// One more (`true`) or one less (`false`) open slot that [`open_awaits`] leaves out.
+#[cfg(feature = "request-abort")]
+pub(crate) fn set_uncounted(one_more: bool) {
+    UNCOUNTED.with(|count| {
+        count.set(if one_more {
+            count.get().saturating_add(1)
+        } else {
+            count.get().saturating_sub(1)
+        });
+    });
 }
 
 /// The settled value of a promise: `Ok` when fulfilled, `Err` with the reason when rejected.

@@ -5,10 +5,10 @@
 //! A slot whose promise never settles stays until its future is dropped. The Workers runtime never
 //! settles the promises of a request it cancelled (the client went away), and wasm-bindgen's executor
 //! drops a task's future only by running it to the end: such a request's task, and the slot it waits
-//! on, stay for the isolate's life. [`Slots::open_count`] (the status endpoint's `open_awaits`) makes
-//! that visible. Freeing them needs the request's task to end without running any more of its code
-//! (failing its awaits instead would let it carry on in another request's context): a watcher around
-//! each request's future, dropping it unpolled, which is not built.
+//! on, would stay for the isolate's life. The Worker races each request against an `AbortWatch`
+//! (`abort.rs`), which drops the request's future unpolled when the runtime reports the cancellation
+//! (failing its awaits instead would let it carry on). [`Slots::open_count`] (the status endpoint's
+//! `open_awaits`, less the watches' own slots) shows whatever still stays.
 
 use std::task::{Poll, Waker};
 

@@ -3,6 +3,7 @@
 import { Miniflare } from "miniflare";
 import * as jose from "jose";
 import { discardWorkerdStdout } from "./workers.mjs";
+import { COMPATIBILITY_FLAGS } from "../built-worker.mjs";
 
 const [dir, nArg, roundsArg] = process.argv.slice(2);
 const N = Number(nArg ?? 2000), ROUNDS = Number(roundsArg ?? 3);
@@ -65,6 +66,7 @@ const mf = new Miniflare({
     { type: "CompiledWasm", path: "index_bg.wasm" },
   ],
   compatibilityDate: "2026-04-26",
+  compatibilityFlags: COMPATIBILITY_FLAGS,
   // The handler's decision lines (one per timed request) go to /dev/null (discardWorkerdStdout, as in
   // the other Worker benchmarks): drained by this process through a pipe, each console.log could wait
   // on the reader. Errors still show.

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as jose from "jose";
 import workerdPackage from "workerd";
+import { COMPATIBILITY_FLAGS } from "../built-worker.mjs";
 
 export const ISS = "https://idp.example.com/";
 export const AUD = "https://api.example.com";
@@ -101,7 +102,7 @@ export async function setup() {
     /// ROOT may be relative (BASELINE_ROOT=target/…): miniflare needs it absolute, or workerd fails to
     /// start ("can't use '..' to break out of starting directory").
     edgeAuth: (root, edgeAuthConfig = config) => ({
-      ...common, rootPath: resolve(root), modulesRoot: resolve(root),
+      ...common, compatibilityFlags: COMPATIBILITY_FLAGS, rootPath: resolve(root), modulesRoot: resolve(root),
       modules: [{ type: "ESModule", path: "build/index.js" }, { type: "CompiledWasm", path: "build/index_bg.wasm" }],
       bindings: { ORIGIN, SIGNING, ...(edgeAuthConfig ? { EDGE_AUTH: JSON.stringify(edgeAuthConfig) } : {}) },
     }),

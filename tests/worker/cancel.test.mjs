@@ -1,0 +1,150 @@
+// A request whose client goes away while the Worker waits (here, on its origin) ends there: its work is
+// dropped, nothing of it stays in the isolate (the status endpoint's `open_awaits` falls back), and the
+// runtime's cancellation is counted (`cancelled_requests`) and logged (`request_cancelled`). Run in
+// workerd without miniflare (raw-workerd.mjs): a client reset reaches the Worker only that way. Without
+// the compatibility flag `enable_request_signal` the same requests stay (the leak this ends), and a
+// client that only closes its side (FIN) is not a cancellation: those requests finish when the origin
+// answers. Bounded: a dozen requests, a few seconds each step.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer, request as httpRequest } from "node:http";
+import * as jose from "jose";
+import { COMPATIBILITY_FLAGS, root, buildDir } from "./built-worker.mjs";
+import { rawWorkerd } from "./raw-workerd.mjs";
+
+const ISS = "https://idp.example.com/", AUD = "https://api.example.com";
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function waitFor(check, ms) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return true;
+    await sleep(50);
+  }
+  return check();
+}
+
+/// The origin holds every request until `release()`; `held` are their responses.
+async function holdingOrigin() {
+  const held = [];
+  const server = createServer((req, res) => { req.resume(); held.push(res); }).listen(0, "127.0.0.1");
+  await new Promise((r) => server.once("listening", r));
+  const release = () => { for (const res of held.splice(0)) if (!res.writableEnded) res.end('{"ok":true}'); };
+  return { held, release, url: `http://127.0.0.1:${server.address().port}`, close: () => { release(); server.close(); } };
+}
+
+/// The built Worker in raw workerd with `flags`, in front of `origin`; `token` passes its config.
+async function edgeAuth(flags, origin) {
+  const idp = await jose.generateKeyPair("ES256", { extractable: true });
+  const jwk = { ...(await jose.exportJWK(idp.publicKey)), alg: "ES256", kid: "k1" };
+  const signing = await jose.exportJWK((await jose.generateKeyPair("EdDSA", { extractable: true })).privateKey);
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new jose.SignJWT({ iss: ISS, aud: AUD, sub: "alice", iat: now, exp: now + 600 })
+    .setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(idp.privateKey);
+  const config = {
+    status_endpoint: true,
+    issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], jwks: { keys: [jwk] } }],
+    assertion: { issuer: "https://edge.example", audience: "https://origin.example", signing_key_secret: "SIGNING" },
+  };
+  const status = async (base) => (await fetch(`${base}/.well-known/edge-auth/status`)).json();
+  const runtime = await rawWorkerd([{
+    name: "edge",
+    modules: [{ path: `${root}/${buildDir}/index.js` }, { path: `${root}/${buildDir}/index_bg.wasm` }],
+    bindings: { EDGE_AUTH: JSON.stringify(config), SIGNING: JSON.stringify(signing), ORIGIN: origin.url },
+    flags,
+  }], async (urls) => Number.isInteger((await status(urls.edge)).open_awaits));
+  const base = runtime.urls.edge;
+  return {
+    ...runtime,
+    status: () => status(base),
+    /// Three requests with the token, each held by the origin; their client requests, to disconnect.
+    async three() {
+      const clients = [1, 2, 3].map((i) => {
+        const r = httpRequest(`${base}/orders/${i}`, { headers: { authorization: `Bearer ${token}` } });
+        r.on("error", () => {});
+        r.end();
+        return r;
+      });
+      await waitFor(() => origin.held.length === 3, 5000);
+      assert.equal(origin.held.length, 3, "the three requests reached the origin");
+      return clients;
+    },
+  };
+}
+
+const cancelledLines = (text) => text.split("\n").filter((l) => l.includes('"event":"request_cancelled"')).length;
+
+test("wrangler.toml sets the compatibility flags the tests run with (enable_request_signal)", () => {
+  const toml = readFileSync(`${root}/wrangler.toml`, "utf8");
+  const line = toml.split("\n").find((l) => l.startsWith("compatibility_flags"));
+  assert.ok(line, "wrangler.toml has compatibility_flags");
+  assert.deepEqual(JSON.parse(line.split("=")[1]), COMPATIBILITY_FLAGS);
+});
+
+test("a client that resets while its request waits on the origin: the request's work ends, nothing stays", async () => {
+  const origin = await holdingOrigin();
+  const worker = await edgeAuth(COMPATIBILITY_FLAGS, origin);
+  try {
+    assert.deepEqual(await worker.status().then((s) => [s.open_awaits, s.cancelled_requests]), [0, 0], "at rest");
+    const clients = await worker.three();
+    assert.equal((await worker.status()).open_awaits, 3, "each request waits on its origin");
+    for (const r of clients) r.socket.resetAndDestroy();
+    const settled = await waitFor(async () => {
+      const s = await worker.status();
+      return s.open_awaits === 0 && s.cancelled_requests === 3;
+    }, 5000);
+    const s = await worker.status();
+    assert.ok(settled, `after the resets: open_awaits ${s.open_awaits}, cancelled_requests ${s.cancelled_requests}`);
+    // The runtime cancelled the subrequests too: the origin's connections are closed.
+    assert.ok(await waitFor(() => origin.held.every((res) => res.destroyed || res.socket?.destroyed !== false), 5000),
+      "workerd closed the origin's connections");
+    assert.ok(await waitFor(() => cancelledLines(worker.stdout()) === 3, 2000),
+      `three request_cancelled lines:\n${worker.stdout()}`);
+    // The isolate goes on: the next request is forwarded.
+    origin.held.splice(0);
+    const next = worker.three().then(() => origin.release());
+    await next;
+    assert.equal((await worker.status()).cancelled_requests, 3, "answered requests are not cancellations");
+    assert.ok(await waitFor(async () => (await worker.status()).open_awaits === 0, 5000), "and they hold nothing once answered");
+  } finally {
+    worker.stop();
+    origin.close();
+  }
+});
+
+test("a client that only closes its side (FIN) is not a cancellation: the request finishes when the origin answers", async () => {
+  const origin = await holdingOrigin();
+  const worker = await edgeAuth(COMPATIBILITY_FLAGS, origin);
+  try {
+    const clients = await worker.three();
+    for (const r of clients) r.destroy();
+    await sleep(500);
+    const during = await worker.status();
+    assert.deepEqual([during.open_awaits, during.cancelled_requests], [3, 0], "still waiting on the origin");
+    origin.release();
+    assert.ok(await waitFor(async () => (await worker.status()).open_awaits === 0, 5000), "done once the origin answered");
+    assert.equal((await worker.status()).cancelled_requests, 0);
+    assert.equal(cancelledLines(worker.stdout()), 0);
+  } finally {
+    worker.stop();
+    origin.close();
+  }
+});
+
+test("without enable_request_signal the reset requests stay in the isolate (what the flag ends)", async () => {
+  const origin = await holdingOrigin();
+  const worker = await edgeAuth([], origin);
+  try {
+    const clients = await worker.three();
+    for (const r of clients) r.socket.resetAndDestroy();
+    // The runtime cancels them (it closes the origin's connections) but never tells the Worker.
+    assert.ok(await waitFor(() => origin.held.every((res) => res.destroyed || res.socket?.destroyed !== false), 5000),
+      "workerd closed the origin's connections");
+    await sleep(500);
+    const s = await worker.status();
+    assert.deepEqual([s.open_awaits, s.cancelled_requests], [3, 0], "the three requests' awaits stay open");
+  } finally {
+    worker.stop();
+    origin.close();
+  }
+});
