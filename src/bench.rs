@@ -264,6 +264,20 @@ pub async fn bench_await_light() -> Result<bool, JsValue> {
     Ok(value.as_bool() == Some(true))
 }
 
+/// Probe: what the fetch handler spends watching for its client going away, `n` times in one call: an
+/// [`edge_auth_webcrypto::AbortWatch`] made for `request` and dropped (one call into JS that makes a
+/// promise and an `abort` listener on the request's signal, and a promise slot opened and closed).
+/// Answers how many were made.
+#[wasm_bindgen]
+pub fn bench_abort_watch(request: web_sys::Request, n: u32) -> u32 {
+    let mut made = 0;
+    for _ in 0..n {
+        drop(edge_auth_webcrypto::AbortWatch::new(&request));
+        made += 1;
+    }
+    made
+}
+
 /// Gives every issuer under revocation a synced copy holding `records` records of each kind (`jti`,
 /// `sid`, `sub`; none matching the bench tokens), as a sync from the object would, fresh for the
 /// configured `cache_seconds`: the state cached in the isolate.

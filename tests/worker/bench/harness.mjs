@@ -5,7 +5,7 @@ import Edge, { BenchEntrypoint } from "./index.js";
 
 // worker-build attaches exported Rust functions to its entrypoint class (for RPC); they ignore `this`.
 // A bench build exports that class as `BenchEntrypoint` (scripts/build-worker.sh).
-const { bench_setup, bench_verify, bench_verify_each, bench_request, bench_begin, bench_async_noop, bench_await_resolved, bench_await_light,
+const { bench_setup, bench_verify, bench_verify_each, bench_request, bench_begin, bench_async_noop, bench_await_resolved, bench_await_light, bench_abort_watch,
   bench_revocation_setup, bench_revocation_check, bench_cache_hit, bench_request_phases, bench_assertion_parts } = BenchEntrypoint.prototype;
 
 async function time(n, fn) {
@@ -94,7 +94,7 @@ export default {
       if (!(await bench_verify(c.warmup))) throw new Error(`${c.alg}: edge-auth refused the warm-up token`);
       // The handler's first request compiles its configuration: not timed.
       await handler(new Request("https://api.example.com/orders/42", { headers: { authorization: `Bearer ${c.warmup}` } }));
-      const r = { handler_repeated_unlogged: [], shim_none: [], shim_repeated: [], shaped: [], handler_none: [], handler_repeated: [], pass_through: [], revocation: [], cache_hit_loop: [], in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [] };
+      const r = { handler_repeated_unlogged: [], shim_none: [], shim_repeated: [], shaped: [], handler_none: [], handler_repeated: [], pass_through: [], revocation: [], cache_hit_loop: [], in_task: [], jose: [], first: [], repeated: [], request_first: [], request_repeated: [], subtle: [], begin: [], noop: [], awaited: [], light: [], abort_watch: [] };
       const sub = c.alg.startsWith("HS") ? null : await subtleCase(c);
       // The whole handler's request for the repeated token: a new one per call, as the runtime gives each.
       const repeatedRequest = () => new Request("https://api.example.com/orders/42?page=1", { headers: { authorization: `Bearer ${c.repeated}` } });
@@ -136,6 +136,11 @@ export default {
         ["noop", () => () => bench_async_noop()],
         ["awaited", () => () => bench_await_resolved()],
         ["light", () => () => bench_await_light()],
+        // The fetch handler's watch for its client going away, made and dropped n times for one request
+        // (as the runtime hands it, with a signal): timed as one call.
+        ["abort_watch", () => async () => {
+          if (bench_abort_watch(repeatedRequest(), n) !== n) throw new Error(`${c.alg}: abort watch`);
+        }, 1],
         // The revocation check alone, `revocationChecks` times in one Rust task (timed as one call, so the
         // millisecond timer resolves 1000 / revocationChecks µs), and the same loop around a cache hit.
         ["revocation", () => async () => {

@@ -86,7 +86,7 @@ try {
   console.log(`workerd (miniflare ${process.env.npm_package_version ?? ""}), ${N} tokens × ${ROUNDS} rounds per case, µs per call (median of rounds); assertions signed with ${process.env.ASSERTION_ALG === "HS256" ? "HS256" : "EdDSA"}`);
   console.log("alg     |  jose jwtVerify | edge-auth first sight, one call per token (× jose) | first sight inside one Rust task (× jose) | repeated token | request path first / repeated");
   for (const r of results) {
-    console.log(`   probes: subtle alone ${f(r.subtle ?? 0)} | begin ${f(r.begin)} | async noop ${f(r.noop)} | await resolved ${f(r.awaited)} | light ${f(r.light)}`);
+    console.log(`   probes: subtle alone ${f(r.subtle ?? 0)} | begin ${f(r.begin)} | async noop ${f(r.noop)} | await resolved ${f(r.awaited)} | light ${f(r.light)} | abort watch ${f(r.abort_watch)}`);
     console.log(`${r.alg.padEnd(7)} | ${f(r.jose)}       | ${f(r.first)} (${(r.first / r.jose).toFixed(2)}×) | ${f(r.in_task)} (${(r.in_task / r.jose).toFixed(2)}×) | ${f(r.repeated)}       | ${f(r.request_first)} / ${f(r.request_repeated)}`);
     const d = (k) => (r[`phase${k}`] - (k ? r[`phase${k - 1}`] : 0)).toFixed(1);
     console.log(`   repeated token's request path in one Rust task, ${f(r.phase5)} µs: plan ${d(0)} | verify (cache hit) ${d(1)} | revocation + authorize ${d(2)} | jti + assertion input ${d(3)} | sign ${d(4)} | forward ${d(5)}`);
