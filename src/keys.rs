@@ -178,9 +178,38 @@ pub(crate) async fn refetch_for_kid(
     }
 }
 
+/// The flight a fetch holds, given up if the fetch's future is dropped before it records an outcome
+/// (its request's client went away: `entry::fetch` drops the request's work). Without it the issuer's
+/// single-flight lock would stay until the flight's deadline and then count as a failure, with its
+/// backoff, for every other request of the issuer.
+struct HeldFlight<'a> {
+    isolate: &'a RefCell<Isolate>,
+    index: usize,
+    ticket: Option<FetchTicket>,
+}
+
+impl HeldFlight<'_> {
+    /// The ticket, to record the outcome with; the flight is then the state's to end.
+    fn land(mut self) -> Option<FetchTicket> {
+        self.ticket.take()
+    }
+}
+
+impl Drop for HeldFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            // Dropped between polls: nothing holds the isolate (a borrow held, it stays as it was).
+            if let Ok(mut isolate) = self.isolate.try_borrow_mut() {
+                isolate.remote.entry(self.index).state.abandon(ticket);
+            }
+        }
+    }
+}
+
 /// Runs one fetch (the caller has called `start_fetch` and holds its ticket), records its outcome,
 /// drops the caches that depend on the keys when they changed. Waiting requests see the outcome on
-/// their next poll. An outcome that arrives after the flight's deadline is ignored by the state.
+/// their next poll. An outcome that arrives after the flight's deadline is ignored by the state; a
+/// fetch dropped before its outcome gives its flight up ([`HeldFlight`]).
 async fn fetch_and_store(
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
@@ -188,6 +217,11 @@ async fn fetch_and_store(
     network_only: bool,
     ticket: FetchTicket,
 ) -> KeysFrom {
+    let held = HeldFlight {
+        isolate,
+        index,
+        ticket: Some(ticket),
+    };
     let mut from = KeysFrom::Fetch;
     let shared = if network_only {
         None
@@ -212,6 +246,9 @@ async fn fetch_and_store(
         }
     };
     let now = now().0;
+    let Some(ticket) = held.land() else {
+        return from;
+    };
     {
         let mut guard = isolate.borrow_mut();
         let isolate_ref = &mut *guard;

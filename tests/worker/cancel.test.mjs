@@ -26,37 +26,51 @@ async function waitFor(check, ms) {
 
 /// The origin holds every request until `release()`; `held` are their responses. `closedByPeer()`: how
 /// many of them lost their connection before being answered (workerd cancelled the subrequest).
+/// `serve(path)`, when set, answers at once the paths it gives a body for (`undefined`: hold).
 async function holdingOrigin() {
   const held = [];
   let closedByPeer = 0;
+  const origin = { serve: () => undefined };
   const server = createServer((req, res) => {
     req.resume();
+    const body = origin.serve(req.url);
+    if (body !== undefined) {
+      res.setHeader("content-type", "application/json");
+      res.end(body);
+      return;
+    }
     res.on("close", () => { if (!res.writableEnded) closedByPeer += 1; });
     held.push(res);
   }).listen(0, "127.0.0.1");
   await new Promise((r) => server.once("listening", r));
   const release = () => { for (const res of held.splice(0)) if (!res.writableEnded) res.end('{"ok":true}'); };
-  return {
+  return Object.assign(origin, {
     held, release, closedByPeer: () => closedByPeer,
     url: `http://127.0.0.1:${server.address().port}`,
     close: () => { release(); server.close(); },
-  };
+  });
 }
 
-/// The built Worker in raw workerd with `flags`, in front of `origin`; `token` passes its config.
-async function edgeAuth(flags, origin) {
+/// A JSON document from the Worker, or a failure after 5 s (never a hung test).
+const getJson = async (url) => (await fetch(url, { signal: AbortSignal.timeout(5000) })).json();
+
+/// The built Worker in raw workerd with `flags`, in front of `origin`. `remoteKeys`: its issuer's keys
+/// come from `origin`'s `/jwks` (served there as `origin.jwks`) instead of the configuration.
+async function edgeAuth(flags, origin, { remoteKeys = false } = {}) {
   const idp = await jose.generateKeyPair("ES256", { extractable: true });
   const jwk = { ...(await jose.exportJWK(idp.publicKey)), alg: "ES256", kid: "k1" };
+  origin.jwks = JSON.stringify({ keys: [jwk] });
   const signing = await jose.exportJWK((await jose.generateKeyPair("EdDSA", { extractable: true })).privateKey);
   const now = Math.floor(Date.now() / 1000);
   const token = await new jose.SignJWT({ iss: ISS, aud: AUD, sub: "alice", iat: now, exp: now + 600 })
     .setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(idp.privateKey);
   const config = {
     status_endpoint: true,
-    issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], jwks: { keys: [jwk] } }],
+    issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], ...(remoteKeys ? { jwks_uri: `${origin.url}/jwks` } : { jwks: { keys: [jwk] } }) }],
     assertion: { issuer: "https://edge.example", audience: "https://origin.example", signing_key_secret: "SIGNING" },
+    ...(remoteKeys ? { remote_keys: { allow_loopback_http: true } } : {}),
   };
-  const status = async (base) => (await fetch(`${base}/.well-known/edge-auth/status`)).json();
+  const status = (base) => getJson(`${base}/.well-known/edge-auth/status`);
   const runtime = await rawWorkerd([{
     name: "edge",
     modules: [{ path: `${root}/${buildDir}/index.js` }, { path: `${root}/${buildDir}/index_bg.wasm` }],
@@ -66,7 +80,15 @@ async function edgeAuth(flags, origin) {
   const base = runtime.urls.edge;
   return {
     ...runtime,
+    token,
     status: () => status(base),
+    /// One request with the token; its client request, to disconnect.
+    send(path) {
+      const r = httpRequest(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      r.on("error", () => {});
+      r.end();
+      return r;
+    },
     /// Three requests with the token, each held by the origin: their client requests (to disconnect)
     /// and the statuses they are answered with.
     async three() {
@@ -76,8 +98,11 @@ async function edgeAuth(flags, origin) {
         r.end();
         return r;
       });
+      // Each request's status; a client error (its reset) or no answer in 10 s reads as `null`.
       const statuses = Promise.all(clients.map((r) => new Promise((resolve) => {
         r.on("response", (answer) => { answer.resume(); resolve(answer.statusCode); });
+        r.on("error", () => resolve(null));
+        setTimeout(() => resolve(null), 10_000).unref();
       })));
       await waitFor(() => origin.held.length === 3, 5000);
       assert.equal(origin.held.length, 3, "the three requests reached the origin");
@@ -97,8 +122,9 @@ test("wrangler.toml sets the compatibility flags the tests run with (enable_requ
 
 test("a client that resets while its request waits on the origin: the request's work ends, nothing stays", async () => {
   const origin = await holdingOrigin();
-  const worker = await edgeAuth(COMPATIBILITY_FLAGS, origin);
+  let worker;
   try {
+    worker = await edgeAuth(COMPATIBILITY_FLAGS, origin);
     assert.deepEqual(await worker.status().then((s) => [s.open_awaits, s.cancelled_requests]), [0, 0], "at rest");
     const { clients } = await worker.three();
     assert.equal((await worker.status()).open_awaits, 3, "each request waits on its origin");
@@ -121,15 +147,16 @@ test("a client that resets while its request waits on the origin: the request's 
     assert.equal((await worker.status()).cancelled_requests, 3, "answered requests are not cancellations");
     assert.ok(await waitFor(async () => (await worker.status()).open_awaits === 0, 5000), "and they hold nothing once answered");
   } finally {
-    worker.stop();
+    worker?.stop();
     origin.close();
   }
 });
 
-test("a client that only closes its side (FIN) is not a cancellation: the request finishes when the origin answers", async () => {
+test("a client that only closes its side (FIN) is not seen as gone by workerd (its behaviour today): the request finishes when the origin answers", async () => {
   const origin = await holdingOrigin();
-  const worker = await edgeAuth(COMPATIBILITY_FLAGS, origin);
+  let worker;
   try {
+    worker = await edgeAuth(COMPATIBILITY_FLAGS, origin);
     const { clients } = await worker.three();
     for (const r of clients) r.destroy();
     await sleep(500);
@@ -141,15 +168,16 @@ test("a client that only closes its side (FIN) is not a cancellation: the reques
     assert.equal((await worker.status()).cancelled_requests, 0);
     assert.equal(cancelledLines(worker.stdout()), 0);
   } finally {
-    worker.stop();
+    worker?.stop();
     origin.close();
   }
 });
 
 test("without enable_request_signal the reset requests stay in the isolate (what the flag ends)", async () => {
   const origin = await holdingOrigin();
-  const worker = await edgeAuth([], origin);
+  let worker;
   try {
+    worker = await edgeAuth([], origin);
     const { clients } = await worker.three();
     for (const r of clients) r.socket.resetAndDestroy();
     // The runtime cancels them (it closes the origin's connections) but never tells the Worker.
@@ -158,7 +186,40 @@ test("without enable_request_signal the reset requests stay in the isolate (what
     const s = await worker.status();
     assert.deepEqual([s.open_awaits, s.cancelled_requests], [3, 0], "the three requests' awaits stay open");
   } finally {
-    worker.stop();
+    worker?.stop();
+    origin.close();
+  }
+});
+
+test("a request dropped while it fetches its issuer's keys gives the fetch up: the next request fetches them at once", async () => {
+  const origin = await holdingOrigin();
+  let worker;
+  try {
+    // The first key fetch is held (the request that started it goes away); the next ones are answered.
+    let jwksRequests = 0;
+    origin.serve = (path) => (path === "/jwks" && ++jwksRequests > 1 ? origin.jwks : undefined);
+    worker = await edgeAuth(COMPATIBILITY_FLAGS, origin, { remoteKeys: true });
+    const first = worker.send("/orders/1");
+    assert.ok(await waitFor(() => origin.held.length === 1, 5000), "the first request's key fetch reached the key server");
+    first.socket.resetAndDestroy();
+    assert.ok(await waitFor(async () => (await worker.status()).cancelled_requests === 1, 5000), "the first request was cancelled");
+    // The next request does not wait for the abandoned fetch (its deadline is 11 s away): it starts
+    // its own at once, and is forwarded.
+    origin.serve = (path) => (path === "/jwks" && ++jwksRequests > 1 ? origin.jwks : '{"ok":true}');
+    const started = Date.now();
+    const answer = await fetch(`${worker.urls.edge}/orders/2`, {
+      headers: { authorization: `Bearer ${worker.token}` },
+      signal: AbortSignal.timeout(4000),
+    });
+    assert.equal(answer.status, 200, await answer.text());
+    assert.ok(Date.now() - started < 4000);
+    assert.equal(jwksRequests, 2, "one new key fetch");
+    const issuer = (await worker.status()).issuers[0];
+    assert.ok("last_error" in issuer && "fetches" in issuer, JSON.stringify(issuer));
+    assert.equal(issuer.last_error, null, `the abandoned fetch is no failure: ${JSON.stringify(issuer)}`);
+    assert.equal(issuer.fetches, 2, "the abandoned fetch and the next one");
+  } finally {
+    worker?.stop();
     origin.close();
   }
 });
