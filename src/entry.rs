@@ -9,7 +9,7 @@
 //! origin's response is returned as the runtime gave it (rebuilt only when CORS headers change), so no
 //! header and no body crosses into Rust on the way through.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -127,10 +127,13 @@ pub fn fetch(req: Request, env: Env, ctx: ExecutionContext) -> Promise {
         // Pinned here, inside the task's own allocation; dropped with it when the task ends, whichever
         // side of the race won. The watch is polled first: once the client is gone, the handler is
         // never polled again.
+        // Set while the request does what must not stop half done (a revocation endpoint): the race
+        // then lets it finish ([`Finishing`]).
+        let finishing = Cell::new(false);
         let mut client_gone = client_gone;
-        let mut handling = std::pin::pin!(handle(req, &env, &ctx));
+        let mut handling = std::pin::pin!(handle(req, &env, &ctx, &finishing));
         let raced = std::future::poll_fn(|cx| {
-            if Pin::new(&mut client_gone).poll(cx).is_ready() {
+            if !finishing.get() && Pin::new(&mut client_gone).poll(cx).is_ready() {
                 return Poll::Ready(None);
             }
             handling.as_mut().poll(cx).map(Some)
@@ -153,6 +156,35 @@ pub fn fetch(req: Request, env: Env, ctx: ExecutionContext) -> Promise {
     })
 }
 
+/// A revocation endpoint's request runs to its end even when its client goes away: the object may
+/// already have stored the revocation, which must then get its audit line and reach the isolate's copy.
+/// While it lives, the fetch handler's race does not drop the request, and a `waitUntil` promise keeps
+/// the runtime from cancelling the request's calls (with one pending, workerd lets them finish); the
+/// promise resolves when it is dropped.
+struct Finishing<'a> {
+    flag: &'a Cell<bool>,
+    resolve: Option<js_sys::Function>,
+}
+
+impl<'a> Finishing<'a> {
+    fn new(ctx: &ExecutionContext, flag: &'a Cell<bool>) -> Finishing<'a> {
+        flag.set(true);
+        let mut resolve = None;
+        let promise = Promise::new(&mut |done, _| resolve = Some(done));
+        ctx.keep_alive(&promise);
+        Finishing { flag, resolve }
+    }
+}
+
+impl Drop for Finishing<'_> {
+    fn drop(&mut self) {
+        self.flag.set(false);
+        if let Some(resolve) = self.resolve.take() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
+
 /// What a cancelled request resolves to (its client is gone: nobody reads it): a bare `499`, nginx's
 /// "client closed request", after a `request_cancelled` log line.
 #[cold]
@@ -160,7 +192,7 @@ fn cancelled() -> Response {
     log::info(edge_auth_core::JsonObject::new().str("event", "request_cancelled"));
     let init = ResponseInit::new();
     init.set_status(499);
-    Response::new_with_opt_str_and_init(None, &init).unwrap_or_else(glue_error)
+    Response::new_with_opt_buffer_source_and_init(None, &init).unwrap_or_else(glue_error)
 }
 
 /// The answer when even the problem response could not be built (the runtime's `Headers` and `Response`
@@ -179,7 +211,12 @@ fn glue_error(error: JsValue) -> Response {
     }
 }
 
-async fn handle(req: Request, env: &Env, ctx: &ExecutionContext) -> JsResult<Response> {
+async fn handle(
+    req: Request,
+    env: &Env,
+    ctx: &ExecutionContext,
+    finishing: &Cell<bool>,
+) -> JsResult<Response> {
     let started = now_ms();
     let isolate = match isolate::isolate(env) {
         Ok(isolate) => isolate,
@@ -249,7 +286,10 @@ async fn handle(req: Request, env: &Env, ctx: &ExecutionContext) -> JsResult<Res
         cors_method: cors_method.as_deref(),
         cors_headers: cors_headers.as_deref(),
     };
-    let response = boxed(decide(&req, ctx, &isolate, &config, &url, &head, started)).await?;
+    let response = boxed(decide(
+        &req, ctx, &isolate, &config, &url, &head, started, finishing,
+    ))
+    .await?;
     if config.cors.is_none() {
         // `response_headers` would say `None`: skip reading the headers into Rust.
         return Ok(response);
@@ -272,6 +312,10 @@ async fn handle(req: Request, env: &Env, ctx: &ExecutionContext) -> JsResult<Res
     }
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the request's parts, each borrowed from the handler; a struct would only rename them"
+)]
 async fn decide(
     req: &Request,
     ctx: &ExecutionContext,
@@ -280,9 +324,11 @@ async fn decide(
     url: &AbsoluteUrl,
     head: &RequestHead<'_>,
     started: f64,
+    finishing: &Cell<bool>,
 ) -> JsResult<Response> {
     match gate::plan(config, head) {
         Plan::BackchannelLogout => {
+            let _finish = Finishing::new(ctx, finishing);
             let handled = boxed(endpoints::logout(req, isolate, config, ctx)).await?;
             log_decision(
                 Some(config),
@@ -296,6 +342,7 @@ async fn decide(
             Ok(handled.response)
         }
         Plan::Revoke { token } => {
+            let _finish = Finishing::new(ctx, finishing);
             let handled = boxed(endpoints::admin(req, isolate, config, &token, ctx)).await?;
             log_decision(
                 Some(config),

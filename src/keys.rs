@@ -14,10 +14,10 @@ use edge_auth_core::{
     discovery_jwks_uri, load_jwks, FetchTicket, GateConfig, KeySet, KidRefetch, Lookup,
     RemoteSource,
 };
+use edge_auth_webcrypto::Settled;
 use futures_util::future::{select, Either};
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AbortController, AbortSignal, Cache, Headers, ReadableStreamDefaultReader, Request,
     RequestInit, RequestRedirect, Response, ResponseInit, WorkerGlobalScope,
@@ -117,7 +117,7 @@ pub(crate) async fn keys_for(
                         fetch_and_store(&isolate, &config, index, false, ticket).await;
                     };
                     match ctx {
-                        Some(ctx) => ctx.wait_until(task),
+                        Some(ctx) => ctx.wait_until(Box::pin(task)),
                         None => wasm_bindgen_futures::spawn_local(task),
                     }
                 }
@@ -329,7 +329,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 /// adopted like a fetched one, with its end of freshness.
 async fn shared_get(config: &GateConfig, index: usize) -> Option<(KeySet, u64)> {
     let key = shared_key(config, index)?;
-    let found = JsFuture::from(default_cache().ok()?.match_with_str(key))
+    let found = Settled::new(&default_cache().ok()?.match_with_str(key))
         .await
         .ok()?;
     // `undefined` when there is no entry.
@@ -385,7 +385,7 @@ async fn shared_put(config: &GateConfig, index: usize, keys: &KeySet, cache_cont
         Ok((default_cache()?, response))
     })();
     if let Ok((cache, response)) = stored {
-        let _ = JsFuture::from(cache.put_with_str(key, &response)).await;
+        let _ = Settled::new(&cache.put_with_str(key, &response)).await;
     }
 }
 
@@ -450,7 +450,7 @@ async fn get_answer(
     init.set_signal(Some(&signal));
     let request = Request::new_with_str_and_init(url, &init).map_err(|e| js_message(&e))?;
     let global: WorkerGlobalScope = js_sys::global().unchecked_into();
-    let response: Response = JsFuture::from(global.fetch_with_request(&request))
+    let response: Response = Settled::new(&global.fetch_with_request(&request))
         .await
         .and_then(JsCast::dyn_into)
         .map_err(|e| format!("fetch {url}: {}", js_message(&e)))?;
@@ -502,7 +502,7 @@ pub(crate) async fn read_stream_capped(
     };
     let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     loop {
-        let step = JsFuture::from(reader.read())
+        let step = Settled::new(&reader.read())
             .await
             .map_err(|e| js_message(&e))?;
         let done = Reflect::get(&step, &JsValue::from_str("done")).map_err(|e| js_message(&e))?;

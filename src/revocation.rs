@@ -12,10 +12,10 @@ use edge_auth_core::{
     SeenLogout, UnixTime, VerifiedToken,
 };
 use edge_auth_gate::{self as gate, Refusal, RevocationCheck, RevocationRead};
+use edge_auth_webcrypto::Settled;
 use futures_util::future::{select, Either};
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
 use crate::isolate::{now, Isolate, IssuerRevocations};
@@ -78,10 +78,10 @@ async fn call_object(
     url.push_str(path);
     let request = Request::new_with_str_and_init(&url, &init).map_err(js)?;
     let call = async move {
-        let response: Response = JsFuture::from(stub.fetch_request(&request)?)
+        let response: Response = Settled::new(&stub.fetch_request(&request)?)
             .await?
             .dyn_into()?;
-        let text = JsFuture::from(response.text()?).await?;
+        let text = Settled::new(&response.text()?).await?;
         Ok::<_, JsValue>((response.status(), text.as_string().unwrap_or_default()))
     };
     let deadline = Delay::ms(OBJECT_TIMEOUT_MS);

@@ -20,10 +20,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use edge_auth_core::{LogAnswer, RevocationLog};
+use edge_auth_webcrypto::Settled;
 use js_sys::{Array, Map, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::future_to_promise;
 use web_sys::{Request, Response};
 
 use crate::isolate::now;
@@ -109,7 +110,7 @@ async fn load(object: &Inner) -> Result<(), JsValue> {
     if object.log.borrow().is_some() {
         return Ok(());
     }
-    let stored: Map = JsFuture::from(object.storage.list()?).await?.dyn_into()?;
+    let stored: Map = Settled::new(&object.storage.list()?).await?.dyn_into()?;
     let mut entries = Vec::new();
     stored.for_each(&mut |value, key| {
         // The log writes strings only; anything else was not written by it and is skipped.
@@ -142,7 +143,7 @@ async fn answer(object: &Inner, request: &Request) -> Result<Response, JsValue> 
     let body = if method == "GET" || method == "HEAD" {
         String::new()
     } else {
-        JsFuture::from(request.text()?)
+        Settled::new(&request.text()?)
             .await?
             .as_string()
             .unwrap_or_default()
@@ -178,7 +179,7 @@ async fn persist(storage: &ObjectStorage, answer: &LogAnswer) -> Result<(), JsVa
         pending.push(&storage.delete(&list)?.into());
     }
     if pending.length() > 0 {
-        JsFuture::from(Promise::all(&pending)).await?;
+        Settled::new(&Promise::all(&pending)).await?;
     }
     Ok(())
 }

@@ -33,12 +33,21 @@ impl ExecutionContext {
     /// The task runs either way (`future_to_promise` starts it); should the runtime refuse to wait
     /// (it throws once the request's context is gone), the refusal is caught rather than unwinding
     /// through Rust frames.
-    pub(crate) fn wait_until(&self, task: impl Future<Output = ()> + 'static) {
+    ///
+    /// The task is boxed by the caller: one `future_to_promise` for every kind of task, not one
+    /// compiled per task type.
+    pub(crate) fn wait_until(&self, task: Pin<Box<dyn Future<Output = ()>>>) {
         let promise = future_to_promise(async move {
             task.await;
             Ok(JsValue::UNDEFINED)
         });
-        if let Err(error) = self.wait_until_promise(&promise) {
+        self.keep_alive(&promise);
+    }
+
+    /// Keeps the request's invocation alive until `promise` settles (`ctx.waitUntil`); a refusal is
+    /// logged, not thrown.
+    pub(crate) fn keep_alive(&self, promise: &Promise) {
+        if let Err(error) = self.wait_until_promise(promise) {
             crate::log::error_event("wait_until", &edge_auth_webcrypto::describe(&error));
         }
     }
