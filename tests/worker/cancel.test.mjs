@@ -56,7 +56,7 @@ const getJson = async (url) => (await fetch(url, { signal: AbortSignal.timeout(5
 
 /// The built Worker in raw workerd with `flags`, in front of `origin`. `remoteKeys`: its issuer's keys
 /// come from `origin`'s `/jwks` (served there as `origin.jwks`) instead of the configuration.
-async function edgeAuth(flags, origin, { remoteKeys = false } = {}) {
+async function edgeAuth(flags, origin, { remoteKeys = false, revocation = false } = {}) {
   const idp = await jose.generateKeyPair("ES256", { extractable: true });
   const jwk = { ...(await jose.exportJWK(idp.publicKey)), alg: "ES256", kid: "k1" };
   origin.jwks = JSON.stringify({ keys: [jwk] });
@@ -66,21 +66,33 @@ async function edgeAuth(flags, origin, { remoteKeys = false } = {}) {
     .setProtectedHeader({ alg: "ES256", kid: "k1" }).sign(idp.privateKey);
   const config = {
     status_endpoint: true,
-    issuers: [{ issuer: ISS, audiences: [AUD], algorithms: ["ES256"], ...(remoteKeys ? { jwks_uri: `${origin.url}/jwks` } : { jwks: { keys: [jwk] } }) }],
+    issuers: [{
+      issuer: ISS, audiences: [AUD], algorithms: ["ES256"],
+      ...(remoteKeys ? { jwks_uri: `${origin.url}/jwks` } : { jwks: { keys: [jwk] } }),
+      ...(revocation ? { backchannel_logout: { client_id: "edge" } } : {}),
+    }],
     assertion: { issuer: "https://edge.example", audience: "https://origin.example", signing_key_secret: "SIGNING" },
     ...(remoteKeys ? { remote_keys: { allow_loopback_http: true } } : {}),
+    ...(revocation ? { revocation: { issuers: [ISS], cache_seconds: 0 } } : {}),
   };
+  /// A logout token (OIDC Back-Channel Logout 1.0 §2.4) for session `sid`.
+  const logoutToken = (sid) => new jose.SignJWT({
+    iss: ISS, aud: "edge", iat: now, exp: now + 120, jti: `logout-${sid}`, sid,
+    events: { "http://schemas.openid.net/event/backchannel-logout": {} },
+  }).setProtectedHeader({ alg: "ES256", kid: "k1", typ: "logout+jwt" }).sign(idp.privateKey);
   const status = (base) => getJson(`${base}/.well-known/edge-auth/status`);
   const runtime = await rawWorkerd([{
     name: "edge",
     modules: [{ path: `${root}/${buildDir}/index.js` }, { path: `${root}/${buildDir}/index_bg.wasm` }],
     bindings: { EDGE_AUTH: JSON.stringify(config), SIGNING: JSON.stringify(signing), ORIGIN: origin.url },
+    durableObjects: revocation ? { EDGE_AUTH_REVOCATIONS: "Revocations" } : {},
     flags,
   }], async (urls) => Number.isInteger((await status(urls.edge)).open_awaits));
   const base = runtime.urls.edge;
   return {
     ...runtime,
     token,
+    logoutToken,
     status: () => status(base),
     /// One request with the token; its client request, to disconnect.
     send(path) {
@@ -218,6 +230,37 @@ test("a request dropped while it fetches its issuer's keys gives the fetch up: t
     assert.ok("last_error" in issuer && "fetches" in issuer, JSON.stringify(issuer));
     assert.equal(issuer.last_error, null, `the abandoned fetch is no failure: ${JSON.stringify(issuer)}`);
     assert.equal(issuer.fetches, 2, "the abandoned fetch and the next one");
+  } finally {
+    worker?.stop();
+    origin.close();
+  }
+});
+
+test("a back-channel logout whose client resets while it waits for the issuer's keys still ends: stored, audited, not cancelled", async () => {
+  const origin = await holdingOrigin();
+  let worker;
+  try {
+    // The issuer's keys are fetched on first use; that fetch is held until released.
+    worker = await edgeAuth(COMPATIBILITY_FLAGS, origin, { remoteKeys: true, revocation: true });
+    const body = new URLSearchParams({ logout_token: await worker.logoutToken("session-R") }).toString();
+    const client = httpRequest(`${worker.urls.edge}/.well-known/edge-auth/backchannel-logout`, {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) },
+    });
+    client.on("error", () => {});
+    client.end(body);
+    assert.ok(await waitFor(() => origin.held.length === 1, 5000), "the logout's key fetch reached the key server");
+    client.socket.resetAndDestroy();
+    await sleep(500);
+    assert.equal(origin.closedByPeer(), 0, "the key fetch was not cancelled");
+    // The keys arrive: the logout verifies, is stored, and its audit line is written.
+    origin.held.splice(0)[0].end(origin.jwks);
+    assert.ok(await waitFor(() => /"event":"revoke"/.test(worker.stdout()), 5000), `an audit line:\n${worker.stdout()}`);
+    const audit = worker.stdout().split("\n").find((l) => l.includes('"event":"revoke"'));
+    assert.match(audit, /"kind":"sid"/);
+    assert.match(audit, /"via":"logout"/);
+    const s = await worker.status();
+    assert.deepEqual([s.cancelled_requests, s.open_awaits], [0, 0], "finished, not cancelled");
+    assert.equal(cancelledLines(worker.stdout()), 0);
   } finally {
     worker?.stop();
     origin.close();

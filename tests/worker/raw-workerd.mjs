@@ -26,7 +26,8 @@ async function freePort() {
 }
 
 /// Starts workerd with `workers`: `[{ name, modules: [{ path } | { name, text }], bindings: { NAME: text },
-/// flags: [...] }]`, the first module of each its main module (`.wasm` files are wasm modules). Every
+/// flags: [...], durableObjects: { BINDING: "ClassName" } }]`, the first module of each its main module
+/// (`.wasm` files are wasm modules; Durable Objects of the Worker's own classes, in memory). Every
 /// Worker gets a socket on 127.0.0.1 and may fetch loopback addresses. `ready(urls)` is polled until it
 /// answers true (10 s at most). Resolves to `{ urls: { name: "http://127.0.0.1:PORT" }, stdout, stop }`:
 /// `stdout()` is what the Workers logged so far; `stop()` ends workerd and removes its files.
@@ -49,11 +50,19 @@ export async function rawWorkerd(workers, ready) {
       urls[w.name] = `http://127.0.0.1:${port}`;
       services.push(`(name = ${capnp(w.name)}, worker = .w${i})`);
       sockets.push(`(name = ${capnp(w.name)}, address = "127.0.0.1:${port}", http = (), service = ${capnp(w.name)})`);
+      const objects = Object.entries(w.durableObjects ?? {});
+      const bindings = [
+        ...Object.entries(w.bindings ?? {}).map(([k, v]) => `(name = ${capnp(k)}, text = ${capnp(v)})`),
+        ...objects.map(([k, cls]) => `(name = ${capnp(k)}, durableObjectNamespace = (className = ${capnp(cls)}))`),
+      ];
+      const storage = objects.length ? `
+  durableObjectNamespaces = [${objects.map(([, cls]) => `(className = ${capnp(cls)}, uniqueKey = ${capnp(`w${i}-${cls}`)})`).join(", ")}],
+  durableObjectStorage = (inMemory = void),` : "";
       definitions.push(`const w${i} :Workerd.Worker = (
   modules = [${modules.join(", ")}],
   compatibilityDate = "2026-04-26",
   compatibilityFlags = [${(w.flags ?? []).map(capnp).join(", ")}],
-  bindings = [${Object.entries(w.bindings ?? {}).map(([k, v]) => `(name = ${capnp(k)}, text = ${capnp(v)})`).join(", ")}],
+  bindings = [${bindings.join(", ")}],${storage}
   globalOutbound = "loopback",
 );`);
     }
