@@ -253,10 +253,10 @@ pub fn explain(args: &ExplainArgs, system_now: u64) -> Result<bool, String> {
     // rather than let a forward read as the Worker's last word on a token that may be revoked.
     if let (Some(revocation), Some(token)) = (&config.revocation, &explanation.token) {
         let covered = token.error.is_none()
-            && revocation
-                .issuers
-                .iter()
-                .any(|r| token.issuer.as_deref() == Some(r.issuer.as_str()));
+            && token
+                .issuer
+                .as_deref()
+                .is_some_and(|iss| revocation.issuer(iss).is_some());
         if covered {
             println!(
                 "note     revocation not checked here: the Worker checks this issuer's tokens against its Durable Object ({}) after verification, and refuses a revoked one with 401 token_revoked",

@@ -2,10 +2,10 @@
 //! shared-cache key's digest, the MACs of shared-cache entries, JSON's `\u00xx` escapes).
 
 /// The sixteen lower-case digits.
-pub(crate) const DIGITS: &[u8; 16] = b"0123456789abcdef";
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// The digit for `nibble`'s low four bits.
-pub(crate) fn digit(nibble: u8) -> char {
+fn digit(nibble: u8) -> char {
     // `& 0xf` keeps the index below 16: `get` always answers.
     char::from(
         DIGITS

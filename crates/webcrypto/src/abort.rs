@@ -23,8 +23,8 @@ use wasm_bindgen::JsValue;
 
 use crate::promise::{set_uncounted, Settled};
 
-// A request without a watchable signal (the flag unset, another runtime) gets no promise: its watch
-// never fires.
+// A request whose signal never fires (workerd without the flag) keeps a watch that never completes,
+// until the request ends; one without a watchable signal (another runtime) gets none.
 #[wasm_bindgen(inline_js = "export function abort_promise(request) {
   const signal = request.signal;
   if (!signal || typeof signal.addEventListener !== 'function') return undefined;

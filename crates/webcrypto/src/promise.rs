@@ -43,8 +43,8 @@ fn on_settled(slot: f64, fulfilled: bool, value: JsValue) {
 }
 
 /// How many awaits are open in this isolate (the status endpoint's `open_awaits`): the slots, less the
-/// ones [`set_uncounted`] says are not a request's work (the requests' watches for their client going
-/// away, [`crate::AbortWatch`]).
+/// ones `set_uncounted` says are not a request's work (the Worker's watches for a request's client
+/// going away, `AbortWatch`, feature `request-abort`).
 pub fn open_awaits() -> usize {
     SLOTS
         .with(|slots| slots.borrow().open_count())

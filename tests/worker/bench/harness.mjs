@@ -137,7 +137,8 @@ export default {
         ["awaited", () => () => bench_await_resolved()],
         ["light", () => () => bench_await_light()],
         // The fetch handler's watch for its client going away, made and dropped n times for one request
-        // (as the runtime hands it, with a signal): timed as one call.
+        // (made here, so its signal is a JS-made one, not the runtime's incoming one; n listeners pile
+        // up on it): timed as one call.
         ["abort_watch", () => async () => {
           if (bench_abort_watch(repeatedRequest(), n) !== n) throw new Error(`${c.alg}: abort watch`);
         }, 1],
