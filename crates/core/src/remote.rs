@@ -398,18 +398,17 @@ impl KeyState {
     }
 
     /// The request that holds `ticket` ended before its fetch did (its work was dropped: its client went
-    /// away). The flight ends with no outcome: no error is recorded and no backoff starts, and an
-    /// unknown-`kid` refetch that this flight was is forgotten, so the next request that needs the keys
-    /// starts a fetch at once instead of waiting out the flight's deadline and then its failure's
-    /// backoff. Nothing happens when `ticket` owns no flight (it landed, was reaped, or another began).
+    /// away). The flight ends with no outcome: no error is recorded and no backoff starts, so the next
+    /// request that needs the keys starts a fetch at once instead of waiting out the flight's deadline
+    /// and then its failure's backoff. An unknown-`kid` refetch keeps its cooldown: forgetting it would
+    /// let a client that resets each request trigger a refetch per request, which the cooldown exists to
+    /// prevent. Nothing happens when `ticket` owns no flight (it landed, was reaped, or another began).
     pub fn abandon(&mut self, ticket: FetchTicket) {
-        if let Some(flight) = self.in_flight {
-            if flight.ticket == ticket.0 {
-                self.in_flight = None;
-                if self.kid_refetch_at == Some(flight.started) {
-                    self.kid_refetch_at = None;
-                }
-            }
+        if self
+            .in_flight
+            .is_some_and(|flight| flight.ticket == ticket.0)
+        {
+            self.in_flight = None;
         }
     }
 
@@ -747,8 +746,8 @@ mod tests {
         state.abandon(current);
         assert!(!state.fetching(deadline, &s));
 
-        // An unknown-kid refetch that was abandoned is forgotten: the next unknown kid may refetch
-        // now, not after the cooldown.
+        // An abandoned unknown-kid refetch keeps its cooldown: a client resetting each request cannot
+        // make one refetch per request.
         let mut state = KeyState::default();
         let first = state.start_fetch(0);
         state.fetched(first, 0, jwks(1), None, &s);
@@ -756,12 +755,12 @@ mod tests {
         let refetch = state.start_fetch(10);
         assert_eq!(state.unknown_kid(10, &s), KidRefetch::Wait);
         state.abandon(refetch);
-        assert_eq!(state.unknown_kid(11, &s), KidRefetch::Start);
-        // Landed normally, the cooldown holds.
-        let landed = state.start_fetch(11);
-        let keys = state_keys(&mut state, 11);
-        state.fetched(landed, 11, keys, None, &s);
-        assert_eq!(state.unknown_kid(12, &s), KidRefetch::Refuse);
+        assert_eq!(state.unknown_kid(11, &s), KidRefetch::Refuse);
+        assert_eq!(
+            state.unknown_kid(10 + s.kid_cooldown, &s),
+            KidRefetch::Start,
+            "after the cooldown"
+        );
     }
 
     #[test]
