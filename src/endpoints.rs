@@ -5,7 +5,7 @@
 //! write through [`crate::revocation::store`], the answer out, and one audit line per stored revocation
 //! (`"event":"revoke"`; values only as keyed hashes).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use web_sys::{Request, Response};
 use crate::http::{problem_with_retry, respond, JsResult};
 use crate::isolate::{now, Isolate};
 use crate::revocation;
-use crate::runtime::ExecutionContext;
+use crate::runtime::{ExecutionContext, Finishing};
 use crate::verify::{verify, verify_logout, Sources};
 use edge_auth_core::hex;
 
@@ -83,6 +83,7 @@ pub(crate) async fn logout(
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
     ctx: &ExecutionContext,
+    finishing: &Cell<bool>,
 ) -> JsResult<Handled> {
     let content_type = req.headers().get("content-type")?;
     let body = body_text(req).await?;
@@ -92,6 +93,7 @@ pub(crate) async fn logout(
         let token = gate::logout_token_from_form(content_type.as_deref(), &body)?;
         let logout = verify_logout(isolate, config, &token, now, Some(ctx)).await?;
         let (issuer, record, seen) = gate::logout_records(config, &logout, now)?;
+        let _finish = Finishing::new(ctx, finishing);
         let outcome = revocation::store(isolate, config, issuer, &record, Some(&seen))
             .await
             .map_err(|()| LogoutRefusal::Unavailable)?;
@@ -124,6 +126,7 @@ pub(crate) async fn admin(
     config: &Rc<GateConfig>,
     token: &str,
     ctx: &ExecutionContext,
+    finishing: &Cell<bool>,
 ) -> JsResult<Handled> {
     let now = now();
     let (result, mut sources) = verify(isolate, config, token, now, Some(ctx)).await;
@@ -141,6 +144,7 @@ pub(crate) async fn admin(
             .map_err(|_| Refusal::RevokeRequestInvalid)?;
         let body = body.ok_or(Refusal::RevokeRequestInvalid)?;
         let (issuer, record) = gate::revoke_request(config, &body, now)?;
+        let _finish = Finishing::new(ctx, finishing);
         let stored = revocation::store(isolate, config, issuer, &record, None)
             .await
             .map_err(|()| Refusal::RevocationUnavailable)?;

@@ -127,8 +127,8 @@ pub fn fetch(req: Request, env: Env, ctx: ExecutionContext) -> Promise {
         // Pinned here, inside the task's own allocation; dropped with it when the task ends, whichever
         // side of the race won. The watch is polled first: once the client is gone, the handler is
         // never polled again.
-        // Set while the request does what must not stop half done (a revocation endpoint): the race
-        // then lets it finish ([`Finishing`]).
+        // Set while the request does what must not stop half done (a revocation being stored): the
+        // race then lets it finish (`runtime::Finishing`).
         let finishing = Cell::new(false);
         let mut client_gone = client_gone;
         let mut handling = std::pin::pin!(handle(req, &env, &ctx, &finishing));
@@ -154,35 +154,6 @@ pub fn fetch(req: Request, env: Env, ctx: ExecutionContext) -> Promise {
         };
         Ok(response.into())
     })
-}
-
-/// A revocation endpoint's request runs to its end even when its client goes away: the object may
-/// already have stored the revocation, which must then get its audit line and reach the isolate's copy.
-/// While it lives, the fetch handler's race does not drop the request, and a `waitUntil` promise keeps
-/// the runtime from cancelling the request's calls (with one pending, workerd lets them finish); the
-/// promise resolves when it is dropped.
-struct Finishing<'a> {
-    flag: &'a Cell<bool>,
-    resolve: Option<js_sys::Function>,
-}
-
-impl<'a> Finishing<'a> {
-    fn new(ctx: &ExecutionContext, flag: &'a Cell<bool>) -> Finishing<'a> {
-        flag.set(true);
-        let mut resolve = None;
-        let promise = Promise::new(&mut |done, _| resolve = Some(done));
-        ctx.keep_alive(&promise);
-        Finishing { flag, resolve }
-    }
-}
-
-impl Drop for Finishing<'_> {
-    fn drop(&mut self) {
-        self.flag.set(false);
-        if let Some(resolve) = self.resolve.take() {
-            let _ = resolve.call0(&JsValue::UNDEFINED);
-        }
-    }
 }
 
 /// What a cancelled request resolves to (its client is gone: nobody reads it): a bare `499`, nginx's
@@ -328,8 +299,7 @@ async fn decide(
 ) -> JsResult<Response> {
     match gate::plan(config, head) {
         Plan::BackchannelLogout => {
-            let _finish = Finishing::new(ctx, finishing);
-            let handled = boxed(endpoints::logout(req, isolate, config, ctx)).await?;
+            let handled = boxed(endpoints::logout(req, isolate, config, ctx, finishing)).await?;
             log_decision(
                 Some(config),
                 started,
@@ -342,8 +312,10 @@ async fn decide(
             Ok(handled.response)
         }
         Plan::Revoke { token } => {
-            let _finish = Finishing::new(ctx, finishing);
-            let handled = boxed(endpoints::admin(req, isolate, config, &token, ctx)).await?;
+            let handled = boxed(endpoints::admin(
+                req, isolate, config, &token, ctx, finishing,
+            ))
+            .await?;
             log_decision(
                 Some(config),
                 started,

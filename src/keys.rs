@@ -6,7 +6,7 @@
 //! fetch another request is running. Keys live in the isolate (zero fetches on the hot path), over the
 //! Workers Cache API (shared by the isolates of a data centre), so a fresh isolate usually starts warm.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -117,7 +117,9 @@ pub(crate) async fn keys_for(
                         fetch_and_store(&isolate, &config, index, false, ticket).await;
                     };
                     match ctx {
-                        Some(ctx) => ctx.wait_until(Box::pin(task)),
+                        Some(ctx) => {
+                            let _ = ctx.wait_until(Box::pin(task));
+                        }
                         None => wasm_bindgen_futures::spawn_local(task),
                     }
                 }
@@ -129,7 +131,7 @@ pub(crate) async fn keys_for(
             }
             Lookup::Fetch => {
                 let ticket = with_issuer(isolate, index, |issuer| issuer.state.start_fetch(now));
-                from = fetch_and_store(isolate, config, index, false, ticket).await;
+                from = fetch_for(isolate, config, index, false, ticket, ctx).await;
             }
             Lookup::Unavailable { retry_after } => return Err(Unavailable { retry_after }),
         }
@@ -155,6 +157,7 @@ pub(crate) async fn refetch_for_kid(
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
     index: usize,
+    ctx: Option<&ExecutionContext>,
 ) -> Option<Arc<KeySet>> {
     let at = now().0;
     match with_issuer(isolate, index, |issuer| {
@@ -166,7 +169,7 @@ pub(crate) async fn refetch_for_kid(
         KidRefetch::Start => {
             let ticket = with_issuer(isolate, index, |issuer| issuer.state.start_fetch(at));
             // A rotation is what an unknown kid suggests: the provider, not another isolate's copy.
-            fetch_and_store(isolate, config, index, true, ticket).await;
+            fetch_for(isolate, config, index, true, ticket, ctx).await;
         }
     }
     let after = now().0;
@@ -178,38 +181,37 @@ pub(crate) async fn refetch_for_kid(
     }
 }
 
-/// The flight a fetch holds, given up if the fetch's future is dropped before it records an outcome
-/// (its request's client went away: `entry::fetch` drops the request's work). Without it the issuer's
-/// single-flight lock would stay until the flight's deadline and then count as a failure, with its
-/// backoff, for every other request of the issuer.
-struct HeldFlight<'a> {
-    isolate: &'a RefCell<Isolate>,
+/// Runs one fetch ([`fetch_and_store`]) for a request and waits for it. With the request's `ctx` the
+/// fetch is a `waitUntil` task of its own: it lands even when the request is dropped meanwhile (its
+/// client went away), so the issuer's other requests get its keys, and a client that resets its
+/// requests cannot make the isolate start one fetch after another. Without a `ctx` (the benchmark
+/// harness; the Worker always has one) it runs inside the request.
+async fn fetch_for(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &Rc<GateConfig>,
     index: usize,
-    ticket: Option<FetchTicket>,
-}
-
-impl HeldFlight<'_> {
-    /// The ticket, to record the outcome with; the flight is then the state's to end.
-    fn land(mut self) -> Option<FetchTicket> {
-        self.ticket.take()
-    }
-}
-
-impl Drop for HeldFlight<'_> {
-    fn drop(&mut self) {
-        if let Some(ticket) = self.ticket.take() {
-            // Dropped between polls: nothing holds the isolate (a borrow held, it stays as it was).
-            if let Ok(mut isolate) = self.isolate.try_borrow_mut() {
-                isolate.remote.entry(self.index).state.abandon(ticket);
-            }
+    network_only: bool,
+    ticket: FetchTicket,
+    ctx: Option<&ExecutionContext>,
+) -> KeysFrom {
+    let Some(ctx) = ctx else {
+        return fetch_and_store(isolate, config, index, network_only, ticket).await;
+    };
+    let from = Rc::new(Cell::new(KeysFrom::Fetch));
+    let task = {
+        let (isolate, config, from) = (Rc::clone(isolate), Rc::clone(config), Rc::clone(&from));
+        async move {
+            from.set(fetch_and_store(&isolate, &config, index, network_only, ticket).await);
         }
-    }
+    };
+    let done = ctx.wait_until(Box::pin(task));
+    let _ = Settled::new(&done).await;
+    from.get()
 }
 
 /// Runs one fetch (the caller has called `start_fetch` and holds its ticket), records its outcome,
 /// drops the caches that depend on the keys when they changed. Waiting requests see the outcome on
-/// their next poll. An outcome that arrives after the flight's deadline is ignored by the state; a
-/// fetch dropped before its outcome gives its flight up ([`HeldFlight`]).
+/// their next poll. An outcome that arrives after the flight's deadline is ignored by the state.
 async fn fetch_and_store(
     isolate: &Rc<RefCell<Isolate>>,
     config: &Rc<GateConfig>,
@@ -217,11 +219,6 @@ async fn fetch_and_store(
     network_only: bool,
     ticket: FetchTicket,
 ) -> KeysFrom {
-    let held = HeldFlight {
-        isolate,
-        index,
-        ticket: Some(ticket),
-    };
     let mut from = KeysFrom::Fetch;
     let shared = if network_only {
         None
@@ -246,9 +243,6 @@ async fn fetch_and_store(
         }
     };
     let now = now().0;
-    let Some(ticket) = held.land() else {
-        return from;
-    };
     {
         let mut guard = isolate.borrow_mut();
         let isolate_ref = &mut *guard;

@@ -149,46 +149,19 @@ async fn current(
             }
         }
     }
-    sync(isolate, issuer, started).await
-}
-
-/// A sync's mark that it is running (`syncing_until`), taken back if the sync's future is dropped before
-/// it records an outcome (its request's client went away: `entry::fetch` drops the request's work), so
-/// that the requests waiting for it sync themselves at once rather than at its deadline.
-struct RunningSync<'a> {
-    isolate: &'a RefCell<Isolate>,
-    index: usize,
-    until: Option<f64>,
-}
-
-impl Drop for RunningSync<'_> {
-    fn drop(&mut self) {
-        if let Some(until) = self.until.take() {
-            // Dropped between polls: nothing holds the isolate (a borrow held, it stays as it was).
-            if let Ok(mut isolate) = self.isolate.try_borrow_mut() {
-                let state = isolate.revocations.entry(self.index);
-                // Only this sync's own mark (a later sync may have replaced it).
-                if state.syncing_until == Some(until) {
-                    state.syncing_until = None;
-                }
-            }
-        }
-    }
+    sync(isolate, issuer).await
 }
 
 /// Runs one sync of the issuer's copy (`GET /sync?epoch=&since=`) and records its outcome.
-async fn sync(isolate: &Rc<RefCell<Isolate>>, issuer: &RevocationIssuer, started: f64) -> bool {
+async fn sync(isolate: &Rc<RefCell<Isolate>>, issuer: &RevocationIssuer) -> bool {
     let index = issuer.index;
-    let until = started + OBJECT_TIMEOUT_MS as f64 + 100.0;
+    // From now, not from the request's start: a request that waited for another sync first marks its
+    // own for its whole deadline.
+    let until = now_ms() + OBJECT_TIMEOUT_MS as f64 + 100.0;
     let path = {
         let mut state = issuer_state(isolate, index);
         state.syncing_until = Some(until);
         state.view.sync_path()
-    };
-    let mut running = RunningSync {
-        isolate,
-        index,
-        until: Some(until),
     };
     let answer = call_object(isolate, &issuer.issuer, "GET", &path, None).await;
     let now_s = now().0;
@@ -206,8 +179,6 @@ async fn sync(isolate: &Rc<RefCell<Isolate>>, issuer: &RevocationIssuer, started
             log_error(&issuer.issuer, "sync", error);
         }
     }
-    // Landed: the outcome below ends the mark.
-    running.until = None;
     {
         let mut state = issuer_state(isolate, index);
         state.syncing_until = None;

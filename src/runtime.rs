@@ -4,6 +4,7 @@
 //! `ContainerStartupOptions`, `MinifyConfig`, `R2Range`) that wasm-bindgen keeps whether or not they
 //! are used: about 7 KiB of the Worker's gzip for the four things below.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -36,12 +37,14 @@ impl ExecutionContext {
     ///
     /// The task is boxed by the caller: one `future_to_promise` for every kind of task, not one
     /// compiled per task type.
-    pub(crate) fn wait_until(&self, task: Pin<Box<dyn Future<Output = ()>>>) {
+    /// Answers the task's promise (settled when the task ends).
+    pub(crate) fn wait_until(&self, task: Pin<Box<dyn Future<Output = ()>>>) -> Promise {
         let promise = future_to_promise(async move {
             task.await;
             Ok(JsValue::UNDEFINED)
         });
         self.keep_alive(&promise);
+        promise
     }
 
     /// Keeps the request's invocation alive until `promise` settles (`ctx.waitUntil`); a refusal is
@@ -49,6 +52,36 @@ impl ExecutionContext {
     pub(crate) fn keep_alive(&self, promise: &Promise) {
         if let Err(error) = self.wait_until_promise(promise) {
             crate::log::error_event("wait_until", &edge_auth_webcrypto::describe(&error));
+        }
+    }
+}
+
+/// Work that must not stop half done, done to its end even when the request's client goes away: a
+/// revocation being stored (the object may store it, which must then get its audit line and reach the
+/// isolate's copy). While it lives, the fetch handler's race (`entry::fetch`) does not drop the request,
+/// and a `waitUntil` promise keeps the runtime from cancelling the request's calls (with one pending,
+/// workerd lets them finish); the promise resolves when it is dropped. Taken only around such work,
+/// never around an await without a deadline.
+pub(crate) struct Finishing<'a> {
+    flag: &'a Cell<bool>,
+    resolve: Option<js_sys::Function>,
+}
+
+impl<'a> Finishing<'a> {
+    pub(crate) fn new(ctx: &ExecutionContext, flag: &'a Cell<bool>) -> Finishing<'a> {
+        flag.set(true);
+        let mut resolve = None;
+        let promise = Promise::new(&mut |done, _| resolve = Some(done));
+        ctx.keep_alive(&promise);
+        Finishing { flag, resolve }
+    }
+}
+
+impl Drop for Finishing<'_> {
+    fn drop(&mut self) {
+        self.flag.set(false);
+        if let Some(resolve) = self.resolve.take() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
         }
     }
 }

@@ -118,7 +118,7 @@ async fn verify_signature<'c>(
         // A `kid` the set does not hold may be a rotation: one bounded refetch.
         if let Some(kid) = routed.kid() {
             if !keys.keys().iter().any(|k| k.kid() == Some(kid)) {
-                if let Some(fresh) = keys::refetch_for_kid(isolate, config, index).await {
+                if let Some(fresh) = keys::refetch_for_kid(isolate, config, index, ctx).await {
                     keys = fresh;
                     sources.keys = Some(KeysFrom::FetchKid);
                 }

@@ -397,21 +397,6 @@ impl KeyState {
         FetchTicket(self.fetches)
     }
 
-    /// The request that holds `ticket` ended before its fetch did (its work was dropped: its client went
-    /// away). The flight ends with no outcome: no error is recorded and no backoff starts, so the next
-    /// request that needs the keys starts a fetch at once instead of waiting out the flight's deadline
-    /// and then its failure's backoff. An unknown-`kid` refetch keeps its cooldown: forgetting it would
-    /// let a client that resets each request trigger a refetch per request, which the cooldown exists to
-    /// prevent. Nothing happens when `ticket` owns no flight (it landed, was reaped, or another began).
-    pub fn abandon(&mut self, ticket: FetchTicket) {
-        if self
-            .in_flight
-            .is_some_and(|flight| flight.ticket == ticket.0)
-        {
-            self.in_flight = None;
-        }
-    }
-
     /// Ends the flight `ticket` owns; false when it owns none (reaped, or another began since).
     fn land(&mut self, ticket: FetchTicket) -> bool {
         match self.in_flight {
@@ -713,54 +698,6 @@ mod tests {
         let ticket = state.start_fetch(0);
         state.fetched_until(ticket, 0, jwks(1), u64::MAX, &s);
         assert_eq!(state.status(0)["fresh_for_seconds"], s.max_ttl);
-    }
-
-    #[test]
-    fn an_abandoned_flight_ends_without_an_error() {
-        let s = RemoteSettings::default();
-        let mut state = KeyState::default();
-        // No keys yet: a fetch starts, its request goes away.
-        assert!(matches!(state.lookup(100, &s), Lookup::Fetch));
-        let ticket = state.start_fetch(100);
-        assert!(state.fetching(100, &s));
-        state.abandon(ticket);
-        // The next request starts a fetch at once: no lock until the deadline, no failure backoff.
-        assert!(!state.fetching(100, &s));
-        assert!(matches!(state.lookup(100, &s), Lookup::Fetch));
-        assert_eq!(state.status(100)["last_error"], Value::Null);
-        let next = state.start_fetch(100);
-        assert!(state.fetched(next, 101, jwks(1), None, &s));
-        assert!(matches!(state.lookup(101, &s), Lookup::Fresh(_)));
-
-        // A ticket that owns no flight changes nothing: one that landed, and one whose flight was
-        // reaped at its deadline and replaced.
-        state.abandon(next);
-        assert!(matches!(state.lookup(101, &s), Lookup::Fresh(_)));
-        let mut state = KeyState::default();
-        let old = state.start_fetch(0);
-        let deadline = s.flight_deadline();
-        assert!(!state.fetching(deadline, &s), "reaped at its deadline");
-        let current = state.start_fetch(deadline);
-        state.abandon(old);
-        assert!(state.fetching(deadline, &s), "the current flight stays");
-        state.abandon(current);
-        assert!(!state.fetching(deadline, &s));
-
-        // An abandoned unknown-kid refetch keeps its cooldown: a client resetting each request cannot
-        // make one refetch per request.
-        let mut state = KeyState::default();
-        let first = state.start_fetch(0);
-        state.fetched(first, 0, jwks(1), None, &s);
-        assert_eq!(state.unknown_kid(10, &s), KidRefetch::Start);
-        let refetch = state.start_fetch(10);
-        assert_eq!(state.unknown_kid(10, &s), KidRefetch::Wait);
-        state.abandon(refetch);
-        assert_eq!(state.unknown_kid(11, &s), KidRefetch::Refuse);
-        assert_eq!(
-            state.unknown_kid(10 + s.kid_cooldown, &s),
-            KidRefetch::Start,
-            "after the cooldown"
-        );
     }
 
     #[test]
