@@ -30,7 +30,9 @@ extern "C" {
 }
 
 impl ExecutionContext {
-    /// Keeps the request's context alive until `task` ends (a background refresh after the response).
+    /// Keeps the request's context alive until `task` ends: a background key refresh after the response,
+    /// or a key fetch a request waits on but that must land even if the request is dropped
+    /// (`keys::fetch_for`).
     /// The task runs either way (`future_to_promise` starts it); should the runtime refuse to wait
     /// (it throws once the request's context is gone), the refusal is caught rather than unwinding
     /// through Rust frames.

@@ -222,10 +222,13 @@ test("a request whose client resets while it fetches its issuer's keys ends, and
       headers: { authorization: `Bearer ${worker.token}` },
       signal: AbortSignal.timeout(5000),
     });
-    await sleep(200);
+    // Waiting: the detached fetch's await and the second request's own.
+    assert.ok(await waitFor(async () => (await worker.status()).open_awaits >= 2, 3000), "the second request waits for the fetch");
     origin.held.splice(0)[0].end(origin.jwks);
     const answer = await second;
     assert.equal(answer.status, 200, await answer.text());
+    assert.ok(await waitFor(() => /"decision":"forward".*"keys":"fetch-wait"/.test(worker.stdout()), 2000),
+      `its decision line says it waited for a fetch:\n${worker.stdout()}`);
     assert.equal(jwksRequests, 1, "one key fetch served both");
     const issuer = (await worker.status()).issuers[0];
     assert.ok("last_error" in issuer && "fetches" in issuer, JSON.stringify(issuer));
