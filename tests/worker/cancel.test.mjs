@@ -123,6 +123,20 @@ async function edgeAuth(flags, origin, { remoteKeys = false, revocation = false 
   };
 }
 
+/// Runs `body(worker, origin)` against the built Worker (`edgeAuth(flags, origin, options)`) in front of a
+/// holding origin; both are stopped afterwards, whatever happens.
+async function withWorker(flags, options, body) {
+  const origin = await holdingOrigin();
+  let worker;
+  try {
+    worker = await edgeAuth(flags, origin, options);
+    await body(worker, origin);
+  } finally {
+    worker?.stop();
+    origin.close();
+  }
+}
+
 const cancelledLines = (text) => text.split("\n").filter((l) => l.includes('"event":"request_cancelled"')).length;
 
 test("wrangler.toml sets the compatibility flags the tests run with (enable_request_signal)", () => {
@@ -132,11 +146,8 @@ test("wrangler.toml sets the compatibility flags the tests run with (enable_requ
   assert.deepEqual(JSON.parse(line.split("=")[1]), COMPATIBILITY_FLAGS);
 });
 
-test("a client that resets while its request waits on the origin: the request's work ends, nothing stays", async () => {
-  const origin = await holdingOrigin();
-  let worker;
-  try {
-    worker = await edgeAuth(COMPATIBILITY_FLAGS, origin);
+test("a client that resets while its request waits on the origin: the request's work ends, nothing stays", () =>
+  withWorker(COMPATIBILITY_FLAGS, {}, async (worker, origin) => {
     assert.deepEqual(await worker.status().then((s) => [s.open_awaits, s.cancelled_requests]), [0, 0], "at rest");
     const { clients } = await worker.three();
     assert.equal((await worker.status()).open_awaits, 3, "each request waits on its origin");
@@ -158,17 +169,10 @@ test("a client that resets while its request waits on the origin: the request's 
     assert.deepEqual(await statuses, [200, 200, 200]);
     assert.equal((await worker.status()).cancelled_requests, 3, "answered requests are not cancellations");
     assert.ok(await waitFor(async () => (await worker.status()).open_awaits === 0, 5000), "and they hold nothing once answered");
-  } finally {
-    worker?.stop();
-    origin.close();
-  }
-});
+  }));
 
-test("a client that only closes its side (FIN) is not seen as gone by workerd (its behaviour today): the request finishes when the origin answers", async () => {
-  const origin = await holdingOrigin();
-  let worker;
-  try {
-    worker = await edgeAuth(COMPATIBILITY_FLAGS, origin);
+test("a client that only closes its side (FIN) is not seen as gone by workerd (its behaviour today): the request finishes when the origin answers", () =>
+  withWorker(COMPATIBILITY_FLAGS, {}, async (worker, origin) => {
     const { clients } = await worker.three();
     for (const r of clients) r.destroy();
     await sleep(500);
@@ -179,17 +183,10 @@ test("a client that only closes its side (FIN) is not seen as gone by workerd (i
     assert.ok(await waitFor(async () => (await worker.status()).open_awaits === 0, 5000), "done once the origin answered");
     assert.equal((await worker.status()).cancelled_requests, 0);
     assert.equal(cancelledLines(worker.stdout()), 0);
-  } finally {
-    worker?.stop();
-    origin.close();
-  }
-});
+  }));
 
-test("without enable_request_signal the reset requests stay in the isolate (what the flag ends)", async () => {
-  const origin = await holdingOrigin();
-  let worker;
-  try {
-    worker = await edgeAuth([], origin);
+test("without enable_request_signal the reset requests stay in the isolate (what the flag ends)", () =>
+  withWorker([], {}, async (worker, origin) => {
     const { clients } = await worker.three();
     for (const r of clients) r.socket.resetAndDestroy();
     // The runtime cancels them (it closes the origin's connections) but never tells the Worker.
@@ -197,20 +194,13 @@ test("without enable_request_signal the reset requests stay in the isolate (what
     await sleep(500);
     const s = await worker.status();
     assert.deepEqual([s.open_awaits, s.cancelled_requests], [3, 0], "the three requests' awaits stay open");
-  } finally {
-    worker?.stop();
-    origin.close();
-  }
-});
+  }));
 
-test("a request whose client resets while it fetches its issuer's keys ends, and the fetch goes on for the next requests", async () => {
-  const origin = await holdingOrigin();
-  let worker;
-  try {
+test("a request whose client resets while it fetches its issuer's keys ends, and the fetch goes on for the next requests", () =>
+  withWorker(COMPATIBILITY_FLAGS, { remoteKeys: true }, async (worker, origin) => {
     // The first key fetch is held until released; everything else is answered.
     let jwksRequests = 0;
     origin.serve = (path) => (path === "/jwks" ? (++jwksRequests > 1 ? origin.jwks : undefined) : '{"ok":true}');
-    worker = await edgeAuth(COMPATIBILITY_FLAGS, origin, { remoteKeys: true });
     const first = worker.send("/orders/1");
     assert.ok(await waitFor(() => origin.held.length === 1, 5000), "the first request's key fetch reached the key server");
     first.socket.resetAndDestroy();
@@ -233,18 +223,11 @@ test("a request whose client resets while it fetches its issuer's keys ends, and
     const issuer = (await worker.status()).issuers[0];
     assert.ok("last_error" in issuer && "fetches" in issuer, JSON.stringify(issuer));
     assert.deepEqual([issuer.fetches, issuer.last_error], [1, null], JSON.stringify(issuer));
-  } finally {
-    worker?.stop();
-    origin.close();
-  }
-});
+  }));
 
-test("a back-channel logout whose client resets while it waits for the issuer's keys ends unstored; sent again, it is stored and audited once", async () => {
-  const origin = await holdingOrigin();
-  let worker;
-  try {
+test("a back-channel logout whose client resets while it waits for the issuer's keys ends unstored; sent again, it is stored and audited once", () =>
+  withWorker(COMPATIBILITY_FLAGS, { remoteKeys: true, revocation: true }, async (worker, origin) => {
     // The issuer's keys are fetched on first use; that fetch is held until released.
-    worker = await edgeAuth(COMPATIBILITY_FLAGS, origin, { remoteKeys: true, revocation: true });
     const body = new URLSearchParams({ logout_token: await worker.logoutToken("session-R") }).toString();
     const headers = { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) };
     const path = "/.well-known/edge-auth/backchannel-logout";
@@ -266,8 +249,4 @@ test("a back-channel logout whose client resets while it waits for the issuer's 
     assert.match(audits()[0], /"kind":"sid"/);
     assert.match(audits()[0], /"via":"logout"/);
     assert.ok(await waitFor(async () => (await worker.status()).open_awaits === 0, 5000), "nothing left open");
-  } finally {
-    worker?.stop();
-    origin.close();
-  }
-});
+  }));
