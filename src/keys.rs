@@ -16,7 +16,7 @@ use edge_auth_core::{
 };
 use edge_auth_webcrypto::Settled;
 use futures_util::future::{select, Either};
-use js_sys::{Reflect, Uint8Array};
+use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
     AbortController, AbortSignal, Cache, Headers, ReadableStreamDefaultReader, Request,
@@ -112,15 +112,16 @@ pub(crate) async fn keys_for(
                 if refresh {
                     let ticket =
                         with_issuer(isolate, index, |issuer| issuer.state.start_fetch(now));
-                    let (isolate, config) = (Rc::clone(isolate), Rc::clone(config));
-                    let task = async move {
-                        fetch_and_store(&isolate, &config, index, false, ticket).await;
-                    };
                     match ctx {
                         Some(ctx) => {
-                            let _ = ctx.wait_until(Box::pin(task));
+                            let _ = fetch_task(isolate, config, index, false, ticket, ctx);
                         }
-                        None => wasm_bindgen_futures::spawn_local(task),
+                        None => {
+                            let (isolate, config) = (Rc::clone(isolate), Rc::clone(config));
+                            wasm_bindgen_futures::spawn_local(async move {
+                                fetch_and_store(&isolate, &config, index, false, ticket).await;
+                            });
+                        }
                     }
                 }
                 return Ok((keys, KeysFrom::MemoryStale));
@@ -197,6 +198,22 @@ async fn fetch_for(
     let Some(ctx) = ctx else {
         return fetch_and_store(isolate, config, index, network_only, ticket).await;
     };
+    let (done, from) = fetch_task(isolate, config, index, network_only, ticket, ctx);
+    let _ = Settled::new(&done).await;
+    from.get()
+}
+
+/// [`fetch_and_store`] as a `waitUntil` task of the request (`ctx`): the task's promise, and where the
+/// task leaves where the keys came from. The one way a fetch runs apart from the request that starts
+/// it: a background refresh, and a fetch a request waits on ([`fetch_for`]).
+fn fetch_task(
+    isolate: &Rc<RefCell<Isolate>>,
+    config: &Rc<GateConfig>,
+    index: usize,
+    network_only: bool,
+    ticket: FetchTicket,
+    ctx: &ExecutionContext,
+) -> (Promise, Rc<Cell<KeysFrom>>) {
     let from = Rc::new(Cell::new(KeysFrom::Fetch));
     let task = {
         let (isolate, config, from) = (Rc::clone(isolate), Rc::clone(config), Rc::clone(&from));
@@ -204,9 +221,7 @@ async fn fetch_for(
             from.set(fetch_and_store(&isolate, &config, index, network_only, ticket).await);
         }
     };
-    let done = ctx.wait_until(Box::pin(task));
-    let _ = Settled::new(&done).await;
-    from.get()
+    (ctx.wait_until(Box::pin(task)), from)
 }
 
 /// Runs one fetch (the caller has called `start_fetch` and holds its ticket), records its outcome,
