@@ -200,7 +200,12 @@ test("a request whose client resets while it fetches its issuer's keys ends, and
   withWorker(COMPATIBILITY_FLAGS, { remoteKeys: true }, async (worker, origin) => {
     // The first key fetch is held until released; everything else is answered.
     let jwksRequests = 0;
-    origin.serve = (path) => (path === "/jwks" ? (++jwksRequests > 1 ? origin.jwks : undefined) : '{"ok":true}');
+    const forwarded = [];
+    origin.serve = (path) => {
+      if (path === "/jwks") return ++jwksRequests > 1 ? origin.jwks : undefined;
+      forwarded.push(path);
+      return '{"ok":true}';
+    };
     const first = worker.send("/orders/1");
     assert.ok(await waitFor(() => origin.held.length === 1, 5000), "the first request's key fetch reached the key server");
     first.socket.resetAndDestroy();
@@ -220,6 +225,9 @@ test("a request whose client resets while it fetches its issuer's keys ends, and
     assert.ok(await waitFor(() => /"decision":"forward".*"keys":"fetch-wait"/.test(worker.stdout()), 2000),
       `its decision line says it waited for a fetch:\n${worker.stdout()}`);
     assert.equal(jwksRequests, 1, "one key fetch served both");
+    // The cancelled request is never forwarded, not even once the keys it waited for arrived.
+    await sleep(300);
+    assert.deepEqual(forwarded, ["/orders/2"]);
     const issuer = (await worker.status()).issuers[0];
     assert.ok("last_error" in issuer && "fetches" in issuer, JSON.stringify(issuer));
     assert.deepEqual([issuer.fetches, issuer.last_error], [1, null], JSON.stringify(issuer));
