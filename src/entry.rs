@@ -124,13 +124,13 @@ fn log_decision(
 pub fn fetch(req: Request, env: Env, ctx: ExecutionContext) -> Promise {
     let client_gone = AbortWatch::new(&req);
     future_to_promise(async move {
-        // Pinned here, inside the task's own allocation; dropped with it when the task ends, whichever
-        // side of the race won. The watch is polled first: once the client is gone, the handler is
-        // never polled again.
         // Set while the request does what must not stop half done (a revocation being stored): the
         // race then lets it finish (`runtime::Finishing`).
         let finishing = Cell::new(false);
         let mut client_gone = client_gone;
+        // Pinned here, inside the task's own allocation; dropped with it when the task ends, whichever
+        // side of the race won. The watch is polled first: once the client is gone, the handler is
+        // never polled again.
         let mut handling = std::pin::pin!(handle(req, &env, &ctx, &finishing));
         let raced = std::future::poll_fn(|cx| {
             if !finishing.get() && Pin::new(&mut client_gone).poll(cx).is_ready() {
